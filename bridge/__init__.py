@@ -1,0 +1,1 @@
+"""tf.function style, and the machinery that compares the three styles."""

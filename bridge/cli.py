@@ -1,0 +1,75 @@
+"""The `tfbridge` command line: the catalog under tf.function, and the three-style comparison."""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+import click
+
+from bridge.compare import DEFAULT_TOLERANCE_ULPS, compare_problem
+from bridge.report import comparison_records, render_table
+from catalog.errors import ConfigError
+from catalog.models import MODELS
+from catalog.problem import prepare
+from cli_shared.commands import MODEL_CHOICE, add_common_commands, reports_user_errors, save_json
+from cli_shared.options import train_config, training_options
+from cli_shared.output import to_json
+from cli_shared.quiet import import_tensorflow_quietly
+
+
+@click.group()
+def main() -> None:
+    """Run the model catalog under tf.function, and compare graph, eager and tf.function."""
+
+
+add_common_commands(main, "function")
+
+
+@main.command("compare")
+@click.argument("models", nargs=-1, type=MODEL_CHOICE)
+@click.option("--all", "all_models", is_flag=True, help="Every model with built-in data.")
+@click.option(
+    "--tolerance-ulps",
+    type=click.IntRange(min=0),
+    default=DEFAULT_TOLERANCE_ULPS,
+    show_default=True,
+    help="Largest ULP distance still called 'equivalent'.",
+)
+@training_options
+@reports_user_errors
+def compare(models: tuple[str, ...], all_models: bool, tolerance_ulps: int, **options: Any) -> None:
+    """Train MODELS in graph, eager and tf.function style and measure how far they agree.
+
+    Graph style (the TF1 original) is the reference. Exit status 0 when every model is
+    'identical' or 'equivalent', 1 otherwise.
+    """
+    names = list(models)
+    if all_models:
+        names += [name for name, model in MODELS.items() if model.builtin_table is not None]
+    names = list(dict.fromkeys(names))
+    if not names:
+        raise ConfigError("name one or more models, or pass --all")
+    config = train_config(options)
+    problems = [prepare(name, config) for name in names]
+    import_tensorflow_quietly()
+
+    comparisons = []
+    for problem in problems:
+        if not options["as_json"]:
+            click.echo(f"comparing {problem.model.name} ...", err=True)
+        comparisons.append(
+            compare_problem(problem, strict=options["strict"], tolerance_ulps=tolerance_ulps)
+        )
+    records = comparison_records(comparisons)
+    save_json(records, options["output"])
+    if options["as_json"]:
+        click.echo(to_json(records))
+    else:
+        mode = "strict (Grappler off)" if options["strict"] else "default (Grappler on)"
+        click.echo(f"eager and tf.function against graph (the TF1 original), {mode}:")
+        click.echo(render_table(comparisons), nl=False)
+    verdicts = {comparison.model: comparison.verdict for comparison in comparisons}
+    if not options["as_json"]:
+        click.echo("verdicts: " + ", ".join(f"{m} {v}" for m, v in verdicts.items()))
+    sys.exit(0 if all(v in ("identical", "equivalent") for v in verdicts.values()) else 1)

@@ -1,0 +1,79 @@
+"""Presenting comparisons: JSON records and a table for people."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from bridge.compare import Comparison
+from cli_shared.output import exact
+
+
+def comparison_records(comparisons: Sequence[Comparison]) -> list[dict[str, Any]]:
+    """One record per model and style, each carrying its model's verdict."""
+    records = []
+    for comparison in comparisons:
+        for result in comparison.results:
+            records.append(
+                {
+                    "model": comparison.model,
+                    "mode": result.mode,
+                    "final_loss": exact(result.trajectory.final_loss),
+                    "params": exact(result.trajectory.final_params),
+                    "max_loss_ulps": result.max_loss_ulps,
+                    "max_param_ulps": result.max_param_ulps,
+                    "first_divergent_step": result.first_divergent_step,
+                    "oracle_rel_error": result.oracle_relative_error,
+                    "seconds": result.trajectory.seconds,
+                    "strict": comparison.strict,
+                    "tolerance_ulps": comparison.tolerance_ulps,
+                    "verdict": comparison.verdict,
+                }
+            )
+    return records
+
+
+def render_table(comparisons: Sequence[Comparison], *, width: int | None = None) -> str:
+    """The comparison as a text table, eager and tf.function measured against graph."""
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=None, show_lines=False)
+    for header, justify in (
+        ("model", "left"),
+        ("style", "left"),
+        ("final loss", "right"),
+        ("loss ULPs", "right"),
+        ("param ULPs", "right"),
+        ("first diff step", "right"),
+        ("oracle rel err", "right"),
+        ("seconds", "right"),
+        ("verdict", "left"),
+    ):
+        table.add_column(header, justify=justify, no_wrap=True)
+    for comparison in comparisons:
+        for index, result in enumerate(comparison.results):
+            first = result.first_divergent_step
+            table.add_row(
+                comparison.model if index == 0 else "",
+                result.mode,
+                str(result.trajectory.final_loss),
+                str(result.max_loss_ulps),
+                str(result.max_param_ulps),
+                "none" if first is None else str(first),
+                f"{result.oracle_relative_error:.2e}",
+                f"{result.trajectory.seconds:.2f}",
+                comparison.verdict if index == 0 else "",
+            )
+        table.add_section()
+    console = Console(width=width or 140, record=True, file=_Discard(), color_system=None)
+    console.print(table)
+    return console.export_text()
+
+
+class _Discard:
+    def write(self, text: str) -> int:
+        return len(text)
+
+    def flush(self) -> None:
+        pass

@@ -1,0 +1,55 @@
+"""Distances in units in the last place (ULPs) and relative errors."""
+
+from __future__ import annotations
+
+import numpy as np
+
+_SIGNED = {np.dtype(np.float32): np.int32, np.dtype(np.float64): np.int64}
+
+
+def _ordered(values: np.ndarray) -> np.ndarray:
+    """Map floats to integers whose order and spacing match the floats' (one step = one ULP)."""
+    bits = values.view(_SIGNED[values.dtype]).astype(np.int64)
+    # Negative floats are sign-magnitude: flip them so -0.0 and +0.0 both land on 0.
+    magnitude_mask = np.int64(2 ** (8 * values.dtype.itemsize - 1) - 1)
+    return np.where(bits < 0, -(bits & magnitude_mask), bits)
+
+
+def ulp_distance(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Element-wise number of representable floats between `a` and `b` (same float dtype).
+
+    Returned as uint64: two float64 values of opposite sign can be more than 2**63 apart.
+    """
+    a = np.asarray(a)
+    b = np.asarray(b)
+    if a.dtype != b.dtype or a.dtype not in _SIGNED:
+        raise TypeError(
+            f"ulp_distance needs two float32 or two float64 arrays; got {a.dtype}, {b.dtype}"
+        )
+    if a.shape != b.shape:
+        raise ValueError(f"ulp_distance needs equal shapes; got {a.shape} and {b.shape}")
+    if np.isnan(a).any() or np.isnan(b).any():
+        raise ValueError("ulp_distance is undefined for NaN")
+    ordered_a = _ordered(np.ascontiguousarray(a))
+    ordered_b = _ordered(np.ascontiguousarray(b))
+    high = np.maximum(ordered_a, ordered_b)
+    low = np.minimum(ordered_a, ordered_b)
+    # The true difference is below 2**64; int64 wraps, and the wrapped bits read as uint64 are it.
+    with np.errstate(over="ignore"):
+        return (high - low).view(np.uint64)
+
+
+def max_ulp_distance(a: np.ndarray, b: np.ndarray) -> int:
+    distances = ulp_distance(a, b)
+    return int(distances.max()) if distances.size else 0
+
+
+def relative_error(actual: np.ndarray, reference: np.ndarray) -> float:
+    """Normwise relative error max|actual - reference| / max|reference|, in float64."""
+    actual = np.asarray(actual, dtype=np.float64)
+    reference = np.asarray(reference, dtype=np.float64)
+    scale = np.max(np.abs(reference)) if reference.size else 0.0
+    error = np.max(np.abs(actual - reference)) if reference.size else 0.0
+    if scale == 0.0:
+        return float(error)
+    return float(error / scale)

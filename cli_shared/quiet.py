@@ -1,0 +1,33 @@
+"""Importing TensorFlow without its start-up noise on the user's terminal."""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+
+
+def import_tensorflow_quietly() -> None:
+    """Import TensorFlow with its C++ start-up logging kept off the terminal.
+
+    TF_CPP_MIN_LOG_LEVEL hides runtime logs, but TensorFlow 2.21 prints its oneDNN and CUDA
+    notes before absl's logging is initialised, where that variable is not read yet; so standard
+    error is redirected at the descriptor level for the import alone, and replayed if it fails.
+    """
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    if "tensorflow" in sys.modules:
+        return
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with tempfile.TemporaryFile() as captured:
+        os.dup2(captured.fileno(), 2)
+        try:
+            import tensorflow  # noqa: F401
+        except BaseException:
+            os.dup2(saved, 2)
+            captured.seek(0)
+            sys.stderr.write(captured.read().decode(errors="replace"))
+            raise
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)

@@ -1,0 +1,1 @@
+"""Eager style: tf.GradientTape, assign_sub and Keras optimizers."""

@@ -1,0 +1,3 @@
+from eagermode.cli import main
+
+main()

@@ -1,0 +1,15 @@
+"""The `eagermode` command line: the catalog in eager style."""
+
+from __future__ import annotations
+
+import click
+
+from cli_shared.commands import add_common_commands
+
+
+@click.group()
+def main() -> None:
+    """Run the model catalog the TF2 way: eager GradientTape, assign_sub, Keras optimizers."""
+
+
+add_common_commands(main, "eager")

@@ -1,0 +1,66 @@
+"""The TF2 idiom: eager execution, tf.GradientTape, assign_sub, Keras optimizers."""
+
+from __future__ import annotations
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from catalog.losses import squared_error
+from catalog.problem import Problem
+from training.driver import Observer, Trajectory, run
+
+
+class EagerEngine:
+    mode = "eager"
+
+    def __init__(self, problem: Problem) -> None:
+        self.dtype = problem.dtype
+        self._problem = problem
+        self.variables = {
+            name: tf.Variable(value, name=name) for name, value in problem.initial_params.items()
+        }
+        self._variable_list = list(self.variables.values())
+        self._optimizer = None
+        if problem.optimizer == "sgd":
+            self._optimizer = keras.optimizers.SGD(learning_rate=problem.learning_rate)
+            # Built here, outside any tf.function: its slot and iteration variables must not
+            # be created on a traced call.
+            self._optimizer.build(self._variable_list)
+
+    def forward_loss(self, features: tf.Tensor, targets: tf.Tensor) -> tf.Tensor:
+        predictions = self._problem.model.predict(self.variables, features)
+        return squared_error(self._problem.loss, targets, predictions)
+
+    def train_step(self, features: tf.Tensor, targets: tf.Tensor) -> tf.Tensor:
+        """One step in TF ops only, so that tf.function can wrap it unchanged."""
+        with tf.GradientTape() as tape:
+            loss = self.forward_loss(features, targets)
+        gradients = tape.gradient(loss, self._variable_list)
+        if self._optimizer is None:
+            lr = self._problem.learning_rate
+            for variable, gradient in zip(self._variable_list, gradients, strict=True):
+                variable.assign_sub(lr * gradient)
+        else:
+            self._optimizer.apply_gradients(zip(gradients, self._variable_list, strict=True))
+        return loss
+
+    def step(self, features: np.ndarray, targets: np.ndarray) -> np.floating:
+        return self.train_step(
+            tf.convert_to_tensor(features), tf.convert_to_tensor(targets)
+        ).numpy()
+
+    def loss(self, features: np.ndarray, targets: np.ndarray) -> np.floating:
+        return self.forward_loss(
+            tf.convert_to_tensor(features), tf.convert_to_tensor(targets)
+        ).numpy()
+
+    def params(self) -> dict[str, np.ndarray]:
+        return {name: variable.numpy() for name, variable in self.variables.items()}
+
+
+def train(
+    problem: Problem, *, strict: bool = False, observer: Observer | None = None
+) -> Trajectory:
+    """Train `problem` eagerly. `strict` changes nothing here: eager ops are never rewritten."""
+    return run(problem, EagerEngine(problem), observer)

@@ -1,0 +1,1 @@
+"""Graph style: the TF1 idiom run in a tf.compat.v1.Session."""

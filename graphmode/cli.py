@@ -1,0 +1,15 @@
+"""The `graphmode` command line: the catalog in graph style."""
+
+from __future__ import annotations
+
+import click
+
+from cli_shared.commands import add_common_commands
+
+
+@click.group()
+def main() -> None:
+    """Run the model catalog the TF1 way: placeholders, tf.gradients, assign ops, Session.run."""
+
+
+add_common_commands(main, "graph")

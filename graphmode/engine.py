@@ -1,0 +1,89 @@
+"""The TF1 idiom: placeholders, Variables, tf.gradients, assign ops, Session.run(feed_dict=...).
+
+Written as a TF1 user would recognise it, but in a graph of its own: never
+`disable_eager_execution()`, which is process-wide and would break the eager and tf.function
+styles running in the same process.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import tensorflow as tf
+
+from catalog.losses import squared_error
+from catalog.problem import Problem
+from training.driver import Observer, Trajectory, run
+
+
+def session_config(*, strict: bool) -> tf.compat.v1.ConfigProto:
+    """A Session config; `strict` turns Grappler's meta-optimizer (all rewrites) off."""
+    config = tf.compat.v1.ConfigProto()
+    if strict:
+        config.graph_options.rewrite_options.disable_meta_optimizer = True
+    return config
+
+
+class GraphEngine:
+    mode = "graph"
+
+    def __init__(self, problem: Problem, *, strict: bool = False) -> None:
+        self.dtype = problem.dtype
+        model = problem.model
+        lr = problem.learning_rate
+        self.graph = tf.Graph()
+        with self.graph.as_default():
+            self._x = tf.compat.v1.placeholder(
+                model.dtype, shape=(None, *problem.features.shape[1:]), name="x"
+            )
+            self._y = tf.compat.v1.placeholder(
+                model.dtype, shape=(None, *problem.targets.shape[1:]), name="y"
+            )
+            self._variables = {
+                name: tf.Variable(value, name=name)
+                for name, value in problem.initial_params.items()
+            }
+            predictions = model.predict(self._variables, self._x)
+            self._loss = squared_error(problem.loss, self._y, predictions)
+            variables = list(self._variables.values())
+            # The loss fetched with the update must be the loss *before* it: order the
+            # writes after the loss explicitly rather than rely on data dependencies.
+            with tf.control_dependencies([self._loss]):
+                if problem.optimizer == "gd":
+                    gradients = tf.gradients(self._loss, variables)
+                    updates = [
+                        var.assign(var - lr * grad)
+                        for var, grad in zip(variables, gradients, strict=True)
+                    ]
+                    self._train = tf.group(*updates)
+                else:  # sgd: the TF1 library optimizer
+                    optimizer = tf.compat.v1.train.GradientDescentOptimizer(lr)
+                    self._train = optimizer.minimize(self._loss, var_list=variables)
+            initializer = tf.compat.v1.global_variables_initializer()
+        self.session = tf.compat.v1.Session(graph=self.graph, config=session_config(strict=strict))
+        self.session.run(initializer)
+
+    def step(self, features: np.ndarray, targets: np.ndarray) -> np.floating:
+        loss, _ = self.session.run(
+            [self._loss, self._train], feed_dict={self._x: features, self._y: targets}
+        )
+        return loss
+
+    def loss(self, features: np.ndarray, targets: np.ndarray) -> np.floating:
+        return self.session.run(self._loss, feed_dict={self._x: features, self._y: targets})
+
+    def params(self) -> dict[str, np.ndarray]:
+        return self.session.run(self._variables)
+
+    def close(self) -> None:
+        self.session.close()
+
+
+def train(
+    problem: Problem, *, strict: bool = False, observer: Observer | None = None
+) -> Trajectory:
+    """Train `problem` the TF1 way, one `Session.run` per step."""
+    engine = GraphEngine(problem, strict=strict)
+    try:
+        return run(problem, engine, observer)
+    finally:
+        engine.close()

@@ -1,0 +1,21 @@
+"""Test-session set-up: quiet TensorFlow, and the three styles as a parametrisation."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+from cli_shared.quiet import import_tensorflow_quietly  # noqa: E402
+
+import_tensorflow_quietly()
+
+STYLE_IDS = ["graph", "eager", "function"]
+
+
+@pytest.fixture(params=STYLE_IDS, ids=STYLE_IDS)
+def style(request: pytest.FixtureRequest) -> str:
+    """Each execution style in turn, so one test body runs for graph, eager and tf.function."""
+    return request.param

@@ -1,0 +1,24 @@
+"""The execution styles by name, each a `train(problem, *, strict, observer)` function.
+
+Imported lazily: naming a style must not import TensorFlow.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+
+from training.driver import Trajectory
+
+STYLES = ("graph", "eager", "function")
+
+_MODULES = {
+    "graph": "graphmode.engine",
+    "eager": "eagermode.engine",
+    "function": "bridge.function_engine",
+}
+
+
+def runner(style: str) -> Callable[..., Trajectory]:
+    """The `train(problem, *, strict=False, observer=None) -> Trajectory` of one style."""
+    return importlib.import_module(_MODULES[style]).train
