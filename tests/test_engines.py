@@ -1,0 +1,101 @@
+"""Behaviour each execution style must have, whatever the model."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from bridge.function_engine import FunctionEngine
+from bridge.function_engine import train as train_function
+from catalog import TrainConfig, prepare
+from training import TrainingDiverged
+from training.styles import runner
+
+
+class Recorder:
+    def __init__(self, log_every: int) -> None:
+        self.log_every = log_every
+        self.steps: list[int] = []
+        self.logs: list[tuple[int, float, dict]] = []
+
+    def on_step(self, step: int, loss: float) -> None:
+        self.steps.append(step)
+
+    def on_log(self, step: int, loss: float, params: dict) -> None:
+        self.logs.append((step, loss, params))
+
+
+def test_the_fetched_loss_is_the_loss_before_the_update(style: str) -> None:
+    problem = prepare("quadratic", TrainConfig(steps=3))
+    trajectory = runner(style)(problem)
+    from oracle.models import squared_error
+
+    w, b = problem.initial_params["w"], problem.initial_params["b"]
+    expected = squared_error("mean", problem.targets, w * problem.features**2 + b)
+    assert trajectory.losses[0] == pytest.approx(expected, rel=1e-6)
+    assert trajectory.losses[0] > trajectory.losses[1] > trajectory.losses[2]
+
+
+def test_observer_sees_every_step_and_parameters_before_each_logged_step(style: str) -> None:
+    problem = prepare("house", TrainConfig(steps=7))
+    recorder = Recorder(log_every=3)
+    trajectory = runner(style)(problem, observer=recorder)
+    assert recorder.steps == list(range(7))
+    assert [step for step, _, _ in recorder.logs] == [0, 3, 6]
+    first_params = recorder.logs[0][2]
+    assert first_params["w"] == problem.initial_params["w"]
+    assert recorder.logs[1][1] == trajectory.losses[3]
+
+
+def test_a_diverging_loss_stops_at_the_same_step_in_every_style(style: str) -> None:
+    problem = prepare("house", TrainConfig(learning_rate=0.01, steps=200))
+    with pytest.raises(TrainingDiverged) as caught:
+        runner(style)(problem)
+    assert caught.value.step == 9
+    assert "the loss became inf at step 9; training stopped there" in str(caught.value)
+    assert "Try a smaller learning rate than --lr 0.01" in str(caught.value)
+
+
+@pytest.mark.parametrize("model", ["noisy-line", "quadratic"])
+def test_the_function_step_is_traced_once_per_run(model: str) -> None:
+    problem = prepare(model, TrainConfig(steps=25))
+    engine = FunctionEngine(problem)
+    train_function(problem, engine=engine)
+    assert engine.tracing_count == 1
+
+
+def test_strict_function_runs_restore_grapplers_options() -> None:
+    before = tf.config.optimizer.get_experimental_options()
+    train_function(prepare("house", TrainConfig(steps=2)), strict=True)
+    assert tf.config.optimizer.get_experimental_options() == before
+
+
+def test_graph_style_leaves_eager_execution_on() -> None:
+    runner("graph")(prepare("house", TrainConfig(steps=2)))
+    assert tf.executing_eagerly()
+
+
+@pytest.mark.parametrize("loss", ["mean", "half-mean", "sum", "half-sum"])
+def test_linear_on_user_data_matches_the_oracle_for_every_loss_reduction(
+    tmp_path: Path, style: str, loss: str
+) -> None:
+    path = tmp_path / "data.csv"
+    rows = np.random.RandomState(0).rand(40, 3)
+    target = rows @ [1.5, -2.0, 0.5] + 3.0
+    np.savetxt(path, np.column_stack([rows, target]), delimiter=",", header="a,b,c,y", comments="")
+    lr = 0.001 if loss.endswith("sum") else 0.05
+    config = TrainConfig(data_path=str(path), loss=loss, steps=60, learning_rate=lr, batch_size=8)
+    problem = prepare("linear", config)
+    from bridge.compare import measure
+    from oracle import train as train_oracle
+    from oracle.models import squared_error
+
+    oracle = train_oracle(problem)
+    trajectory = runner(style)(problem)
+    result = measure(trajectory, trajectory, oracle)
+    assert result.oracle_relative_error < 1e-5
+    initial_loss = squared_error(loss, problem.targets, np.zeros_like(problem.targets))
+    assert trajectory.final_loss < initial_loss / 2
