@@ -17,8 +17,14 @@ _MODULES = {
     "eager": "eagermode.engine",
     "function": "bridge.function_engine",
 }
+_ENGINES = {"graph": "GraphEngine", "eager": "EagerEngine", "function": "FunctionEngine"}
 
 
 def runner(style: str) -> Callable[..., Trajectory]:
     """The `train(problem, *, strict=False, observer=None) -> Trajectory` of one style."""
     return importlib.import_module(_MODULES[style]).train
+
+
+def engine_class(style: str) -> type:
+    """The Engine class of one style, for callers that drive `training.driver.run` themselves."""
+    return getattr(importlib.import_module(_MODULES[style]), _ENGINES[style])
