@@ -1,4 +1,9 @@
-"""The eager step wrapped in tf.function: the TF2 way to get a graph back."""
+"""The eager step wrapped in tf.function: the TF2 way to get a graph back.
+
+Per step, the eager `train_step` runs under tf.function, traced once per run. Fused, K of those
+steps run inside one tf.function call, each taking its batch from the precomputed schedule held
+inside TensorFlow, so no data crosses from Python between steps. `jit_compile` hands either to XLA.
+"""
 
 from __future__ import annotations
 
@@ -14,20 +19,54 @@ from training.driver import Observer, Trajectory, run
 class FunctionEngine(EagerEngine):
     mode = "function"
 
-    def __init__(self, problem: Problem) -> None:
+    def __init__(
+        self, problem: Problem, *, steps_per_call: int = 1, jit_compile: bool = False
+    ) -> None:
         super().__init__(problem)
-        self.compiled_step = tf.function(self.train_step)
-        self.compiled_loss = tf.function(self.forward_loss)
+        self.steps_per_call = steps_per_call
+        self.compiled_step = tf.function(self.train_step, jit_compile=jit_compile)
+        self.compiled_loss = tf.function(self.forward_loss, jit_compile=jit_compile)
+        self.compiled_steps = tf.function(self._train_steps, jit_compile=jit_compile)
+        if steps_per_call > 1:
+            self._features = tf.constant(problem.features)
+            self._targets = tf.constant(problem.targets)
+            self._schedule = (
+                None
+                if problem.batch_indices is None
+                else tf.constant(problem.batch_indices, dtype=tf.int32)
+            )
 
     @property
     def tracing_count(self) -> int:
-        """How many times the training step was traced (once per run, for fixed batch shapes)."""
-        return self.compiled_step.experimental_get_tracing_count()
+        """How many times the training step (or the fused loop) was traced."""
+        return (
+            self.compiled_step.experimental_get_tracing_count()
+            + self.compiled_steps.experimental_get_tracing_count()
+        )
+
+    def _train_steps(self, start: tf.Tensor, count: tf.Tensor) -> tf.Tensor:
+        # A TensorArray of the fixed size K keeps shapes static for XLA; a last, shorter call
+        # writes only its first `count` entries.
+        losses = tf.TensorArray(self.dtype, size=self.steps_per_call, element_shape=())
+        for offset in tf.range(count):
+            step = start + offset
+            if self._schedule is None:
+                features, targets = self._features, self._targets
+            else:
+                rows = self._schedule[step]
+                features = tf.gather(self._features, rows)
+                targets = tf.gather(self._targets, rows)
+            losses = losses.write(offset, self.train_step(features, targets))
+        return losses.stack()
 
     def step(self, features: np.ndarray, targets: np.ndarray) -> np.floating:
         return self.compiled_step(
             tf.convert_to_tensor(features), tf.convert_to_tensor(targets)
         ).numpy()
+
+    def steps(self, start: int, count: int) -> np.ndarray:
+        losses = self.compiled_steps(tf.constant(start, tf.int32), tf.constant(count, tf.int32))
+        return losses.numpy()[:count]
 
     def loss(self, features: np.ndarray, targets: np.ndarray) -> np.floating:
         return self.compiled_loss(
@@ -40,9 +79,13 @@ def train(
     *,
     strict: bool = False,
     observer: Observer | None = None,
+    steps_per_call: int = 1,
+    jit_compile: bool = False,
     engine: FunctionEngine | None = None,
 ) -> Trajectory:
     """Train `problem` with the eager step under tf.function; `strict` turns Grappler off."""
-    engine = engine or FunctionEngine(problem)
+    engine = engine or FunctionEngine(
+        problem, steps_per_call=steps_per_call, jit_compile=jit_compile
+    )
     with grappler_disabled(strict):
-        return run(problem, engine, observer)
+        return run(problem, engine, observer, steps_per_call=engine.steps_per_call)

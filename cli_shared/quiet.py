@@ -31,3 +31,8 @@ def import_tensorflow_quietly() -> None:
         finally:
             os.dup2(saved, 2)
             os.close(saved)
+    # Every run builds its own tf.functions on purpose (one engine per run), which TensorFlow's
+    # retracing heuristic would report as a warning after a few runs in one process.
+    import tensorflow as tf
+
+    tf.get_logger().setLevel("ERROR")

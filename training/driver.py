@@ -71,24 +71,54 @@ class Observer(Protocol):
     def on_log(self, step: int, loss: float, params: dict[str, np.ndarray]) -> None: ...
 
 
-def run(problem: Problem, engine: Engine, observer: Observer | None = None) -> Trajectory:
-    """Train `engine` on `problem` for `problem.steps` steps."""
+class FusedEngine(Engine, Protocol):
+    """An engine that can run several steps in one call, its batches taken in-graph."""
+
+    def steps(self, start: int, count: int) -> np.ndarray:
+        """Run steps start .. start+count-1; return their losses (each before its update)."""
+
+
+def _chunks(steps: int, steps_per_call: int, log_every: int) -> list[tuple[int, int]]:
+    """(first step, step count) of each call; a logged step always starts a call."""
+    bounds = set(range(0, steps, steps_per_call))
+    if log_every:
+        bounds |= set(range(0, steps, log_every))
+    starts = sorted(bounds)
+    return [(start, end - start) for start, end in zip(starts, [*starts[1:], steps], strict=True)]
+
+
+def run(
+    problem: Problem,
+    engine: Engine,
+    observer: Observer | None = None,
+    *,
+    steps_per_call: int = 1,
+) -> Trajectory:
+    """Train `engine` on `problem` for `problem.steps` steps, `steps_per_call` steps a call.
+
+    With one step a call the loop feeds each step its batch from NumPy; with more, the engine
+    must be a `FusedEngine`, which takes the same batches from the schedule inside TensorFlow.
+    """
     log_every = observer.log_every if observer is not None else 0
     losses = np.empty(problem.steps, dtype=engine.dtype)
     start = time.perf_counter()
-    for step in range(problem.steps):
-        logging = log_every and step % log_every == 0
-        # Parameters are read before the step so a log line pairs them with losses[step].
-        snapshot = engine.params() if logging else None
-        features, targets = problem.batch(step)
-        loss = engine.step(features, targets)
-        losses[step] = loss
-        if not math.isfinite(loss):
-            raise TrainingDiverged(step, float(loss), problem.learning_rate)
+    for first, count in _chunks(problem.steps, steps_per_call, log_every):
+        # Parameters are read before the call so a log line pairs them with losses[first].
+        snapshot = engine.params() if log_every and first % log_every == 0 else None
+        if steps_per_call == 1:
+            features, targets = problem.batch(first)
+            losses[first] = engine.step(features, targets)
+        else:
+            losses[first : first + count] = engine.steps(first, count)
+        chunk = losses[first : first + count]
+        if not np.all(np.isfinite(chunk)):
+            bad = first + int(np.flatnonzero(~np.isfinite(chunk))[0])
+            raise TrainingDiverged(bad, float(losses[bad]), problem.learning_rate)
         if observer is not None:
-            observer.on_step(step, float(loss))
+            for step in range(first, first + count):
+                observer.on_step(step, float(losses[step]))
             if snapshot is not None:
-                observer.on_log(step, float(loss), snapshot)
+                observer.on_log(first, float(losses[first]), snapshot)
     final_loss = engine.loss(problem.features, problem.targets)
     seconds = time.perf_counter() - start
     if not math.isfinite(final_loss):
