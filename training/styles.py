@@ -8,6 +8,8 @@ from __future__ import annotations
 import importlib
 from collections.abc import Callable
 
+import numpy as np
+
 from training.driver import Trajectory
 
 STYLES = ("graph", "eager", "function")
@@ -22,3 +24,15 @@ _MODULES = {
 def runner(style: str) -> Callable[..., Trajectory]:
     """The `train(problem, *, strict=False, observer=None) -> Trajectory` of one style."""
     return importlib.import_module(_MODULES[style]).train
+
+
+_DEMO_MODULES = {
+    "graph": "graphmode.grad",
+    "eager": "eagermode.grad",
+    "function": "bridge.grad_function",
+}
+
+
+def demo_runner(style: str) -> Callable[..., dict[str, np.ndarray]]:
+    """The `run_demo(name, *, strict=False) -> {quantity: value}` of one style's autodiff demos."""
+    return importlib.import_module(_DEMO_MODULES[style]).run_demo
