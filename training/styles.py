@@ -36,3 +36,15 @@ _DEMO_MODULES = {
 def demo_runner(style: str) -> Callable[..., dict[str, np.ndarray]]:
     """The `run_demo(name, *, strict=False) -> {quantity: value}` of one style's autodiff demos."""
     return importlib.import_module(_DEMO_MODULES[style]).run_demo
+
+
+_DIFFERENCE_MODULES = {
+    "graph": "graphmode.differences",
+    "eager": "eagermode.differences",
+    "function": "bridge.function_differences",
+}
+
+
+def difference_observer(style: str) -> Callable[[str], dict[str, str]]:
+    """The `observe(name) -> {case: what happened}` of one style's autodiff differences."""
+    return importlib.import_module(_DIFFERENCE_MODULES[style]).observe
