@@ -23,12 +23,9 @@ Observations = dict[str, str]  # case -> what happened, one line
 class Difference:
     name: str
     title: str
-    styles: tuple[str, ...]
     cases: tuple[str, ...]
     lesson: str
 
-
-ALL_STYLES = ("graph", "eager", "function")
 
 DIFFERENCES: dict[str, Difference] = {
     difference.name: difference
@@ -36,7 +33,6 @@ DIFFERENCES: dict[str, Difference] = {
         Difference(
             name="one-shot-tape",
             title="one-shot vs persistent tape (x = Variable(3.0), y = x^2, dy/dx twice)",
-            styles=ALL_STYLES,
             cases=("first gradient", "second gradient", "second gradient, persistent=True"),
             lesson=(
                 "A tape frees its recording after one gradient() call unless it is persistent; "
@@ -46,7 +42,6 @@ DIFFERENCES: dict[str, Difference] = {
         Difference(
             name="watched",
             title="what gets differentiated (y = x^2 at x = 3.0, dy/dx)",
-            styles=ALL_STYLES,
             cases=(
                 "x = Variable(3.0)",
                 "x = Variable(3.0, trainable=False)",
@@ -65,7 +60,6 @@ DIFFERENCES: dict[str, Difference] = {
         Difference(
             name="unconnected",
             title="unconnected sources (a = Variable(3.0), b = Variable(4.0), y = a^2)",
-            styles=ALL_STYLES,
             cases=("dy/da", "dy/db", "dy/db, unconnected_gradients=ZERO"),
             lesson=(
                 "A source y does not depend on gets None, in both APIs; ask for zeros with "
@@ -75,7 +69,6 @@ DIFFERENCES: dict[str, Difference] = {
         Difference(
             name="stop-gradient",
             title="tf.stop_gradient (x = Variable(3.0))",
-            styles=ALL_STYLES,
             cases=(
                 "y = x * x: y, dy/dx",
                 "y = x * stop_gradient(x): y, dy/dx",
@@ -89,7 +82,6 @@ DIFFERENCES: dict[str, Difference] = {
         Difference(
             name="jacobian",
             title="gradient vs Jacobian of a vector (x = constant([1.0, 2.0]), y = [x0*x1, x0+x1])",
-            styles=ALL_STYLES,
             cases=("gradient of y", "Jacobian dy/dx"),
             lesson=(
                 "Both gradient APIs sum over the elements of a non-scalar target (column sums of "
@@ -99,7 +91,6 @@ DIFFERENCES: dict[str, Difference] = {
         Difference(
             name="variables",
             title="Variables: dtypes, the trainable flag, assign ops, Variable vs Tensor",
-            styles=ALL_STYLES,
             cases=(
                 "Variable(1).dtype",
                 "Variable(1.0).dtype",

@@ -13,7 +13,7 @@ import click
 import numpy as np
 
 from catalog.demos import DEMOS, get_demo
-from catalog.differences import ALL_STYLES, DIFFERENCES, get_difference, show
+from catalog.differences import DIFFERENCES, get_difference, show
 from catalog.errors import ConfigError
 from cli_shared.commands import reports_user_errors
 from cli_shared.output import exact, to_json
@@ -110,24 +110,21 @@ def add_differences_command(group: click.Group) -> None:
     def differences(names: tuple[str, ...], all_names: bool, as_json: bool) -> None:
         """Show what TF1 (graph) and TF2 (eager, tf.function) autodiff do differently.
 
-        Each case runs in every style where it means something; a cell is the value, None, or
-        the error TensorFlow raised, and '—' where the case does not exist in that style.
+        Each case runs in every style where it exists; a cell is the value, None, or the error
+        TensorFlow raised, and '—' where the case does not exist in that style (graph mode has
+        no tape to watch).
         JSON records are {"difference", "title", "lesson", "observations": {style: {case:
         what happened}}}.
         """
         picked = chosen(names, all_names, list(DIFFERENCES), "differences")
         import_tensorflow_quietly()
         from bridge.report import render_text
-        from training.styles import difference_observer
+        from training.styles import STYLES, difference_observer
 
         records = []
         for name in picked:
             difference = get_difference(name)
-            observations = {
-                style: difference_observer(style)(name)
-                for style in ALL_STYLES
-                if style in difference.styles
-            }
+            observations = {style: difference_observer(style)(name) for style in STYLES}
             records.append(
                 {
                     "difference": name,

@@ -1,7 +1,7 @@
 """The autodiff differences, observed the TF1 way: tf.gradients in a graph, run in a Session.
 
-Each case builds a graph of its own and runs it; a gradient tf.gradients returns as None is
-reported as None (a Session cannot fetch None). Cases about tapes do not exist here.
+Each case builds a graph of its own and runs it in a Session. Cases about tapes do not exist
+here and are left out.
 """
 
 from __future__ import annotations
@@ -14,25 +14,7 @@ import tensorflow as tf
 
 from catalog.differences import Observations, get_difference, show
 from graphmode.engine import session_config
-
-
-def _evaluate(build: Callable[[], Any]) -> Any:
-    """Build a graph with `build`, initialise its Variables, and fetch what it returned."""
-    graph = tf.Graph()
-    with graph.as_default():
-        fetches = build()
-        initializer = tf.compat.v1.global_variables_initializer()
-    with tf.compat.v1.Session(graph=graph, config=session_config(strict=False)) as session:
-        session.run(initializer)
-        return _fetch(session, fetches)
-
-
-def _fetch(session: tf.compat.v1.Session, fetches: Any) -> Any:
-    if fetches is None:
-        return None
-    if isinstance(fetches, list):
-        return [_fetch(session, item) for item in fetches]
-    return session.run(fetches)
+from graphmode.grad import evaluate
 
 
 def _one_shot_tape() -> Observations:
@@ -45,8 +27,8 @@ def _one_shot_tape() -> Observations:
         return build
 
     return {
-        "first gradient": show(_evaluate(gradients(1))),
-        "second gradient": show(_evaluate(gradients(2))),
+        "first gradient": show(evaluate(gradients(1))),
+        "second gradient": show(evaluate(gradients(2))),
     }
 
 
@@ -56,7 +38,7 @@ def _watched() -> Observations:
             x = make_x()
             return tf.gradients(tf.square(x), x)[0]
 
-        return show(_evaluate(build))
+        return show(evaluate(build))
 
     return {
         "x = Variable(3.0)": gradient(lambda: tf.Variable(3.0)),
@@ -72,7 +54,7 @@ def _unconnected() -> Observations:
             y = tf.square(sources["a"])
             return tf.gradients(y, sources[source], unconnected_gradients=unconnected)[0]
 
-        return show(_evaluate(build))
+        return show(evaluate(build))
 
     return {
         "dy/da": gradient("a", "none"),
@@ -88,7 +70,7 @@ def _stop_gradient() -> Observations:
             y = function(x)
             return [y, tf.gradients(y, x)[0]]
 
-        return show(_evaluate(build))
+        return show(evaluate(build))
 
     return {
         "y = x * x: y, dy/dx": value_and_gradient(lambda x: x * x),
@@ -112,8 +94,8 @@ def _jacobian() -> Observations:
         return tf.stack([tf.gradients(y[row], x)[0] for row in range(2)])
 
     return {
-        "gradient of y": show(_evaluate(gradient)),
-        "Jacobian dy/dx": show(_evaluate(jacobian)),
+        "gradient of y": show(evaluate(gradient)),
+        "Jacobian dy/dx": show(evaluate(jacobian)),
     }
 
 

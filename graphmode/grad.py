@@ -8,6 +8,7 @@ be asked again and again, because the graph keeps every op.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 import tensorflow as tf
@@ -72,13 +73,25 @@ GRAPHS: dict[str, Callable[[], Fetches]] = {
 }
 
 
-def run_demo(name: str, *, strict: bool = False) -> dict[str, np.ndarray]:
-    """Every quantity of demo `name` from one Session.run; `strict` turns Grappler off."""
-    get_demo(name)
+def evaluate(build: Callable[[], Any], *, strict: bool = False) -> Any:
+    """Build a graph with `build`, initialise its Variables, fetch what it returned in one run.
+
+    A gradient tf.gradients returned as None (an unconnected source) stays None: a Session
+    cannot fetch None, so it is left out of the run and put back.
+    """
     graph = tf.Graph()
     with graph.as_default():
-        fetches = GRAPHS[name]()
+        fetches = build()
         initializer = tf.compat.v1.global_variables_initializer()
     with tf.compat.v1.Session(graph=graph, config=session_config(strict=strict)) as session:
         session.run(initializer)
-        return {key: np.asarray(value) for key, value in session.run(fetches).items()}
+        flat = tf.nest.flatten(fetches)
+        values = iter(session.run([item for item in flat if item is not None]))
+        fetched = [None if item is None else next(values) for item in flat]
+        return tf.nest.pack_sequence_as(fetches, fetched)
+
+
+def run_demo(name: str, *, strict: bool = False) -> dict[str, np.ndarray]:
+    """Every quantity of demo `name` from one Session.run; `strict` turns Grappler off."""
+    get_demo(name)
+    return {key: np.asarray(value) for key, value in evaluate(GRAPHS[name], strict=strict).items()}
