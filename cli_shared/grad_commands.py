@@ -18,6 +18,7 @@ from catalog.errors import ConfigError
 from cli_shared.commands import reports_user_errors
 from cli_shared.output import exact, to_json
 from cli_shared.quiet import import_tensorflow_quietly
+from training.styles import STYLES, demo_runner, difference_observer
 
 DEMO_CHOICE = click.Choice(list(DEMOS))
 DIFFERENCE_CHOICE = click.Choice(list(DIFFERENCES))
@@ -65,8 +66,6 @@ def add_grad_command(group: click.Group, style: str) -> None:
         """
         names = chosen(demos, all_demos, list(DEMOS), "demos")
         import_tensorflow_quietly()
-        from training.styles import demo_runner
-
         run_demo = demo_runner(style)
         runs = [(name, run_demo(name, strict=strict)) for name in names]
         if as_json:
@@ -113,13 +112,13 @@ def add_differences_command(group: click.Group) -> None:
         Each case runs in every style where it exists; a cell is the value, None, or the error
         TensorFlow raised, and '—' where the case does not exist in that style (graph mode has
         no tape to watch).
+
         JSON records are {"difference", "title", "lesson", "observations": {style: {case:
         what happened}}}.
         """
         picked = chosen(names, all_names, list(DIFFERENCES), "differences")
         import_tensorflow_quietly()
         from bridge.report import render_text
-        from training.styles import STYLES, difference_observer
 
         records = []
         for name in picked:
