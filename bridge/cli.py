@@ -9,10 +9,12 @@ import click
 
 from bridge.compare import DEFAULT_TOLERANCE_ULPS, compare_problem
 from bridge.report import comparison_records, render_table
+from catalog.demos import DEMOS
 from catalog.errors import ConfigError
 from catalog.models import MODELS
 from catalog.problem import prepare
-from cli_shared.commands import MODEL_CHOICE, add_common_commands, reports_user_errors, save_json
+from cli_shared.commands import add_common_commands, reports_user_errors, save_json
+from cli_shared.grad_commands import add_differences_command, add_grad_command
 from cli_shared.options import train_config, training_options
 from cli_shared.output import to_json
 from cli_shared.quiet import import_tensorflow_quietly
@@ -24,11 +26,15 @@ def main() -> None:
 
 
 add_common_commands(main, "function")
+add_grad_command(main, "function")
+add_differences_command(main)
 
 
 @main.command("compare")
-@click.argument("models", nargs=-1, type=MODEL_CHOICE)
-@click.option("--all", "all_models", is_flag=True, help="Every model with built-in data.")
+@click.argument("models", nargs=-1, type=click.Choice([*MODELS, *DEMOS]))
+@click.option(
+    "--all", "all_models", is_flag=True, help="Every model with built-in data, and every demo."
+)
 @click.option(
     "--tolerance-ulps",
     type=click.IntRange(min=0),
@@ -43,16 +49,24 @@ def compare(models: tuple[str, ...], all_models: bool, tolerance_ulps: int, **op
 
     Graph style (the TF1 original) is the reference. Exit status 0 when every model is
     'identical' or 'equivalent', 1 otherwise.
+
+    MODELS may also name autodiff demos (see `grad`): each demo's quantities are measured the
+    same way (ULPs from graph over every quantity, oracle relative error, same verdicts). The
+    training options (--steps, --lr, --batch-size, --seed, --init, --data, --loss, --optimizer)
+    do not apply to demos and are ignored for them.
     """
     names = list(models)
     if all_models:
         names += [name for name, model in MODELS.items() if model.builtin_table is not None]
+        names += list(DEMOS)
     names = list(dict.fromkeys(names))
     if not names:
-        raise ConfigError("name one or more models, or pass --all")
+        raise ConfigError("name one or more models or demos, or pass --all")
     config = train_config(options)
-    problems = [prepare(name, config) for name in names]
+    problems = [prepare(name, config) for name in names if name in MODELS]
+    demos = [name for name in names if name in DEMOS]
     import_tensorflow_quietly()
+    from bridge.grad_compare import compare_demo, demo_records, render_demo_table
 
     comparisons = []
     for problem in problems:
@@ -61,15 +75,26 @@ def compare(models: tuple[str, ...], all_models: bool, tolerance_ulps: int, **op
         comparisons.append(
             compare_problem(problem, strict=options["strict"], tolerance_ulps=tolerance_ulps)
         )
-    records = comparison_records(comparisons)
+    demo_comparisons = []
+    for demo in demos:
+        if not options["as_json"]:
+            click.echo(f"comparing {demo} ...", err=True)
+        demo_comparisons.append(
+            compare_demo(demo, strict=options["strict"], tolerance_ulps=tolerance_ulps)
+        )
+    records = comparison_records(comparisons) + demo_records(demo_comparisons)
     save_json(records, options["output"])
     if options["as_json"]:
         click.echo(to_json(records))
     else:
         mode = "strict (Grappler off)" if options["strict"] else "default (Grappler on)"
         click.echo(f"eager and tf.function against graph (the TF1 original), {mode}:")
-        click.echo(render_table(comparisons), nl=False)
+        if comparisons:
+            click.echo(render_table(comparisons), nl=False)
+        if demo_comparisons:
+            click.echo(render_demo_table(demo_comparisons), nl=False)
     verdicts = {comparison.model: comparison.verdict for comparison in comparisons}
+    verdicts |= {comparison.demo: comparison.verdict for comparison in demo_comparisons}
     if not options["as_json"]:
         click.echo("verdicts: " + ", ".join(f"{m} {v}" for m, v in verdicts.items()))
     sys.exit(0 if all(v in ("identical", "equivalent") for v in verdicts.values()) else 1)

@@ -47,13 +47,17 @@ class Comparison:
 
     @property
     def verdict(self) -> str:
-        """`identical` (0 ULPs everywhere), `equivalent` (within tolerance) or `different`."""
         worst = max(max(r.max_loss_ulps, r.max_param_ulps) for r in self.results)
-        if worst == 0:
-            return "identical"
-        if worst <= self.tolerance_ulps:
-            return "equivalent"
-        return "different"
+        return verdict_for(worst, self.tolerance_ulps)
+
+
+def verdict_for(worst_ulps: int, tolerance_ulps: int) -> str:
+    """`identical` (0 ULPs everywhere), `equivalent` (within tolerance) or `different`."""
+    if worst_ulps == 0:
+        return "identical"
+    if worst_ulps <= tolerance_ulps:
+        return "equivalent"
+    return "different"
 
 
 def _loss_curve(trajectory: Trajectory) -> np.ndarray:

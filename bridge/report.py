@@ -35,7 +35,6 @@ def comparison_records(comparisons: Sequence[Comparison]) -> list[dict[str, Any]
 
 def render_table(comparisons: Sequence[Comparison], *, width: int | None = None) -> str:
     """The comparison as a text table, eager and tf.function measured against graph."""
-    from rich.console import Console
     from rich.table import Table
 
     table = Table(title=None, show_lines=False)
@@ -66,8 +65,15 @@ def render_table(comparisons: Sequence[Comparison], *, width: int | None = None)
                 comparison.verdict if index == 0 else "",
             )
         table.add_section()
+    return render_text(table, width=width)
+
+
+def render_text(renderable: Any, *, width: int | None = None) -> str:
+    """A rich renderable as plain text, `width` columns wide (140 by default)."""
+    from rich.console import Console
+
     console = Console(width=width or 140, record=True, file=_Discard(), color_system=None)
-    console.print(table)
+    console.print(renderable)
     return console.export_text()
 
 

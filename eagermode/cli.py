@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from cli_shared.commands import add_common_commands
+from cli_shared.grad_commands import add_grad_command
 
 
 @click.group()
@@ -13,3 +14,4 @@ def main() -> None:
 
 
 add_common_commands(main, "eager")
+add_grad_command(main, "eager")

@@ -113,7 +113,7 @@ def test_output_file_holds_the_same_json_as_stdout(tmp_path: Path) -> None:
         (["train", "house", "--loss", "max"], "'max' is not one of 'mean', 'half-mean'"),
         (["train", "linear"], "trains on your own data: pass --data PATH"),
         (["train", "linear", "--data", "/no/such.csv"], "does not exist or is not a file"),
-        (["compare"], "name one or more models, or pass --all"),
+        (["compare"], "name one or more models or demos, or pass --all"),
     ],
 )
 def test_usage_errors_are_one_line_exit_2_and_write_nothing(

@@ -8,6 +8,8 @@ from __future__ import annotations
 import importlib
 from collections.abc import Callable
 
+import numpy as np
+
 from training.driver import Trajectory
 
 STYLES = ("graph", "eager", "function")
@@ -28,3 +30,27 @@ def runner(style: str) -> Callable[..., Trajectory]:
 def engine_class(style: str) -> type:
     """The Engine class of one style, for callers that drive `training.driver.run` themselves."""
     return getattr(importlib.import_module(_MODULES[style]), _ENGINES[style])
+
+
+_DEMO_MODULES = {
+    "graph": "graphmode.grad",
+    "eager": "eagermode.grad",
+    "function": "bridge.grad_function",
+}
+
+
+def demo_runner(style: str) -> Callable[..., dict[str, np.ndarray]]:
+    """The `run_demo(name, *, strict=False) -> {quantity: value}` of one style's autodiff demos."""
+    return importlib.import_module(_DEMO_MODULES[style]).run_demo
+
+
+_DIFFERENCE_MODULES = {
+    "graph": "graphmode.differences",
+    "eager": "eagermode.differences",
+    "function": "bridge.function_differences",
+}
+
+
+def difference_observer(style: str) -> Callable[[str], dict[str, str]]:
+    """The `observe(name) -> {case: what happened}` of one style's autodiff differences."""
+    return importlib.import_module(_DIFFERENCE_MODULES[style]).observe

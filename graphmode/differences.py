@@ -1,0 +1,159 @@
+"""The autodiff differences, observed the TF1 way: tf.gradients in a graph, run in a Session.
+
+Each case builds a graph of its own and runs it in a Session. Cases about tapes do not exist
+here and are left out.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import tensorflow as tf
+
+from catalog.differences import Observations, get_difference, show
+from graphmode.engine import session_config
+from graphmode.grad import evaluate
+
+
+def _one_shot_tape() -> Observations:
+    def gradients(count: int) -> Callable[[], Any]:
+        def build() -> Any:
+            x = tf.Variable(3.0)
+            y = tf.square(x)
+            return [tf.gradients(y, x)[0] for _ in range(count)][-1]
+
+        return build
+
+    return {
+        "first gradient": show(evaluate(gradients(1))),
+        "second gradient": show(evaluate(gradients(2))),
+    }
+
+
+def _watched() -> Observations:
+    def gradient(make_x: Callable[[], Any]) -> str:
+        def build() -> Any:
+            x = make_x()
+            return tf.gradients(tf.square(x), x)[0]
+
+        return show(evaluate(build))
+
+    return {
+        "x = Variable(3.0)": gradient(lambda: tf.Variable(3.0)),
+        "x = Variable(3.0, trainable=False)": gradient(lambda: tf.Variable(3.0, trainable=False)),
+        "x = constant(3.0)": gradient(lambda: tf.constant(3.0)),
+    }
+
+
+def _unconnected() -> Observations:
+    def gradient(source: str, unconnected: str) -> str:
+        def build() -> Any:
+            sources = {"a": tf.Variable(3.0), "b": tf.Variable(4.0)}
+            y = tf.square(sources["a"])
+            return tf.gradients(y, sources[source], unconnected_gradients=unconnected)[0]
+
+        return show(evaluate(build))
+
+    return {
+        "dy/da": gradient("a", "none"),
+        "dy/db": gradient("b", "none"),
+        "dy/db, unconnected_gradients=ZERO": gradient("b", "zero"),
+    }
+
+
+def _stop_gradient() -> Observations:
+    def value_and_gradient(function: Callable[[tf.Variable], tf.Tensor]) -> str:
+        def build() -> Any:
+            x = tf.Variable(3.0)
+            y = function(x)
+            return [y, tf.gradients(y, x)[0]]
+
+        return show(evaluate(build))
+
+    return {
+        "y = x * x: y, dy/dx": value_and_gradient(lambda x: x * x),
+        "y = x * stop_gradient(x): y, dy/dx": value_and_gradient(lambda x: x * tf.stop_gradient(x)),
+        "y = stop_gradient(x * x): y, dy/dx": value_and_gradient(lambda x: tf.stop_gradient(x * x)),
+    }
+
+
+def _jacobian() -> Observations:
+    def vector() -> tuple[tf.Tensor, tf.Tensor]:
+        x = tf.constant([1.0, 2.0])
+        return x, tf.stack([x[0] * x[1], x[0] + x[1]])
+
+    def gradient() -> Any:
+        x, y = vector()
+        return tf.gradients(y, x)[0]
+
+    def jacobian() -> Any:
+        # No tf.jacobian in TF1: one tf.gradients per element of y, one row each.
+        x, y = vector()
+        return tf.stack([tf.gradients(y[row], x)[0] for row in range(2)])
+
+    return {
+        "gradient of y": show(evaluate(gradient)),
+        "Jacobian dy/dx": show(evaluate(jacobian)),
+    }
+
+
+def _variables() -> Observations:
+    graph = tf.Graph()
+    with graph.as_default():
+        observations = {
+            "Variable(1).dtype": tf.Variable(1).dtype.name,
+            "Variable(1.0).dtype": tf.Variable(1.0).dtype.name,
+            "Variable(np.array([1.0])).dtype": tf.Variable(np.array([1.0])).dtype.name,
+            "Variable(1.0).trainable": show(tf.Variable(1.0).trainable),
+            "Variable(1.0, trainable=False).trainable": show(
+                tf.Variable(1.0, trainable=False).trainable
+            ),
+        }
+        updates = {}
+        for call, update in (
+            ("assign(5.0)", lambda x: x.assign(5.0)),
+            ("assign_add(1.0)", lambda x: x.assign_add(1.0)),
+            ("assign_sub(1.0)", lambda x: x.assign_sub(1.0)),
+        ):
+            x = tf.Variable(3.0)
+            updates[call] = (x, update(x))
+        x = tf.Variable(3.0)
+        observations.update(
+            {
+                "type(x)": type(x).__name__,
+                "type(x * 1.0)": type(x * 1.0).__name__,
+                "isinstance(x, tf.Variable)": show(isinstance(x, tf.Variable)),
+                "isinstance(x, tf.Tensor)": show(isinstance(x, tf.Tensor)),
+                "tf.is_tensor(x)": show(tf.is_tensor(x)),
+            }
+        )
+        initializer = tf.compat.v1.global_variables_initializer()
+    with tf.compat.v1.Session(graph=graph, config=session_config(strict=False)) as session:
+        session.run(initializer)
+        for call, (x, update) in updates.items():
+            # Building x.assign(...) changed nothing; the op acts only when a run fetches it.
+            before = show(session.run(x))
+            session.run(update)
+            after = show(session.run(x))
+            key = f"x = Variable(3.0); x.{call}"
+            observations[key] = f"{before} until Session.run(op), then {after}"
+    cases = get_difference("variables").cases
+    return {case: observations[case] for case in cases}
+
+
+OBSERVERS: dict[str, Callable[[], Observations]] = {
+    "one-shot-tape": _one_shot_tape,
+    "watched": _watched,
+    "unconnected": _unconnected,
+    "stop-gradient": _stop_gradient,
+    "jacobian": _jacobian,
+    "variables": _variables,
+}
+
+
+def observe(name: str) -> Observations:
+    """What each case of difference `name` does in graph style, one line per case."""
+    get_difference(name)
+    return OBSERVERS[name]()

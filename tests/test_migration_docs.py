@@ -1,0 +1,47 @@
+"""docs/migration-autodiff.md names a test for every row: each must exist."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+DOC = ROOT / "docs" / "migration-autodiff.md"
+
+
+def named_tests() -> list[str]:
+    """Every `tests/...::name[id]` in the page; a bare `[id]` repeats the test before it."""
+    ids = []
+    for row in DOC.read_text(encoding="utf-8").splitlines():
+        last = None
+        for match in re.finditer(r"`(tests/[\w/]+\.py::\w+(?:\[[\w-]+\])?|\[[\w-]+\])`", row):
+            text = match.group(1)
+            if text.startswith("["):
+                assert last is not None, f"{text} follows no test in: {row}"
+                text = last.split("[")[0] + text
+            ids.append(text)
+            last = text
+    return ids
+
+
+def test_every_row_of_the_table_names_a_test() -> None:
+    rows = [line for line in DOC.read_text(encoding="utf-8").splitlines() if line.startswith("| ")]
+    table = rows[2:]  # after the header and its rule
+    assert len(table) >= 15
+    for row in table:
+        assert "`tests/" in row, row
+
+
+def test_every_named_test_is_collected() -> None:
+    ids = sorted(set(named_tests()))
+    assert ids
+    collected = subprocess.run(
+        [sys.executable, "-m", "pytest", "--collect-only", "-q", *ids],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert collected.returncode == 0, collected.stdout + collected.stderr
