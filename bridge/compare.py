@@ -29,6 +29,7 @@ class StyleResult:
     trajectory: Trajectory
     max_loss_ulps: int
     max_param_ulps: int
+    max_slot_ulps: int
     first_divergent_step: int | None
     oracle_relative_error: float
 
@@ -48,7 +49,7 @@ class Comparison:
     @property
     def verdict(self) -> str:
         """`identical` (0 ULPs everywhere), `equivalent` (within tolerance) or `different`."""
-        worst = max(max(r.max_loss_ulps, r.max_param_ulps) for r in self.results)
+        worst = max(max(r.max_loss_ulps, r.max_param_ulps, r.max_slot_ulps) for r in self.results)
         if worst == 0:
             return "identical"
         if worst <= self.tolerance_ulps:
@@ -69,17 +70,27 @@ def measure(trajectory: Trajectory, reference: Trajectory, oracle: Trajectory) -
         max_ulp_distance(trajectory.final_params[name], reference.final_params[name])
         for name in reference.final_params
     ]
+    # Slots both sides keep (Keras's RMSprop has no momentum slot when momentum is 0).
+    slot_ulps = [
+        max_ulp_distance(trajectory.final_slots[key], reference.final_slots[key])
+        for key in reference.final_slots.keys() & trajectory.final_slots.keys()
+    ]
     errors = [relative_error(curve, _loss_curve(oracle))] + [
         relative_error(trajectory.final_params[name], oracle.final_params[name])
         for name in oracle.final_params
     ]
+    errors += [
+        relative_error(trajectory.final_slots[key], oracle.final_slots[key])
+        for key in oracle.final_slots.keys() & trajectory.final_slots.keys()
+    ]
     first = int(differing[0]) if differing.size else None
-    if first is None and any(param_ulps):
+    if first is None and any(param_ulps + slot_ulps):
         first = len(curve) - 1
     return StyleResult(
         trajectory=trajectory,
         max_loss_ulps=max_ulp_distance(curve, reference_curve),
         max_param_ulps=max(param_ulps, default=0),
+        max_slot_ulps=max(slot_ulps, default=0),
         first_divergent_step=first,
         oracle_relative_error=max(errors),
     )

@@ -1,0 +1,256 @@
+"""Keras optimizers for the eager and tf.function styles, made to compute TF1's update.
+
+`keras_optimizer(spec, dtype)` builds the Keras optimizer an `OptimizerSpec` calls for. Where a
+stock Keras optimizer with carried-over hyperparameters computes TF1's update it is used as is;
+where Keras has no setting that does, a small, clearly named subclass here does, each quoting
+the TF1 kernel it follows (tensorflow/core/kernels/training_ops.cc, TF 2.21) and the Keras
+source it departs from (keras/src/optimizers/*.py, Keras 3):
+
+- `TF1RMSprop`: TF1 starts the mean square at ones and updates it as ms += (g^2 - ms)(1 - rho);
+  Keras starts it at zeros, has no momentum slot when momentum is 0, and writes
+  v = rho*v + (1 - rho)*g^2.
+- `TF1Adagrad`: TF1's kernel has no epsilon and multiplies by rsqrt(accum); Keras adds
+  epsilon inside the root and divides.
+- `TF1Momentum`: TF1 accumulates raw gradients and scales by the current lr at each step; Keras's
+  SGD(momentum) accumulates lr-scaled gradients, which equals TF1 only while lr is constant.
+  Used when a learning-rate schedule is on.
+"""
+
+from __future__ import annotations
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from catalog.optimizers import SLOTS, OptimizerSpec
+
+
+class TF1RMSprop(keras.optimizers.RMSprop):
+    """RMSprop computing `tf.compat.v1.train.RMSPropOptimizer`'s update, slot starting at ones.
+
+    TF1, tensorflow/python/training/rmsprop.py `_create_slots`:
+        init_rms = init_ops.ones_initializer(dtype=v.dtype.base_dtype)
+        ...; self._zeros_slot(v, "momentum", self._name)
+    TF1 kernel, training_ops.cc `ApplyRMSProp`:
+        ms.device(d) += (grad.square() - ms) * (static_cast<T>(1) - rho());
+        mom.device(d) = mom * momentum() + (grad * lr()) / ((ms + epsilon()).sqrt());
+        var.device(d) -= mom;
+    """
+
+    def build(self, var_list: list[tf.Variable]) -> None:
+        if self.built:
+            return
+        keras.optimizers.Optimizer.build(self, var_list)
+        self._velocities = self.add_optimizer_variables(var_list, "velocity", initializer="ones")
+        self._momentums = self.add_optimizer_variables(var_list, "momentum")
+        self._average_gradients = []
+
+    def update_step(
+        self, gradient: tf.Tensor, variable: tf.Variable, learning_rate: tf.Tensor
+    ) -> None:
+        dtype = variable.dtype
+        lr = tf.cast(learning_rate, dtype)
+        gradient = tf.cast(gradient, dtype)
+        index = self._get_variable_index(variable)
+        ms, mom = self._velocities[index], self._momentums[index]
+        # 1 - rho in the variable's dtype, as the kernel computes it from a float32 rho.
+        rho, one = tf.constant(self.rho, dtype), tf.constant(1, dtype)
+        self.assign_add(ms, (tf.square(gradient) - ms) * (one - rho))
+        self.assign(
+            mom,
+            mom * tf.constant(self.momentum, dtype)
+            + (gradient * lr) / tf.sqrt(ms + tf.constant(self.epsilon, dtype)),
+        )
+        self.assign_sub(variable, mom)
+
+
+class TF1Adagrad(keras.optimizers.Adagrad):
+    """Adagrad computing `tf.compat.v1.train.AdagradOptimizer`'s update: no epsilon.
+
+    TF1 kernel, training_ops.cc `ApplyAdagrad` (update_slots true):
+        accum.device(d) += grad.square();
+        var.device(d) -= grad * lr() * accum.rsqrt();
+    Keras, keras/src/optimizers/adagrad.py `update_step`:
+        variable -= (lr * gradient) / sqrt(accumulator + epsilon)
+    """
+
+    def __init__(self, learning_rate: object, initial_accumulator_value: float) -> None:
+        super().__init__(
+            learning_rate=learning_rate,
+            initial_accumulator_value=initial_accumulator_value,
+            epsilon=0.0,
+        )
+
+    def update_step(
+        self, gradient: tf.Tensor, variable: tf.Variable, learning_rate: tf.Tensor
+    ) -> None:
+        dtype = variable.dtype
+        lr = tf.cast(learning_rate, dtype)
+        gradient = tf.cast(gradient, dtype)
+        accum = self._accumulators[self._get_variable_index(variable)]
+        self.assign_add(accum, tf.square(gradient))
+        self.assign_sub(variable, gradient * lr * tf.math.rsqrt(accum))
+
+
+class TF1Adam(keras.optimizers.Adam):
+    """Adam computing `tf.compat.v1.train.AdamOptimizer`'s update, bit for bit.
+
+    The formula is Keras's too; what differs is β^t. TF1 keeps it in non-slot variables that
+    start at β and are multiplied by β after every step (tensorflow/python/training/adam.py
+    `_create_slots` and `_finish`: `beta1_power.assign(beta1_power * self._beta1_t)`), whereas
+    Keras computes `ops.power(beta_1, iterations + 1)` afresh (keras/src/optimizers/adam.py):
+    a few ULPs apart in float32. TF1 kernel, training_ops.cc `ApplyAdamNonCuda`:
+        const T alpha = lr() * Eigen::numext::sqrt(T(1) - beta2_power()) / (T(1) - beta1_power());
+        m += (g - m) * (T(1) - beta1());
+        v += (g.square() - v) * (T(1) - beta2());
+        var -= (m * alpha) / (v.sqrt() + epsilon());
+    """
+
+    def build(self, var_list: list[tf.Variable]) -> None:
+        if self.built:
+            return
+        super().build(var_list)
+        dtype = var_list[0].dtype
+        self._beta1_power = self.add_variable((), initializer="zeros", dtype=dtype, name="b1p")
+        self._beta2_power = self.add_variable((), initializer="zeros", dtype=dtype, name="b2p")
+        self._beta1_power.assign(tf.constant(self.beta_1, dtype))
+        self._beta2_power.assign(tf.constant(self.beta_2, dtype))
+
+    def update_step(
+        self, gradient: tf.Tensor, variable: tf.Variable, learning_rate: tf.Tensor
+    ) -> None:
+        dtype = variable.dtype
+        lr = tf.cast(learning_rate, dtype)
+        gradient = tf.cast(gradient, dtype)
+        one = tf.constant(1, dtype)
+        beta1, beta2 = tf.constant(self.beta_1, dtype), tf.constant(self.beta_2, dtype)
+        index = self._get_variable_index(variable)
+        m, v = self._momentums[index], self._velocities[index]
+        alpha = lr * tf.sqrt(one - self._beta2_power) / (one - self._beta1_power)
+        self.assign_add(m, (gradient - m) * (one - beta1))
+        self.assign_add(v, (tf.square(gradient) - v) * (one - beta2))
+        self.assign_sub(variable, (m * alpha) / (tf.sqrt(v) + tf.constant(self.epsilon, dtype)))
+
+    def _backend_update_step(
+        self, grads: list[tf.Tensor], trainable_variables: list[tf.Variable], learning_rate: object
+    ) -> None:
+        super()._backend_update_step(grads, trainable_variables, learning_rate)
+        # After every variable's update, as TF1's `_finish` does.
+        dtype = self._beta1_power.dtype
+        self._beta1_power.assign(self._beta1_power * tf.constant(self.beta_1, dtype))
+        self._beta2_power.assign(self._beta2_power * tf.constant(self.beta_2, dtype))
+
+
+class TF1Momentum(keras.optimizers.SGD):
+    """SGD with momentum computing `tf.compat.v1.train.MomentumOptimizer`'s update.
+
+    TF1 kernel, training_ops.cc `ApplyMomentum`:
+        accum.device(d) = accum * momentum() + grad;
+        if (use_nesterov) var.device(d) -= grad * lr() + accum * momentum() * lr();
+        else var.device(d) -= accum * lr();
+    Keras, keras/src/optimizers/sgd.py: m = m * momentum - gradient * lr; variable += m.
+    The slot holds raw gradients, so a changing lr scales the whole history, as in TF1.
+    """
+
+    def update_step(
+        self, gradient: tf.Tensor, variable: tf.Variable, learning_rate: tf.Tensor
+    ) -> None:
+        dtype = variable.dtype
+        lr = tf.cast(learning_rate, dtype)
+        gradient = tf.cast(gradient, dtype)
+        momentum = tf.cast(self.momentum, dtype)
+        accum = self.momentums[self._get_variable_index(variable)]
+        self.assign(accum, accum * momentum + gradient)
+        if self.nesterov:
+            self.assign_sub(variable, gradient * lr + accum * momentum * lr)
+        else:
+            self.assign_sub(variable, accum * lr)
+
+
+def _learning_rate(spec: OptimizerSpec, dtype: np.dtype) -> object:
+    if spec.decay is not None:
+        # initial_learning_rate as a NumPy scalar of the model's dtype: ExponentialDecay computes
+        # in the dtype of its initial rate, as TF1's exponential_decay does in the variable's.
+        return keras.optimizers.schedules.ExponentialDecay(
+            initial_learning_rate=dtype.type(spec.learning_rate),
+            decay_steps=spec.decay.steps,
+            decay_rate=spec.decay.rate,
+            staircase=spec.decay.staircase,
+        )
+    if dtype == np.float64:
+        # Keras keeps a float learning rate in a floatx (float32) variable, so a float64 model
+        # would train with float32(lr); TF1 converts lr to the variable's dtype. A callable
+        # returning the float64 constant keeps every bit.
+        learning_rate = tf.constant(spec.learning_rate, dtype=tf.float64)
+        return lambda: learning_rate
+    return spec.learning_rate
+
+
+def keras_optimizer(spec: OptimizerSpec, dtype: np.dtype) -> keras.optimizers.Optimizer | None:
+    """The Keras optimizer `spec` calls for; None for gd (the hand-written assign update).
+
+    `spec.formulation == "tf1"` (translated): one that computes TF1's update;
+    `"keras"` (--defaults each): the stock class a user gets by renaming the TF1 one.
+    """
+    lr = _learning_rate(spec, np.dtype(dtype))
+    translated = spec.formulation == "tf1"
+    if spec.name == "gd":
+        return None
+    if spec.name == "sgd":
+        return keras.optimizers.SGD(learning_rate=lr)
+    if spec.name == "momentum":
+        if translated and spec.decay is not None:
+            return TF1Momentum(learning_rate=lr, momentum=spec.momentum, nesterov=spec.nesterov)
+        return keras.optimizers.SGD(
+            learning_rate=lr, momentum=spec.momentum, nesterov=spec.nesterov
+        )
+    if spec.name == "adam":
+        cls = TF1Adam if translated else keras.optimizers.Adam
+        return cls(learning_rate=lr, beta_1=spec.beta1, beta_2=spec.beta2, epsilon=spec.epsilon)
+    if spec.name == "rmsprop":
+        cls = TF1RMSprop if translated else keras.optimizers.RMSprop
+        return cls(learning_rate=lr, rho=spec.rho, momentum=spec.momentum, epsilon=spec.epsilon)
+    if spec.name == "adagrad":
+        if translated:
+            return TF1Adagrad(lr, spec.initial_accumulator)
+        return keras.optimizers.Adagrad(
+            learning_rate=lr,
+            initial_accumulator_value=spec.initial_accumulator,
+            epsilon=spec.epsilon,
+        )
+    raise ValueError(f"unknown optimizer {spec.name!r}")
+
+
+# Where each Keras optimizer keeps a slot, by the slot names `catalog.optimizers.SLOTS` uses.
+# These are Keras 3's own attribute names (keras/src/optimizers/{sgd,adam,rmsprop,adagrad}.py).
+_KERAS_SLOT_ATTRIBUTES = {
+    ("momentum", "momentum"): "momentums",
+    ("adam", "m"): "_momentums",
+    ("adam", "v"): "_velocities",
+    ("rmsprop", "ms"): "_velocities",
+    ("rmsprop", "momentum"): "_momentums",
+    ("adagrad", "accumulator"): "_accumulators",
+}
+
+
+def keras_slots(
+    optimizer: keras.optimizers.Optimizer | None,
+    spec: OptimizerSpec,
+    variables: dict[str, tf.Variable],
+) -> dict[str, np.ndarray]:
+    """The optimizer's slots keyed "param/slot", momentum slots in TF1's convention."""
+    if optimizer is None:
+        return {}
+    slots = {}
+    last_lr = spec.learning_rate_at(max(int(optimizer.iterations.numpy()) - 1, 0))
+    for slot in SLOTS[spec.name]:
+        per_variable = getattr(optimizer, _KERAS_SLOT_ATTRIBUTES[(spec.name, slot)], [])
+        if not per_variable:
+            continue  # Keras's RMSprop keeps no momentum slot when momentum is 0
+        for name, variable in variables.items():
+            value = per_variable[optimizer._get_variable_index(variable)].numpy()
+            if spec.name == "momentum" and not isinstance(optimizer, TF1Momentum):
+                # Keras's slot is -lr times TF1's (constant lr): report it in TF1's convention.
+                value = (-value.astype(np.float64) / last_lr).astype(value.dtype)
+            slots[f"{name}/{slot}"] = value
+    return slots
