@@ -56,6 +56,8 @@ class Problem:
     # (the same unless --defaults each gives Keras its own defaults and formulas).
     optimizer_spec: OptimizerSpec | None = None
     keras_optimizer_spec: OptimizerSpec | None = None
+    # --defaults: translated (Keras made to compute TF1's update), tf1, keras, or each.
+    defaults: str = "translated"
 
     def __post_init__(self) -> None:
         if self.optimizer_spec is None:
@@ -153,6 +155,7 @@ def prepare(name: str, config: TrainConfig | None = None) -> Problem:
         batch_indices=indices,
         optimizer_spec=graph_spec,
         keras_optimizer_spec=keras_spec,
+        defaults=config.optimizer_options.defaults,
     )
 
 

@@ -83,7 +83,7 @@ def describe(problem: Problem) -> str:
     batches = f"batches of {problem.batch_size}" if problem.batch_size else "full batch"
     return (
         f"{problem.model.name}: {problem.steps} steps, lr {problem.learning_rate:g}, "
-        f"{problem.optimizer}, {problem.loss} squared error, {batches}, "
+        f"{problem.optimizer_spec.describe()}, {problem.loss} squared error, {batches}, "
         f"{len(problem.features)} rows"
     )
 

@@ -12,11 +12,14 @@ source it departs from (keras/src/optimizers/*.py, Keras 3):
 - `TF1Adagrad`: TF1's kernel has no epsilon and multiplies by rsqrt(accum); Keras adds
   epsilon inside the root and divides.
 - `TF1Momentum`: TF1 accumulates raw gradients and scales by the current lr at each step; Keras's
-  SGD(momentum) accumulates lr-scaled gradients, which equals TF1 only while lr is constant.
-  Used when a learning-rate schedule is on.
+  SGD(momentum) accumulates lr-scaled gradients, which equals TF1 only while lr is constant, and
+  then only to a few ULPs (each operation rounds differently). Stock SGD(momentum) is what
+  --defaults each runs.
 """
 
 from __future__ import annotations
+
+from dataclasses import replace
 
 import keras
 import numpy as np
@@ -81,6 +84,17 @@ class TF1Adagrad(keras.optimizers.Adagrad):
             epsilon=0.0,
         )
 
+    def build(self, var_list: list[tf.Variable]) -> None:
+        if self.built:
+            return
+        super().build(var_list)
+        # Keras's Constant initializer goes through float32 (a float64 model's slot starts at
+        # float64(float32(0.1))); TF1's constant_initializer(value, dtype=dtype) does not.
+        for accum in self._accumulators:
+            accum.assign(
+                tf.fill(accum.shape, tf.constant(self.initial_accumulator_value, accum.dtype))
+            )
+
     def update_step(
         self, gradient: tf.Tensor, variable: tf.Variable, learning_rate: tf.Tensor
     ) -> None:
@@ -110,11 +124,13 @@ class TF1Adam(keras.optimizers.Adam):
         if self.built:
             return
         super().build(var_list)
-        dtype = var_list[0].dtype
-        self._beta1_power = self.add_variable((), initializer="zeros", dtype=dtype, name="b1p")
-        self._beta2_power = self.add_variable((), initializer="zeros", dtype=dtype, name="b2p")
-        self._beta1_power.assign(tf.constant(self.beta_1, dtype))
-        self._beta2_power.assign(tf.constant(self.beta_2, dtype))
+        # float32 whatever the model's dtype: TF1 creates them from the Python floats
+        # (adam.py `_create_non_slot_variable(initial_value=self._beta1, ...)`) and casts them
+        # to the variable's dtype only when applying.
+        self._beta1_power = self.add_variable((), initializer="ones", dtype="float32", name="b1p")
+        self._beta2_power = self.add_variable((), initializer="ones", dtype="float32", name="b2p")
+        self._beta1_power.assign(self.beta_1)
+        self._beta2_power.assign(self.beta_2)
 
     def update_step(
         self, gradient: tf.Tensor, variable: tf.Variable, learning_rate: tf.Tensor
@@ -126,7 +142,9 @@ class TF1Adam(keras.optimizers.Adam):
         beta1, beta2 = tf.constant(self.beta_1, dtype), tf.constant(self.beta_2, dtype)
         index = self._get_variable_index(variable)
         m, v = self._momentums[index], self._velocities[index]
-        alpha = lr * tf.sqrt(one - self._beta2_power) / (one - self._beta1_power)
+        beta1_power = tf.cast(self._beta1_power, dtype)
+        beta2_power = tf.cast(self._beta2_power, dtype)
+        alpha = lr * tf.sqrt(one - beta2_power) / (one - beta1_power)
         self.assign_add(m, (gradient - m) * (one - beta1))
         self.assign_add(v, (tf.square(gradient) - v) * (one - beta2))
         self.assign_sub(variable, (m * alpha) / (tf.sqrt(v) + tf.constant(self.epsilon, dtype)))
@@ -135,10 +153,9 @@ class TF1Adam(keras.optimizers.Adam):
         self, grads: list[tf.Tensor], trainable_variables: list[tf.Variable], learning_rate: object
     ) -> None:
         super()._backend_update_step(grads, trainable_variables, learning_rate)
-        # After every variable's update, as TF1's `_finish` does.
-        dtype = self._beta1_power.dtype
-        self._beta1_power.assign(self._beta1_power * tf.constant(self.beta_1, dtype))
-        self._beta2_power.assign(self._beta2_power * tf.constant(self.beta_2, dtype))
+        # After every variable's update, in float32, as TF1's `_finish` does.
+        self._beta1_power.assign(self._beta1_power * tf.constant(self.beta_1, tf.float32))
+        self._beta2_power.assign(self._beta2_power * tf.constant(self.beta_2, tf.float32))
 
 
 class TF1Momentum(keras.optimizers.SGD):
@@ -169,20 +186,17 @@ class TF1Momentum(keras.optimizers.SGD):
 
 def _learning_rate(spec: OptimizerSpec, dtype: np.dtype) -> object:
     if spec.decay is not None:
-        # initial_learning_rate as a NumPy scalar of the model's dtype: ExponentialDecay computes
-        # in the dtype of its initial rate, as TF1's exponential_decay does in the variable's.
+        # From a Python float both compute in float32: ExponentialDecay in its initial rate's
+        # dtype, TF1's exponential_decay in convert_to_tensor's; the optimizers cast the result.
         return keras.optimizers.schedules.ExponentialDecay(
-            initial_learning_rate=dtype.type(spec.learning_rate),
+            initial_learning_rate=spec.learning_rate,
             decay_steps=spec.decay.steps,
             decay_rate=spec.decay.rate,
             staircase=spec.decay.staircase,
         )
-    if dtype == np.float64:
-        # Keras keeps a float learning rate in a floatx (float32) variable, so a float64 model
-        # would train with float32(lr); TF1 converts lr to the variable's dtype. A callable
-        # returning the float64 constant keeps every bit.
-        learning_rate = tf.constant(spec.learning_rate, dtype=tf.float64)
-        return lambda: learning_rate
+    # A float lr stays a float: Keras keeps it in a floatx (float32) variable and casts it to
+    # the variable's dtype, and so does TF1 (optimizer.py `_prepare` converts it to a float32
+    # tensor, `_apply_dense` casts it), so a float64 model gets float64(float32(lr)) in both.
     return spec.learning_rate
 
 
@@ -194,12 +208,26 @@ def keras_optimizer(spec: OptimizerSpec, dtype: np.dtype) -> keras.optimizers.Op
     """
     lr = _learning_rate(spec, np.dtype(dtype))
     translated = spec.formulation == "tf1"
+    if translated:
+        # TF1 turns every Python-float hyperparameter into a float32 tensor and casts it to the
+        # variable's dtype (e.g. adam.py `_prepare`: ops.convert_to_tensor(beta1); then
+        # math_ops.cast(self._beta1_t, var.dtype.base_dtype)); Keras casts the Python float
+        # directly. Carrying float32-rounded values over makes float64 models see TF1's values.
+        # Not Adagrad's initial accumulator: TF1 builds that slot with
+        # constant_initializer(value, dtype=dtype), in the variable's own dtype.
+        spec = replace(
+            spec,
+            **{
+                key: float(np.float32(getattr(spec, key)))
+                for key in ("momentum", "beta1", "beta2", "epsilon", "rho")
+            },
+        )
     if spec.name == "gd":
         return None
     if spec.name == "sgd":
         return keras.optimizers.SGD(learning_rate=lr)
     if spec.name == "momentum":
-        if translated and spec.decay is not None:
+        if translated:
             return TF1Momentum(learning_rate=lr, momentum=spec.momentum, nesterov=spec.nesterov)
         return keras.optimizers.SGD(
             learning_rate=lr, momentum=spec.momentum, nesterov=spec.nesterov

@@ -90,7 +90,7 @@ class GraphEngine:
                     if spec.decay is not None:
                         global_step = tf.compat.v1.train.get_or_create_global_step()
                         learning_rate = tf.compat.v1.train.exponential_decay(
-                            tf.constant(lr, dtype=model.dtype),
+                            lr,
                             global_step,
                             spec.decay.steps,
                             spec.decay.rate,
