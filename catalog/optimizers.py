@@ -120,8 +120,17 @@ class OptimizerSpec:
         return self.decay.at(self.learning_rate, step)
 
     def describe(self) -> str:
-        values = ", ".join(f"{key} {getattr(self, key):g}" for key in HYPERPARAMETERS[self.name])
-        return f"{self.name}" + (f" ({values})" if values else "")
+        values = [
+            f"{key} {getattr(self, key):g}"
+            for key in HYPERPARAMETERS[self.name]
+            if not isinstance(getattr(self, key), bool)
+        ]
+        if self.nesterov:
+            values.append("nesterov")
+        if self.decay is not None:
+            floor = "floor" if self.decay.staircase else ""
+            values.append(f"lr x {self.decay.rate:g}^{floor}(step/{self.decay.steps})")
+        return self.name + (f" ({', '.join(values)})" if values else "")
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ import pytest
 from bridge.compare import Comparison, compare_problem
 from bridge.function_engine import FunctionEngine
 from bridge.ulp import relative_error
-from catalog.optimizers import OPTIMIZERS, SLOTS
+from catalog.optimizers import OPTIMIZERS, SLOTS, OptimizerChoice
 from catalog.problem import TrainConfig, prepare
 from conftest import STYLE_IDS
 
@@ -86,3 +86,34 @@ def test_function_step_traces_once_with_an_optimizer(optimizer: str) -> None:
     for step in range(problem.steps):
         engine.step(*problem.batch(step))
     assert engine.tracing_count == 1
+
+
+VARIANTS = [
+    ("momentum", {"nesterov": True}),
+    ("momentum", {"momentum": 0.5}),
+    ("rmsprop", {"momentum": 0.5}),
+    ("rmsprop", {"rho": 0.5, "epsilon": 1e-6}),
+    ("adam", {"beta1": 0.5, "beta2": 0.9, "epsilon": 1e-4}),
+    ("adagrad", {"initial_accumulator": 1.0}),
+    ("adam", {"defaults": "keras"}),
+    ("rmsprop", {"defaults": "keras"}),
+]
+
+
+@pytest.mark.parametrize("model", ["quadratic", "house-multi"])
+@pytest.mark.parametrize(
+    ("optimizer", "choice"),
+    VARIANTS,
+    ids=[f"{o}-" + "-".join(f"{k}={v}" for k, v in c.items()) for o, c in VARIANTS],
+)
+def test_translated_hyperparameters_are_identical(optimizer: str, choice: dict, model: str) -> None:
+    """Non-default hyperparameters (Nesterov, RMSProp's momentum slot, Keras's defaults carried
+    to both sides) are translated as exactly as the defaults."""
+    problem = prepare(
+        model,
+        TrainConfig(steps=30, optimizer=optimizer, optimizer_options=OptimizerChoice(**choice)),
+    )
+    comparison = compare_problem(problem, strict=True)
+    assert comparison.verdict == "identical"
+    for style in comparison.results:
+        assert style.oracle_relative_error < ORACLE_TOLERANCE[problem.model.dtype]
