@@ -169,6 +169,8 @@ class TF1Momentum(keras.optimizers.SGD):
     The slot holds raw gradients, so a changing lr scales the whole history, as in TF1.
     """
 
+    raw_gradient_slot = True  # its slot is already in TF1's convention
+
     def update_step(
         self, gradient: tf.Tensor, variable: tf.Variable, learning_rate: tf.Tensor
     ) -> None:
@@ -277,7 +279,7 @@ def keras_slots(
             continue  # Keras's RMSprop keeps no momentum slot when momentum is 0
         for name, variable in variables.items():
             value = per_variable[optimizer._get_variable_index(variable)].numpy()
-            if spec.name == "momentum" and not isinstance(optimizer, TF1Momentum):
+            if spec.name == "momentum" and not getattr(optimizer, "raw_gradient_slot", False):
                 # Keras's slot is -lr times TF1's (constant lr): report it in TF1's convention.
                 value = (-value.astype(np.float64) / last_lr).astype(value.dtype)
             slots[f"{name}/{slot}"] = value

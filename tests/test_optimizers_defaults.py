@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 
+import keras
 import numpy as np
 import pytest
+import tensorflow as tf
 from click.testing import CliRunner
 
 from bridge.cli import main as tfbridge
@@ -167,3 +169,44 @@ def test_cli_compare_each_text_says_the_difference_is_the_finding() -> None:
     assert result.exit_code == 1
     assert "a 'different' verdict is the finding" in result.output
     assert "slot ULPs" in result.output
+
+
+def test_keras_refuses_a_tensor_learning_rate() -> None:
+    """Keras 3 takes a float, a schedule or a callable; a tensor is refused outright."""
+    with pytest.raises(ValueError, match="should be float, or an instance of LearningRate"):
+        keras.optimizers.SGD(learning_rate=tf.constant(0.1))
+
+
+STOCK = {
+    "TF1Momentum": keras.optimizers.SGD,
+    "TF1Adam": keras.optimizers.Adam,
+    "TF1RMSprop": keras.optimizers.RMSprop,
+    "TF1Adagrad": lambda learning_rate, initial: keras.optimizers.Adagrad(
+        learning_rate=learning_rate, initial_accumulator_value=initial, epsilon=0.0
+    ),
+}
+STOCK_CASES = [
+    ("momentum", "TF1Momentum", "quadratic", 50),
+    ("adam", "TF1Adam", "quadratic", 50),
+    ("rmsprop", "TF1RMSprop", "quadratic", 50),
+    ("adagrad", "TF1Adagrad", "noisy-line", 200),
+]
+
+
+@pytest.mark.parametrize(
+    ("optimizer", "compatible", "model", "steps"), STOCK_CASES, ids=[c[0] for c in STOCK_CASES]
+)
+def test_stock_keras_with_tf1_arguments_is_not_identical(
+    optimizer: str, compatible: str, model: str, steps: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Why eagermode/tf1_compatible.py exists: the stock class with TF1's arguments carried
+    over parts from TF1 within these steps (measured: momentum 12 loss ULPs, Adam 109 parameter
+    ULPs, RMSprop from step 1, Adagrad 1 ULP at step 158), while the compatible class is
+    identical (test_optimizers_styles.py)."""
+    from eagermode import tf1_compatible
+
+    monkeypatch.setattr(tf1_compatible, compatible, STOCK[compatible])
+    problem = prepare(model, TrainConfig(steps=steps, optimizer=optimizer))
+    comparison = compare_problem(problem, strict=True, styles=("graph", "eager"))
+    assert comparison.verdict != "identical"
+    assert comparison.results[1].first_divergent_step is not None
