@@ -117,3 +117,28 @@ def test_translated_hyperparameters_are_identical(optimizer: str, choice: dict, 
     assert comparison.verdict == "identical"
     for style in comparison.results:
         assert style.oracle_relative_error < ORACLE_TOLERANCE[problem.model.dtype]
+
+
+@pytest.fixture(scope="module")
+def linear_csv(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """A small table for the `linear` model: two features, the target last."""
+    rng = np.random.default_rng(7)
+    features = rng.uniform(-1, 1, size=(40, 2))
+    target = features @ np.array([1.5, -2.0]) + 0.5 + rng.normal(0, 0.1, size=40)
+    path = tmp_path_factory.mktemp("data") / "table.csv"
+    rows = ["x1,x2,y"] + [f"{a},{b},{c}" for (a, b), c in zip(features, target, strict=True)]
+    path.write_text("\n".join(rows) + "\n")
+    return str(path)
+
+
+@pytest.mark.parametrize("optimizer", OPTIMIZERS)
+def test_linear_on_user_data_is_identical(optimizer: str, linear_csv: str) -> None:
+    """The user's own CSV (`linear`, w of shape [2, 1]) is the last regression model."""
+    problem = prepare("linear", TrainConfig(steps=30, optimizer=optimizer, data_path=linear_csv))
+    comparison = compare_problem(problem, strict=True)
+    assert comparison.verdict == "identical"
+    for style in comparison.results:
+        assert style.oracle_relative_error < ORACLE_TOLERANCE["float32"]
+        for key, value in style.trajectory.final_slots.items():
+            oracle_slot = comparison.oracle.final_slots[key]
+            assert relative_error(value, oracle_slot) < SLOT_TOLERANCE["float32"], key
