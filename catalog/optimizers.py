@@ -163,6 +163,11 @@ def resolve(
             f"--defaults {choice.defaults!r} is unknown; choose one of: {', '.join(DEFAULTS_MODES)}"
         )
     _validate(choice, name)
+    if name == "adagrad" and choice.epsilon is not None and choice.defaults != "each":
+        raise ConfigError(
+            "--epsilon applies to adagrad only with --defaults each (Keras's Adagrad); "
+            "TF1's AdagradOptimizer has no epsilon to translate"
+        )
     decay = _decay(choice)
     if decay is not None and name == "gd":
         raise ConfigError(

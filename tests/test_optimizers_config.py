@@ -86,6 +86,7 @@ BAD_CHOICES = [
     ("sgd", {"lr_decay_rate": 0.5}, "--lr-decay-rate and --lr-decay-steps go together"),
     ("sgd", {"lr_decay_rate": -0.5, "lr_decay_steps": 2}, "--lr-decay-rate -0.5 must be"),
     ("adam", {"defaults": "pytorch"}, "--defaults 'pytorch' is unknown"),
+    ("adagrad", {"epsilon": 1e-7}, "--epsilon applies to adagrad only with --defaults each"),
 ]
 BAD_IDS = [
     "beta1-one",
@@ -99,6 +100,7 @@ BAD_IDS = [
     "decay-without-steps",
     "decay-rate-negative",
     "defaults-unknown",
+    "adagrad-epsilon-translated",
 ]
 
 
@@ -148,3 +150,9 @@ def test_cli_rejects_unknown_optimizer() -> None:
     result = CliRunner().invoke(graphmode, ["train", "quadratic", "--optimizer", "adadelta"])
     assert result.exit_code == 2
     assert "'adadelta' is not one of" in result.output
+
+
+def test_adagrad_epsilon_reaches_keras_under_each() -> None:
+    problem = _prepare("adagrad", defaults="each", epsilon=1e-3)
+    assert problem.keras_optimizer_spec.epsilon == 1e-3
+    assert problem.optimizer_spec.epsilon == 0.0
