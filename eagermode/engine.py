@@ -23,7 +23,7 @@ class EagerEngine:
         }
         self._variable_list = list(self.variables.values())
         self._spec = problem.keras_optimizer_spec
-        self._optimizer = keras_optimizer(self._spec, self.dtype)
+        self._optimizer = keras_optimizer(self._spec)
         if self._optimizer is not None:
             # Built here, outside any tf.function: its slot and iteration variables must not
             # be created on a traced call.

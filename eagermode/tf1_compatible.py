@@ -1,20 +1,24 @@
 """Keras optimizers for the eager and tf.function styles, made to compute TF1's update.
 
-`keras_optimizer(spec, dtype)` builds the Keras optimizer an `OptimizerSpec` calls for. Where a
-stock Keras optimizer with carried-over hyperparameters computes TF1's update it is used as is;
-where Keras has no setting that does, a small, clearly named subclass here does, each quoting
-the TF1 kernel it follows (tensorflow/core/kernels/training_ops.cc, TF 2.21) and the Keras
-source it departs from (keras/src/optimizers/*.py, Keras 3):
+`keras_optimizer(spec)` builds the Keras optimizer an `OptimizerSpec` calls for. Only
+`SGD` computes TF1's update bit for bit as it stands; for the others no Keras setting does, so
+a small, clearly named subclass here does, each quoting the TF1 kernel it follows
+(tensorflow/core/kernels/training_ops.cc) and the Keras source it departs from
+(keras/src/optimizers/*.py, Keras 3, as installed):
 
+- `TF1Momentum`: TF1 accumulates raw gradients and scales by the current lr at each step; Keras's
+  SGD(momentum) accumulates lr-scaled gradients, which equals TF1 only while lr is constant, and
+  then only to a few ULPs (each operation rounds differently).
+- `TF1Adam`: same formula, but TF1 keeps beta^t in float32 variables multiplied every step, where
+  Keras computes the power afresh.
 - `TF1RMSprop`: TF1 starts the mean square at ones and updates it as ms += (g^2 - ms)(1 - rho);
   Keras starts it at zeros, has no momentum slot when momentum is 0, and writes
   v = rho*v + (1 - rho)*g^2.
 - `TF1Adagrad`: TF1's kernel has no epsilon and multiplies by rsqrt(accum); Keras adds
   epsilon inside the root and divides.
-- `TF1Momentum`: TF1 accumulates raw gradients and scales by the current lr at each step; Keras's
-  SGD(momentum) accumulates lr-scaled gradients, which equals TF1 only while lr is constant, and
-  then only to a few ULPs (each operation rounds differently). Stock SGD(momentum) is what
-  --defaults each runs.
+
+Under --defaults each the stock classes run instead, with Keras's defaults: what a user gets by
+renaming the TF1 class.
 """
 
 from __future__ import annotations
@@ -186,7 +190,7 @@ class TF1Momentum(keras.optimizers.SGD):
             self.assign_sub(variable, accum * lr)
 
 
-def _learning_rate(spec: OptimizerSpec, dtype: np.dtype) -> object:
+def _learning_rate(spec: OptimizerSpec) -> object:
     if spec.decay is not None:
         # From a Python float both compute in float32: ExponentialDecay in its initial rate's
         # dtype, TF1's exponential_decay in convert_to_tensor's; the optimizers cast the result.
@@ -202,13 +206,13 @@ def _learning_rate(spec: OptimizerSpec, dtype: np.dtype) -> object:
     return spec.learning_rate
 
 
-def keras_optimizer(spec: OptimizerSpec, dtype: np.dtype) -> keras.optimizers.Optimizer | None:
+def keras_optimizer(spec: OptimizerSpec) -> keras.optimizers.Optimizer | None:
     """The Keras optimizer `spec` calls for; None for gd (the hand-written assign update).
 
     `spec.formulation == "tf1"` (translated): one that computes TF1's update;
     `"keras"` (--defaults each): the stock class a user gets by renaming the TF1 one.
     """
-    lr = _learning_rate(spec, np.dtype(dtype))
+    lr = _learning_rate(spec)
     translated = spec.formulation == "tf1"
     if translated:
         # TF1 turns every Python-float hyperparameter into a float32 tensor and casts it to the
