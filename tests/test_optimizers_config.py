@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from click.testing import CliRunner
 
@@ -156,3 +158,26 @@ def test_adagrad_epsilon_reaches_keras_under_each() -> None:
     problem = _prepare("adagrad", defaults="each", epsilon=1e-3)
     assert problem.keras_optimizer_spec.epsilon == 1e-3
     assert problem.optimizer_spec.epsilon == 0.0
+
+
+@pytest.mark.parametrize(
+    "cli", [graphmode, eagermode, tfbridge], ids=["graphmode", "eagermode", "tfbridge"]
+)
+def test_cli_train_reports_slots(cli, tmp_path) -> None:
+    output = tmp_path / "run.json"
+    result = CliRunner().invoke(
+        cli,
+        ["train", "quadratic", "--optimizer", "adam", "--steps", "3", "--output", str(output)],
+    )
+    assert result.exit_code == 0, result.output
+    record = json.loads(output.read_text())
+    assert sorted(record["slots"]) == ["b/m", "b/v", "w/m", "w/v"]
+    assert "WARNING" not in result.output
+
+
+def test_cli_train_header_names_the_optimizer_each_style_runs() -> None:
+    arguments = ["train", "quadratic", "--optimizer", "adam", "--defaults", "each"]
+    graph = CliRunner().invoke(graphmode, [*arguments, "--steps", "2"])
+    eager = CliRunner().invoke(eagermode, [*arguments, "--steps", "2"])
+    assert "adam (beta1 0.9, beta2 0.999, epsilon 1e-08)" in graph.output
+    assert "adam (beta1 0.9, beta2 0.999, epsilon 1e-07)" in eager.output

@@ -20,7 +20,7 @@ from bridge.function_engine import FunctionEngine
 from bridge.ulp import relative_error
 from catalog.optimizers import OPTIMIZERS, SLOTS, OptimizerChoice
 from catalog.problem import TrainConfig, prepare
-from conftest import STYLE_IDS
+from training.styles import STYLES
 
 # Steps per model: enough for every slot to move far from its start, cheap enough to run often.
 STEPS = {"quadratic": 50, "noisy-line": 100, "house": 100, "house-multi": 200}
@@ -55,7 +55,7 @@ def test_translated_run_is_identical_in_every_style(model: str, optimizer: str) 
 
 
 @pytest.mark.parametrize(("model", "optimizer"), CASES, ids=[f"{o}-{m}" for m, o in CASES])
-@pytest.mark.parametrize("style", STYLE_IDS)
+@pytest.mark.parametrize("style", STYLES)
 def test_every_style_agrees_with_the_oracle(model: str, optimizer: str, style: str) -> None:
     result = comparison(model, optimizer)
     (measured,) = [r for r in result.results if r.mode == style]
