@@ -29,6 +29,7 @@ class StyleResult:
     trajectory: Trajectory
     max_loss_ulps: int
     max_param_ulps: int
+    max_slot_ulps: int
     first_divergent_step: int | None
     oracle_relative_error: float
 
@@ -44,10 +45,13 @@ class Comparison:
     tolerance_ulps: int
     results: tuple[StyleResult, ...]
     oracle: Trajectory
+    optimizer: str = "gd"
+    defaults: str = "translated"
 
     @property
     def verdict(self) -> str:
-        worst = max(max(r.max_loss_ulps, r.max_param_ulps) for r in self.results)
+        """`identical` (0 ULPs everywhere), `equivalent` (within tolerance) or `different`."""
+        worst = max(max(r.max_loss_ulps, r.max_param_ulps, r.max_slot_ulps) for r in self.results)
         return verdict_for(worst, self.tolerance_ulps)
 
 
@@ -73,17 +77,23 @@ def measure(trajectory: Trajectory, reference: Trajectory, oracle: Trajectory) -
         max_ulp_distance(trajectory.final_params[name], reference.final_params[name])
         for name in reference.final_params
     ]
+    # Slots both sides keep (Keras's RMSprop has no momentum slot when momentum is 0).
+    slot_ulps = [
+        max_ulp_distance(trajectory.final_slots[key], reference.final_slots[key])
+        for key in reference.final_slots.keys() & trajectory.final_slots.keys()
+    ]
     errors = [relative_error(curve, _loss_curve(oracle))] + [
         relative_error(trajectory.final_params[name], oracle.final_params[name])
         for name in oracle.final_params
     ]
     first = int(differing[0]) if differing.size else None
-    if first is None and any(param_ulps):
+    if first is None and any(param_ulps + slot_ulps):
         first = len(curve) - 1
     return StyleResult(
         trajectory=trajectory,
         max_loss_ulps=max_ulp_distance(curve, reference_curve),
         max_param_ulps=max(param_ulps, default=0),
+        max_slot_ulps=max(slot_ulps, default=0),
         first_divergent_step=first,
         oracle_relative_error=max(errors),
     )
@@ -97,7 +107,11 @@ def compare_problem(
     styles: Sequence[str] = STYLES,
     on_style: Callable[[str], None] | None = None,
 ) -> Comparison:
-    """Train `problem` in every style (graph first) and in the oracle, and measure each."""
+    """Train `problem` in every style (graph first) and in the oracle, and measure each.
+
+    The oracle follows TF1's equations (the code being migrated), so under --defaults each the
+    Keras styles' oracle error is how far renaming the class lands from the TF1 result.
+    """
     from oracle.engine import train as train_oracle
 
     trajectories = {}
@@ -113,4 +127,6 @@ def compare_problem(
         tolerance_ulps=tolerance_ulps,
         results=tuple(measure(t, reference, oracle) for t in trajectories.values()),
         oracle=oracle,
+        optimizer=problem.optimizer,
+        defaults=problem.defaults,
     )

@@ -16,9 +16,10 @@ import numpy as np
 from catalog.csvdata import read_table
 from catalog.errors import ConfigError, DataError
 from catalog.models import MODELS
+from catalog.optimizers import OPTIMIZERS, OptimizerChoice, OptimizerSpec, resolve
 from catalog.spec import LOSS_REDUCTIONS, Model
 
-OPTIMIZERS = ("gd", "sgd")
+__all__ = ["OPTIMIZERS", "Problem", "TrainConfig", "get_model", "parse_init", "prepare"]
 
 
 @dataclass(frozen=True)
@@ -33,6 +34,7 @@ class TrainConfig:
     data_path: str | None = None
     loss: str | None = None
     optimizer: str | None = None
+    optimizer_options: OptimizerChoice = field(default_factory=OptimizerChoice)
 
 
 @dataclass(frozen=True)
@@ -50,6 +52,19 @@ class Problem:
     seed: int
     batch_size: int | None
     batch_indices: np.ndarray | None = field(repr=False)
+    # The graph style's optimizer (TF1), and the one the eager and tf.function styles build
+    # (the same unless --defaults each gives Keras its own defaults and formulas).
+    optimizer_spec: OptimizerSpec | None = None
+    keras_optimizer_spec: OptimizerSpec | None = None
+    # --defaults: translated (Keras made to compute TF1's update), tf1, keras, or each.
+    defaults: str = "translated"
+
+    def __post_init__(self) -> None:
+        if self.optimizer_spec is None:
+            spec = OptimizerSpec(name=self.optimizer, learning_rate=self.learning_rate)
+            object.__setattr__(self, "optimizer_spec", spec)
+        if self.keras_optimizer_spec is None:
+            object.__setattr__(self, "keras_optimizer_spec", self.optimizer_spec)
 
     @property
     def dtype(self) -> np.dtype:
@@ -99,10 +114,7 @@ def prepare(name: str, config: TrainConfig | None = None) -> Problem:
             f"--loss {loss!r} is unknown; choose one of: {', '.join(LOSS_REDUCTIONS)}"
         )
     optimizer = model.optimizer if config.optimizer is None else config.optimizer
-    if optimizer not in OPTIMIZERS:
-        raise ConfigError(
-            f"--optimizer {optimizer!r} is unknown; choose one of: {', '.join(OPTIMIZERS)}"
-        )
+    graph_spec, keras_spec = resolve(optimizer, config.optimizer_options, learning_rate)
 
     table = _table(model, config.data_path, seed)
     features, targets = model.featurize(table)
@@ -141,6 +153,9 @@ def prepare(name: str, config: TrainConfig | None = None) -> Problem:
         seed=seed,
         batch_size=batch_size,
         batch_indices=indices,
+        optimizer_spec=graph_spec,
+        keras_optimizer_spec=keras_spec,
+        defaults=config.optimizer_options.defaults,
     )
 
 

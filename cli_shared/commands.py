@@ -79,11 +79,13 @@ class ConsoleObserver:
             click.echo(line)
 
 
-def describe(problem: Problem) -> str:
+def describe(problem: Problem, style: str = "graph") -> str:
     batches = f"batches of {problem.batch_size}" if problem.batch_size else "full batch"
+    # Under --defaults each the Keras styles run other hyperparameters than graph does.
+    spec = problem.optimizer_spec if style == "graph" else problem.keras_optimizer_spec
     return (
         f"{problem.model.name}: {problem.steps} steps, lr {problem.learning_rate:g}, "
-        f"{problem.optimizer}, {problem.loss} squared error, {batches}, "
+        f"{spec.describe()}, {problem.loss} squared error, {batches}, "
         f"{len(problem.features)} rows"
     )
 
@@ -117,7 +119,7 @@ def add_common_commands(group: click.Group, style: str) -> None:
             save_json(trajectory_record(trajectory), options["output"])
             click.echo(to_json(trajectory_record(trajectory)))
             return
-        click.echo(f"{describe(problem)}, {style} style")
+        click.echo(f"{describe(problem, style)}, {style} style")
         every = problem.model.log_every if log_every is None else log_every
         bar = sys.stdout.isatty()
         with ConsoleObserver(problem, every, bar=bar) as observer:

@@ -8,7 +8,8 @@ from typing import Any
 import click
 
 from catalog.errors import ConfigError
-from catalog.problem import OPTIMIZERS, TrainConfig, parse_init
+from catalog.optimizers import DEFAULTS_MODES, OPTIMIZERS, OptimizerChoice
+from catalog.problem import TrainConfig, parse_init
 from catalog.spec import LOSS_REDUCTIONS
 
 
@@ -54,8 +55,36 @@ TRAINING_OPTIONS = (
     click.option(
         "--optimizer",
         type=click.Choice(OPTIMIZERS),
-        help="gd: hand-written assign update; sgd: the library optimizer (model's default).",
+        help="gd: hand-written assign update; sgd, momentum, adam, rmsprop, adagrad: TF1's "
+        "tf.compat.v1.train optimizer in graph style, Keras's in eager and tf.function "
+        "(model's default: gd, or sgd for noisy-line).",
     ),
+    click.option(
+        "--defaults",
+        type=click.Choice(DEFAULTS_MODES),
+        default="translated",
+        show_default=True,
+        help="translated/tf1: TF1's defaults, Keras made to compute TF1's update; keras: Keras's "
+        "defaults on both sides; each: every side its own library's defaults and formulas "
+        "(what renaming the class gives; compare then reports the real difference).",
+    ),
+    # Plain floats, validated in catalog.optimizers so the Python API and the CLI say the same.
+    click.option("--momentum", type=float, help="momentum, rmsprop: momentum (>= 0)."),
+    click.option("--nesterov", is_flag=True, help="momentum: Nesterov momentum."),
+    click.option("--beta1", type=float, help="adam: beta1 (Keras beta_1), in [0, 1)."),
+    click.option("--beta2", type=float, help="adam: beta2 (Keras beta_2), in [0, 1)."),
+    click.option("--epsilon", type=float, help="adam, rmsprop (Keras-side adagrad): >= 0."),
+    click.option("--rho", type=float, help="rmsprop: decay (TF1) / rho (Keras), in [0, 1)."),
+    click.option(
+        "--initial-accumulator", type=float, help="adagrad: initial accumulator value, > 0."
+    ),
+    click.option(
+        "--lr-decay-rate",
+        type=float,
+        help="Exponential lr decay: TF1 exponential_decay(global_step) / Keras ExponentialDecay.",
+    ),
+    click.option("--lr-decay-steps", type=int, help="Steps per lr decay by --lr-decay-rate."),
+    click.option("--staircase", is_flag=True, help="Decay the lr in whole steps of N steps."),
     click.option(
         "--strict",
         is_flag=True,
@@ -88,4 +117,17 @@ def train_config(options: dict[str, Any]) -> TrainConfig:
         data_path=options["data_path"],
         loss=options["loss"],
         optimizer=options["optimizer"],
+        optimizer_options=OptimizerChoice(
+            defaults=options["defaults"],
+            momentum=options["momentum"],
+            nesterov=options["nesterov"] or None,
+            beta1=options["beta1"],
+            beta2=options["beta2"],
+            epsilon=options["epsilon"],
+            rho=options["rho"],
+            initial_accumulator=options["initial_accumulator"],
+            lr_decay_rate=options["lr_decay_rate"],
+            lr_decay_steps=options["lr_decay_steps"],
+            staircase=options["staircase"],
+        ),
     )

@@ -41,6 +41,7 @@ def trajectory_record(trajectory: Trajectory) -> dict[str, Any]:
         "losses": exact(trajectory.losses),
         "final_loss": exact(trajectory.final_loss),
         "params": exact(trajectory.final_params),
+        "slots": exact(trajectory.final_slots),
         "seconds": trajectory.seconds,
     }
 

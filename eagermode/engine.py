@@ -8,6 +8,7 @@ import tensorflow as tf
 
 from catalog.losses import squared_error
 from catalog.problem import Problem
+from eagermode.tf1_compatible import keras_optimizer, keras_slots
 from training.driver import Observer, Trajectory, run
 
 
@@ -21,9 +22,9 @@ class EagerEngine:
             name: tf.Variable(value, name=name) for name, value in problem.initial_params.items()
         }
         self._variable_list = list(self.variables.values())
-        self._optimizer = None
-        if problem.optimizer == "sgd":
-            self._optimizer = keras.optimizers.SGD(learning_rate=problem.learning_rate)
+        self._spec = problem.keras_optimizer_spec
+        self._optimizer = keras_optimizer(self._spec)
+        if self._optimizer is not None:
             # Built here, outside any tf.function: its slot and iteration variables must not
             # be created on a traced call.
             self._optimizer.build(self._variable_list)
@@ -57,6 +58,14 @@ class EagerEngine:
 
     def params(self) -> dict[str, np.ndarray]:
         return {name: variable.numpy() for name, variable in self.variables.items()}
+
+    def slots(self) -> dict[str, np.ndarray]:
+        return keras_slots(self._optimizer, self._spec, self.variables)
+
+    @property
+    def optimizer(self) -> keras.optimizers.Optimizer | None:
+        """The Keras optimizer this engine steps with; None for gd."""
+        return self._optimizer
 
 
 def train(

@@ -39,7 +39,16 @@ def test_train_json_has_the_documented_keys_and_exact_float32s(style: str) -> No
     result = invoke(CLIS[style], "train", "quadratic", "--steps", "5", "--json")
     assert result.exit_code == 0, result.output
     record = json.loads(result.output)
-    assert set(record) == {"model", "mode", "steps", "losses", "final_loss", "params", "seconds"}
+    assert set(record) == {
+        "model",
+        "mode",
+        "steps",
+        "losses",
+        "final_loss",
+        "params",
+        "slots",
+        "seconds",
+    }
     assert record["mode"] == style and record["model"] == "quadratic" and record["steps"] == 5
     assert len(record["losses"]) == 5
     assert record["losses"][0] == 10.0061245  # the shortest text that reads back to the float32

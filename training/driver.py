@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol
 
 import numpy as np
@@ -39,6 +39,8 @@ class Trajectory:
     final_loss: np.floating
     final_params: dict[str, np.ndarray]
     seconds: float
+    # Optimizer slots after the last step, keyed "param/slot" ("w/m", "w/momentum"); empty for gd.
+    final_slots: dict[str, np.ndarray] = field(default_factory=dict)
 
     @property
     def steps(self) -> int:
@@ -59,6 +61,9 @@ class Engine(Protocol):
 
     def params(self) -> dict[str, np.ndarray]:
         """The current parameter values."""
+
+    def slots(self) -> dict[str, np.ndarray]:
+        """The optimizer's slot values, keyed "param/slot"; empty when it keeps none."""
 
 
 class Observer(Protocol):
@@ -130,4 +135,5 @@ def run(
         final_loss=np.asarray(final_loss, dtype=engine.dtype)[()],
         final_params=engine.params(),
         seconds=seconds,
+        final_slots=engine.slots(),
     )
