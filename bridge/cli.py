@@ -15,7 +15,7 @@ from catalog.models import MODELS
 from catalog.problem import prepare
 from cli_shared.commands import add_common_commands, reports_user_errors, save_json
 from cli_shared.grad_commands import add_differences_command, add_grad_command
-from cli_shared.options import train_config, training_options
+from cli_shared.options import execution_options, train_config, training_options
 from cli_shared.output import to_json
 from cli_shared.quiet import import_tensorflow_quietly
 
@@ -73,7 +73,7 @@ def compare(models: tuple[str, ...], all_models: bool, tolerance_ulps: int, **op
         if not options["as_json"]:
             click.echo(f"comparing {problem.model.name} ...", err=True)
         comparisons.append(
-            compare_problem(problem, strict=options["strict"], tolerance_ulps=tolerance_ulps)
+            compare_problem(problem, tolerance_ulps=tolerance_ulps, **execution_options(options))
         )
     demo_comparisons = []
     for demo in demos:

@@ -47,6 +47,8 @@ class Comparison:
     oracle: Trajectory
     optimizer: str = "gd"
     defaults: str = "translated"
+    steps_per_call: int = 1
+    jit_compile: bool = False
 
     @property
     def verdict(self) -> str:
@@ -106,8 +108,13 @@ def compare_problem(
     tolerance_ulps: int = DEFAULT_TOLERANCE_ULPS,
     styles: Sequence[str] = STYLES,
     on_style: Callable[[str], None] | None = None,
+    steps_per_call: int = 1,
+    jit_compile: bool = False,
 ) -> Comparison:
     """Train `problem` in every style (graph first) and in the oracle, and measure each.
+
+    `steps_per_call` fuses the graph and tf.function loops (eager always runs step by step);
+    `jit_compile` applies to tf.function style alone.
 
     The oracle follows TF1's equations (the code being migrated), so under --defaults each the
     Keras styles' oracle error is how far renaming the class lands from the TF1 result.
@@ -118,7 +125,12 @@ def compare_problem(
     for style in (REFERENCE_STYLE, *(s for s in styles if s != REFERENCE_STYLE)):
         if on_style is not None:
             on_style(style)
-        trajectories[style] = runner(style)(problem, strict=strict)
+        execution = {
+            "graph": {"steps_per_call": steps_per_call},
+            "eager": {},
+            "function": {"steps_per_call": steps_per_call, "jit_compile": jit_compile},
+        }[style]
+        trajectories[style] = runner(style)(problem, strict=strict, **execution)
     oracle = train_oracle(problem)
     reference = trajectories[REFERENCE_STYLE]
     return Comparison(
@@ -129,4 +141,6 @@ def compare_problem(
         oracle=oracle,
         optimizer=problem.optimizer,
         defaults=problem.defaults,
+        steps_per_call=steps_per_call,
+        jit_compile=jit_compile,
     )

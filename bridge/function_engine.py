@@ -14,42 +14,7 @@ from bridge.grappler import grappler_disabled
 from catalog.problem import Problem
 from eagermode.engine import EagerEngine
 from training.driver import Observer, Trajectory, run
-
-PREGATHER_BUDGET_BYTES = 256 * 2**20
-
-
-class InGraphBatches:
-    """The run's batches held in TensorFlow, so fused steps take them without Python.
-
-    Measured on noisy-line (batches of 1000 from a million rows, 2000 fused steps): slicing
-    batches gathered once up front costs 14 us a step (2.9 with XLA), a tf.gather per step 99
-    (22 with XLA). So the whole schedule is gathered up front while it fits the budget, and
-    gathered per step beyond it.
-    """
-
-    def __init__(self, problem: Problem) -> None:
-        self._full = problem.batch_indices is None
-        indices = problem.batch_indices
-        row_bytes = problem.features[:1].nbytes + problem.targets[:1].nbytes
-        self._pregathered = not self._full and indices.size * row_bytes <= PREGATHER_BUDGET_BYTES
-        if self._full:
-            self._features = tf.constant(problem.features)
-            self._targets = tf.constant(problem.targets)
-        elif self._pregathered:
-            self._features = tf.constant(problem.features[indices])
-            self._targets = tf.constant(problem.targets[indices])
-        else:
-            self._features = tf.constant(problem.features)
-            self._targets = tf.constant(problem.targets)
-            self._schedule = tf.constant(indices, dtype=tf.int32)
-
-    def batch(self, step: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
-        if self._full:
-            return self._features, self._targets
-        if self._pregathered:
-            return self._features[step], self._targets[step]
-        rows = self._schedule[step]
-        return tf.gather(self._features, rows), tf.gather(self._targets, rows)
+from training.in_graph_batches import InGraphBatches
 
 
 class FunctionEngine(EagerEngine):
@@ -64,7 +29,7 @@ class FunctionEngine(EagerEngine):
         self.compiled_loss = tf.function(self.forward_loss, jit_compile=jit_compile)
         self.compiled_steps = tf.function(self._train_steps, jit_compile=jit_compile)
         if steps_per_call > 1:
-            self._batches = InGraphBatches(problem)
+            self._batches = InGraphBatches(problem, tf.constant)
 
     @property
     def tracing_count(self) -> int:

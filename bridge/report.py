@@ -29,6 +29,8 @@ def comparison_records(comparisons: Sequence[Comparison]) -> list[dict[str, Any]
                     "oracle_rel_error": result.oracle_relative_error,
                     "seconds": result.trajectory.seconds,
                     "strict": comparison.strict,
+                    "steps_per_call": comparison.steps_per_call,
+                    "jit_compile": comparison.jit_compile,
                     "tolerance_ulps": comparison.tolerance_ulps,
                     "verdict": comparison.verdict,
                 }
@@ -77,7 +79,7 @@ def render_text(renderable: Any, *, width: int | None = None) -> str:
     """A rich renderable as plain text, `width` columns wide (140 by default)."""
     from rich.console import Console
 
-    console = Console(width=width or 140, record=True, file=_Discard(), color_system=None)
+    console = Console(width=width or 220, record=True, file=_Discard(), color_system=None)
     console.print(renderable)
     return console.export_text()
 

@@ -16,10 +16,10 @@ import click
 from catalog.errors import UserError
 from catalog.models import MODELS
 from catalog.problem import Problem, prepare
-from cli_shared.options import train_config, training_options
+from cli_shared.options import execution_options, train_config, training_options
 from cli_shared.output import format_params, to_json, trajectory_record, write_atomically
 from cli_shared.quiet import import_tensorflow_quietly
-from training.styles import runner
+from training.styles import check_execution, runner
 
 MODEL_CHOICE = click.Choice(list(MODELS))
 
@@ -112,10 +112,13 @@ def add_common_commands(group: click.Group, style: str) -> None:
     def train(model: str, log_every: int | None, **options: Any) -> None:
         """Train MODEL and print its losses and parameters."""
         problem = prepare(model, train_config(options))
+        check_execution(
+            style, steps_per_call=options["steps_per_call"], jit_compile=options["jit_compile"]
+        )
         import_tensorflow_quietly()
         train_style = runner(style)
         if options["as_json"]:
-            trajectory = train_style(problem, strict=options["strict"])
+            trajectory = train_style(problem, **execution_options(options))
             save_json(trajectory_record(trajectory), options["output"])
             click.echo(to_json(trajectory_record(trajectory)))
             return
@@ -123,7 +126,7 @@ def add_common_commands(group: click.Group, style: str) -> None:
         every = problem.model.log_every if log_every is None else log_every
         bar = sys.stdout.isatty()
         with ConsoleObserver(problem, every, bar=bar) as observer:
-            trajectory = train_style(problem, strict=options["strict"], observer=observer)
+            trajectory = train_style(problem, observer=observer, **execution_options(options))
         click.echo(
             f"final  loss {trajectory.final_loss:<14.8g}  {format_params(trajectory.final_params)}"
         )

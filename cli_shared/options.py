@@ -91,6 +91,19 @@ TRAINING_OPTIONS = (
         help="Turn Grappler's rewrites off for graph and tf.function runs.",
     ),
     click.option(
+        "--steps-per-call",
+        type=click.IntRange(min=1),
+        default=1,
+        show_default=True,
+        help="Run K steps per Session.run (graph: tf.while_loop) or per tf.function call, "
+        "batches taken inside TensorFlow. Eager style refuses K > 1 (compare runs it per step).",
+    ),
+    click.option(
+        "--jit-compile",
+        is_flag=True,
+        help="Compile tf.function style with XLA (tfbridge only).",
+    ),
+    click.option(
         "--json", "as_json", is_flag=True, help="Print one JSON document instead of text."
     ),
     click.option(
@@ -105,6 +118,15 @@ def training_options(command: Callable[..., Any]) -> Callable[..., Any]:
     for option in reversed(TRAINING_OPTIONS):
         command = option(command)
     return command
+
+
+def execution_options(options: dict[str, Any]) -> dict[str, Any]:
+    """How to run (not what to train): keyword arguments for a style's `train`."""
+    return {
+        "strict": options["strict"],
+        "steps_per_call": options["steps_per_call"],
+        "jit_compile": options["jit_compile"],
+    }
 
 
 def train_config(options: dict[str, Any]) -> TrainConfig:

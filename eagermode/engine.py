@@ -10,6 +10,7 @@ from catalog.losses import squared_error
 from catalog.problem import Problem
 from eagermode.tf1_compatible import keras_optimizer, keras_slots
 from training.driver import Observer, Trajectory, run
+from training.styles import check_execution
 
 
 class EagerEngine:
@@ -69,7 +70,13 @@ class EagerEngine:
 
 
 def train(
-    problem: Problem, *, strict: bool = False, observer: Observer | None = None
+    problem: Problem,
+    *,
+    strict: bool = False,
+    observer: Observer | None = None,
+    steps_per_call: int = 1,
+    jit_compile: bool = False,
 ) -> Trajectory:
     """Train `problem` eagerly. `strict` changes nothing here: eager ops are never rewritten."""
+    check_execution("eager", steps_per_call=steps_per_call, jit_compile=jit_compile)
     return run(problem, EagerEngine(problem), observer)

@@ -17,6 +17,8 @@ from catalog.losses import squared_error
 from catalog.optimizers import SLOTS, OptimizerSpec
 from catalog.problem import Problem
 from training.driver import Observer, Trajectory, run
+from training.in_graph_batches import InGraphBatches
+from training.styles import check_execution
 
 # Our slot names -> the names TF1's optimizers give them (`optimizer.get_slot(var, name)`).
 _TF1_SLOT_NAMES = {"ms": "rms"}
@@ -70,12 +72,14 @@ def session_config(*, strict: bool) -> tf.compat.v1.ConfigProto:
 class GraphEngine:
     mode = "graph"
 
-    def __init__(self, problem: Problem, *, strict: bool = False) -> None:
+    def __init__(self, problem: Problem, *, strict: bool = False, steps_per_call: int = 1) -> None:
         self.dtype = problem.dtype
+        self._problem = problem
+        self.steps_per_call = steps_per_call
         model = problem.model
-        lr = problem.learning_rate
         spec = problem.optimizer_spec
         self._slot_tensors: dict[str, tf.Variable] = {}
+        self._feeds: dict[tf.Tensor, np.ndarray] = {}
         self.graph = tf.Graph()
         with self.graph.as_default():
             self._x = tf.compat.v1.placeholder(
@@ -88,46 +92,94 @@ class GraphEngine:
                 name: tf.Variable(value, name=name)
                 for name, value in problem.initial_params.items()
             }
-            predictions = model.predict(self._variables, self._x)
-            self._loss = squared_error(problem.loss, self._y, predictions)
-            variables = list(self._variables.values())
-            # The loss fetched with the update must be the loss *before* it: order the
-            # writes after the loss explicitly rather than rely on data dependencies.
-            with tf.control_dependencies([self._loss]):
-                if problem.optimizer == "gd":
-                    gradients = tf.gradients(self._loss, variables)
-                    updates = [
-                        var.assign(var - lr * grad)
-                        for var, grad in zip(variables, gradients, strict=True)
-                    ]
-                    self._train = tf.group(*updates)
-                else:  # a TF1 library optimizer
-                    global_step = None
-                    learning_rate: object = lr
-                    if spec.decay is not None:
-                        global_step = tf.compat.v1.train.get_or_create_global_step()
-                        learning_rate = tf.compat.v1.train.exponential_decay(
-                            lr,
-                            global_step,
-                            spec.decay.steps,
-                            spec.decay.rate,
-                            staircase=spec.decay.staircase,
-                        )
-                    optimizer = tf1_optimizer(spec, learning_rate)
-                    with _tf_warnings_silenced():
-                        self._train = optimizer.minimize(
-                            self._loss, var_list=variables, global_step=global_step
-                        )
-                    self._slot_tensors = {
-                        f"{name}/{slot}": optimizer.get_slot(
-                            variable, _TF1_SLOT_NAMES.get(slot, slot)
-                        )
-                        for slot in SLOTS[spec.name]
-                        for name, variable in self._variables.items()
-                    }
+            self._optimizer = None
+            self._global_step = None
+            if problem.optimizer != "gd":
+                learning_rate: object = problem.learning_rate
+                if spec.decay is not None:
+                    self._global_step = tf.compat.v1.train.get_or_create_global_step()
+                    # A callable, so that every minimize() (each fused step included) reads
+                    # global_step afresh; TF1 optimizers call it in _prepare().
+                    learning_rate = self._decayed_learning_rate
+                self._optimizer = tf1_optimizer(spec, learning_rate)
+            self._loss, self._train = self._build_step(self._x, self._y)
+            if self._optimizer is not None:
+                self._slot_tensors = {
+                    f"{name}/{slot}": self._optimizer.get_slot(
+                        variable, _TF1_SLOT_NAMES.get(slot, slot)
+                    )
+                    for slot in SLOTS[spec.name]
+                    for name, variable in self._variables.items()
+                }
+            if steps_per_call > 1:
+                self._build_fused_loop(steps_per_call)
             initializer = tf.compat.v1.global_variables_initializer()
         self.session = tf.compat.v1.Session(graph=self.graph, config=session_config(strict=strict))
-        self.session.run(initializer)
+        self.session.run(initializer, feed_dict=self._feeds)
+        self._feeds.clear()
+
+    def _decayed_learning_rate(self) -> tf.Tensor:
+        decay = self._problem.optimizer_spec.decay
+        return tf.compat.v1.train.exponential_decay(
+            self._problem.learning_rate,
+            self._global_step,
+            decay.steps,
+            decay.rate,
+            staircase=decay.staircase,
+        )
+
+    def _build_step(
+        self, features: tf.Tensor, targets: tf.Tensor
+    ) -> tuple[tf.Tensor, tf.Operation]:
+        """The loss on (features, targets) and the update op that runs after it."""
+        predictions = self._problem.model.predict(self._variables, features)
+        loss = squared_error(self._problem.loss, targets, predictions)
+        variables = list(self._variables.values())
+        # The loss fetched with the update must be the loss *before* it: order the writes
+        # after the loss explicitly rather than rely on data dependencies.
+        with tf.control_dependencies([loss]):
+            if self._optimizer is None:
+                lr = self._problem.learning_rate
+                gradients = tf.gradients(loss, variables)
+                pairs = zip(variables, gradients, strict=True)
+                train = tf.group(*[var.assign(var - lr * grad) for var, grad in pairs])
+            else:  # a TF1 library optimizer
+                train = self._optimizer.minimize(
+                    loss, var_list=variables, global_step=self._global_step
+                )
+        return loss, train
+
+    def _hold(self, array: np.ndarray) -> tf.Tensor:
+        """Keep `array` in a Variable loaded once at initialisation (not a GraphDef constant)."""
+        placeholder = tf.compat.v1.placeholder(array.dtype, array.shape)
+        self._feeds[placeholder] = array
+        return tf.Variable(placeholder, trainable=False).read_value()
+
+    def _build_fused_loop(self, steps_per_call: int) -> None:
+        """K steps in one Session.run: a tf.while_loop whose body is the very step above."""
+        batches = InGraphBatches(self._problem, self._hold)
+        self._start = tf.compat.v1.placeholder(tf.int32, (), name="start")
+        self._count = tf.compat.v1.placeholder(tf.int32, (), name="count")
+
+        def body(offset: tf.Tensor, losses: tf.TensorArray) -> tuple:
+            features, targets = batches.batch(self._start + offset)
+            loss, train = self._build_step(features, targets)
+            with tf.control_dependencies([train]):
+                return offset + 1, losses.write(offset, loss)
+
+        losses = tf.TensorArray(self._problem.model.dtype, size=steps_per_call, element_shape=())
+        # One iteration at a time: each step reads the parameters the previous one wrote.
+        _, losses = tf.while_loop(
+            lambda offset, _: offset < self._count,
+            body,
+            (tf.constant(0), losses),
+            parallel_iterations=1,
+        )
+        self._fused_losses = losses.stack()
+
+    def steps(self, start: int, count: int) -> np.ndarray:
+        losses = self.session.run(self._fused_losses, {self._start: start, self._count: count})
+        return losses[:count]
 
     def step(self, features: np.ndarray, targets: np.ndarray) -> np.floating:
         loss, _ = self.session.run(
@@ -149,11 +201,17 @@ class GraphEngine:
 
 
 def train(
-    problem: Problem, *, strict: bool = False, observer: Observer | None = None
+    problem: Problem,
+    *,
+    strict: bool = False,
+    observer: Observer | None = None,
+    steps_per_call: int = 1,
+    jit_compile: bool = False,
 ) -> Trajectory:
-    """Train `problem` the TF1 way, one `Session.run` per step."""
-    engine = GraphEngine(problem, strict=strict)
+    """Train `problem` the TF1 way: one `Session.run` per step, or per `steps_per_call` steps."""
+    check_execution("graph", steps_per_call=steps_per_call, jit_compile=jit_compile)
+    engine = GraphEngine(problem, strict=strict, steps_per_call=steps_per_call)
     try:
-        return run(problem, engine, observer)
+        return run(problem, engine, observer, steps_per_call=steps_per_call)
     finally:
         engine.close()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-import bridge.function_engine
+import training.in_graph_batches
 from bridge.compare import measure
 from bridge.function_engine import FunctionEngine
 from bridge.function_engine import train as train_function
@@ -38,9 +38,9 @@ def test_fused_batches_gathered_per_step_match_pregathered_ones(
 ) -> None:
     problem = prepare("noisy-line", TrainConfig(steps=30))
     pregathered = train_function(problem, strict=True, steps_per_call=30)
-    monkeypatch.setattr(bridge.function_engine, "PREGATHER_BUDGET_BYTES", 0)
+    monkeypatch.setattr(training.in_graph_batches, "PREGATHER_BUDGET_BYTES", 0)
     engine = FunctionEngine(problem, steps_per_call=30)
-    assert not engine._batches._pregathered
+    assert not engine._batches.pregathered
     assert_same_run(train_function(problem, strict=True, engine=engine), pregathered)
 
 
@@ -83,3 +83,83 @@ def test_xla_is_measured_in_ulps_and_stays_close_to_the_oracle(steps_per_call: i
     # XLA reorders the reductions; measured here: a few ULPs, never more than 64.
     assert result.max_loss_ulps <= 64
     assert result.oracle_relative_error < 5e-6
+
+
+@pytest.mark.parametrize(
+    ("model", "optimizer", "decay"),
+    [
+        ("quadratic", "gd", False),
+        ("noisy-line", "sgd", False),
+        ("house-multi", "gd", False),
+        ("quadratic", "momentum", True),
+        ("quadratic", "adam", True),
+        ("noisy-line", "rmsprop", False),
+        ("house", "adagrad", False),
+    ],
+    ids=lambda value: str(value),
+)
+def test_fused_graph_and_function_loops_match_the_tf1_step_by_step_run(
+    model: str, optimizer: str, decay: bool
+) -> None:
+    from catalog.optimizers import OptimizerChoice
+    from graphmode.engine import train as train_graph
+
+    choice = OptimizerChoice(lr_decay_rate=0.5, lr_decay_steps=10) if decay else OptimizerChoice()
+    config = TrainConfig(steps=40, optimizer=optimizer, optimizer_options=choice)
+    problem = prepare(model, config)
+    reference = train_graph(problem, strict=True)
+    graph_fused = train_graph(problem, strict=True, steps_per_call=16)
+    function_fused = train_function(problem, strict=True, steps_per_call=16)
+    for fused in (graph_fused, function_fused):
+        assert_same_run(fused, reference)
+        for name, value in reference.final_slots.items():
+            np.testing.assert_array_equal(fused.final_slots[name], value)
+
+
+def test_compare_fused_in_strict_mode_is_identical_across_styles() -> None:
+    from bridge.compare import compare_problem
+
+    problem = prepare("noisy-line", TrainConfig(steps=50))
+    comparison = compare_problem(problem, strict=True, steps_per_call=50)
+    assert comparison.verdict == "identical"
+    assert comparison.steps_per_call == 50
+
+
+@pytest.mark.parametrize(
+    ("cli", "args", "message"),
+    [
+        ("eagermode", ["--steps-per-call", "4"], "--steps-per-call 4: eager style runs one step"),
+        ("eagermode", ["--jit-compile"], "--jit-compile: eager style cannot use XLA"),
+        ("graphmode", ["--jit-compile"], "--jit-compile: graph style cannot use XLA"),
+    ],
+)
+def test_styles_refuse_execution_options_they_cannot_honour(
+    tmp_path, cli: str, args: list[str], message: str
+) -> None:
+    import importlib
+
+    from click.testing import CliRunner
+
+    main = importlib.import_module(f"{cli}.cli").main
+    output = tmp_path / "out.json"
+    result = CliRunner().invoke(main, ["train", "house", *args, "--output", str(output)])
+    assert result.exit_code == 2
+    assert result.output.startswith(f"Error: {message}")
+    assert result.output.count("\n") == 1
+    assert not output.exists()
+
+
+def test_cli_fused_xla_run_reports_its_settings() -> None:
+    import json
+
+    from click.testing import CliRunner
+
+    from bridge.cli import main
+
+    args = ["compare", "quadratic", "--steps", "30", "--steps-per-call", "30", "--jit-compile"]
+    result = CliRunner().invoke(main, [*args, "--json"])
+    assert result.exit_code == 0, result.output
+    records = json.loads(result.output)
+    assert {r["steps_per_call"] for r in records} == {30}
+    assert {r["jit_compile"] for r in records} == {True}
+    assert records[0]["verdict"] in ("identical", "equivalent")

@@ -112,13 +112,14 @@ def run(
         snapshot = engine.params() if log_every and first % log_every == 0 else None
         if steps_per_call == 1:
             features, targets = problem.batch(first)
-            losses[first] = engine.step(features, targets)
+            loss = losses[first] = engine.step(features, targets)
+            if not math.isfinite(loss):
+                raise TrainingDiverged(first, float(loss), problem.learning_rate)
         else:
-            losses[first : first + count] = engine.steps(first, count)
-        chunk = losses[first : first + count]
-        if not np.all(np.isfinite(chunk)):
-            bad = first + int(np.flatnonzero(~np.isfinite(chunk))[0])
-            raise TrainingDiverged(bad, float(losses[bad]), problem.learning_rate)
+            chunk = losses[first : first + count] = engine.steps(first, count)
+            if not np.all(np.isfinite(chunk)):
+                bad = first + int(np.flatnonzero(~np.isfinite(chunk))[0])
+                raise TrainingDiverged(bad, float(losses[bad]), problem.learning_rate)
         if observer is not None:
             for step in range(first, first + count):
                 observer.on_step(step, float(losses[step]))

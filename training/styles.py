@@ -22,6 +22,22 @@ _MODULES = {
 _ENGINES = {"graph": "GraphEngine", "eager": "EagerEngine", "function": "FunctionEngine"}
 
 
+def check_execution(style: str, *, steps_per_call: int = 1, jit_compile: bool = False) -> None:
+    """Refuse, with one clear line, an execution option the style cannot honour."""
+    from catalog.errors import ConfigError
+
+    if style == "eager" and steps_per_call != 1:
+        raise ConfigError(
+            f"--steps-per-call {steps_per_call}: eager style runs one step per Python call; "
+            "fused steps need graph style (graphmode) or tf.function style (tfbridge)"
+        )
+    if jit_compile and style != "function":
+        raise ConfigError(
+            f"--jit-compile: {style} style cannot use XLA; it is for tf.function style "
+            "(tfbridge train)"
+        )
+
+
 def runner(style: str) -> Callable[..., Trajectory]:
     """The `train(problem, *, strict=False, observer=None) -> Trajectory` of one style."""
     return importlib.import_module(_MODULES[style]).train
