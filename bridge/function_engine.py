@@ -25,8 +25,8 @@ class FunctionEngine(EagerEngine):
     ) -> None:
         super().__init__(problem)
         self.steps_per_call = steps_per_call
-        self.compiled_step = tf.function(self.train_step, jit_compile=jit_compile)
-        self.compiled_loss = tf.function(self.forward_loss, jit_compile=jit_compile)
+        self.compiled_step = self.run_step = tf.function(self.train_step, jit_compile=jit_compile)
+        self.compiled_loss = self.run_loss = tf.function(self.forward_loss, jit_compile=jit_compile)
         self.compiled_steps = tf.function(self._train_steps, jit_compile=jit_compile)
         if steps_per_call > 1:
             self._batches = InGraphBatches(problem, tf.constant)
@@ -48,19 +48,9 @@ class FunctionEngine(EagerEngine):
             losses = losses.write(offset, self.train_step(features, targets))
         return losses.stack()
 
-    def step(self, features: np.ndarray, targets: np.ndarray) -> np.floating:
-        return self.compiled_step(
-            tf.convert_to_tensor(features), tf.convert_to_tensor(targets)
-        ).numpy()
-
     def steps(self, start: int, count: int) -> np.ndarray:
         losses = self.compiled_steps(tf.constant(start, tf.int32), tf.constant(count, tf.int32))
         return losses.numpy()[:count]
-
-    def loss(self, features: np.ndarray, targets: np.ndarray) -> np.floating:
-        return self.compiled_loss(
-            tf.convert_to_tensor(features), tf.convert_to_tensor(targets)
-        ).numpy()
 
 
 def train(

@@ -47,15 +47,18 @@ class EagerEngine:
             self._optimizer.apply_gradients(zip(gradients, self._variable_list, strict=True))
         return loss
 
+    # What step() and loss() call: the eager methods here; tf.function style swaps in its own.
+    def run_step(self, features: tf.Tensor, targets: tf.Tensor) -> tf.Tensor:
+        return self.train_step(features, targets)
+
+    def run_loss(self, features: tf.Tensor, targets: tf.Tensor) -> tf.Tensor:
+        return self.forward_loss(features, targets)
+
     def step(self, features: np.ndarray, targets: np.ndarray) -> np.floating:
-        return self.train_step(
-            tf.convert_to_tensor(features), tf.convert_to_tensor(targets)
-        ).numpy()
+        return self.run_step(tf.convert_to_tensor(features), tf.convert_to_tensor(targets)).numpy()
 
     def loss(self, features: np.ndarray, targets: np.ndarray) -> np.floating:
-        return self.forward_loss(
-            tf.convert_to_tensor(features), tf.convert_to_tensor(targets)
-        ).numpy()
+        return self.run_loss(tf.convert_to_tensor(features), tf.convert_to_tensor(targets)).numpy()
 
     def params(self) -> dict[str, np.ndarray]:
         return {name: variable.numpy() for name, variable in self.variables.items()}
