@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 
 from bridge.compare import DEFAULT_TOLERANCE_ULPS, REFERENCE_STYLE, verdict_for
-from bridge.report import render_text
+from bridge.report import render_grouped_table
 from bridge.ulp import max_ulp_distance, relative_error
 from catalog.demos import get_demo
 from cli_shared.output import exact
@@ -130,10 +130,7 @@ def demo_records(comparisons: Sequence[DemoComparison]) -> list[dict[str, Any]]:
 
 def render_demo_table(comparisons: Sequence[DemoComparison], *, width: int | None = None) -> str:
     """The demo comparisons as a text table, eager and tf.function measured against graph."""
-    from rich.table import Table
-
-    table = Table(title=None, show_lines=False)
-    for header, justify in (
+    columns = [
         ("demo", "left"),
         ("style", "left"),
         ("max ULPs", "right"),
@@ -141,11 +138,10 @@ def render_demo_table(comparisons: Sequence[DemoComparison], *, width: int | Non
         ("oracle rel err", "right"),
         ("seconds", "right"),
         ("verdict", "left"),
-    ):
-        table.add_column(header, justify=justify, no_wrap=True)
-    for comparison in comparisons:
-        for index, result in enumerate(comparison.results):
-            table.add_row(
+    ]
+    groups = [
+        [
+            (
                 comparison.demo if index == 0 else "",
                 result.mode,
                 str(result.max_ulps),
@@ -154,5 +150,8 @@ def render_demo_table(comparisons: Sequence[DemoComparison], *, width: int | Non
                 f"{result.seconds:.2f}",
                 comparison.verdict if index == 0 else "",
             )
-        table.add_section()
-    return render_text(table, width=width)
+            for index, result in enumerate(comparison.results)
+        ]
+        for comparison in comparisons
+    ]
+    return render_grouped_table(columns, groups, width=width)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from bridge.compare import Comparison
@@ -38,12 +38,28 @@ def comparison_records(comparisons: Sequence[Comparison]) -> list[dict[str, Any]
     return records
 
 
-def render_table(comparisons: Sequence[Comparison], *, width: int | None = None) -> str:
-    """The comparison as a text table, eager and tf.function measured against graph."""
+def render_grouped_table(
+    columns: Sequence[tuple[str, str]],
+    groups: Iterable[Sequence[Sequence[str]]],
+    *,
+    width: int | None = None,
+) -> str:
+    """A text table of (header, justify) columns, one section per group of rows."""
     from rich.table import Table
 
     table = Table(title=None, show_lines=False)
-    for header, justify in (
+    for header, justify in columns:
+        table.add_column(header, justify=justify, no_wrap=True)
+    for rows in groups:
+        for row in rows:
+            table.add_row(*row)
+        table.add_section()
+    return render_text(table, width=width)
+
+
+def render_table(comparisons: Sequence[Comparison], *, width: int | None = None) -> str:
+    """The comparison as a text table, eager and tf.function measured against graph."""
+    columns = [
         ("model", "left"),
         ("style", "left"),
         ("final loss", "right"),
@@ -54,29 +70,30 @@ def render_table(comparisons: Sequence[Comparison], *, width: int | None = None)
         ("oracle rel err", "right"),
         ("seconds", "right"),
         ("verdict", "left"),
-    ):
-        table.add_column(header, justify=justify, no_wrap=True)
-    for comparison in comparisons:
-        for index, result in enumerate(comparison.results):
-            first = result.first_divergent_step
-            table.add_row(
+    ]
+    groups = [
+        [
+            (
                 comparison.model if index == 0 else "",
                 result.mode,
                 str(result.trajectory.final_loss),
                 str(result.max_loss_ulps),
                 str(result.max_param_ulps),
                 str(result.max_slot_ulps),
-                "none" if first is None else str(first),
+                "none" if result.first_divergent_step is None else str(result.first_divergent_step),
                 f"{result.oracle_relative_error:.2e}",
                 f"{result.trajectory.seconds:.2f}",
                 comparison.verdict if index == 0 else "",
             )
-        table.add_section()
-    return render_text(table, width=width)
+            for index, result in enumerate(comparison.results)
+        ]
+        for comparison in comparisons
+    ]
+    return render_grouped_table(columns, groups, width=width)
 
 
 def render_text(renderable: Any, *, width: int | None = None) -> str:
-    """A rich renderable as plain text, `width` columns wide (140 by default)."""
+    """A rich renderable as plain text, `width` columns wide (220 by default)."""
     from rich.console import Console
 
     console = Console(width=width or 220, record=True, file=_Discard(), color_system=None)
