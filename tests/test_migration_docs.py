@@ -1,4 +1,4 @@
-"""docs/migration-autodiff.md names a test for every row: each must exist."""
+"""The migration references name the tests that prove each row: each must exist."""
 
 from __future__ import annotations
 
@@ -39,6 +39,22 @@ def test_every_named_test_is_collected() -> None:
     assert ids
     collected = subprocess.run(
         [sys.executable, "-m", "pytest", "--collect-only", "-q", *ids],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert collected.returncode == 0, collected.stdout + collected.stderr
+
+
+def test_every_test_the_optimizer_reference_names_is_collected() -> None:
+    page = (ROOT / "docs" / "migration-optimizers.md").read_text(encoding="utf-8")
+    # Rows name tests as `file.py::name[...]`, ids abbreviated with `*`: check the functions.
+    names = sorted(set(re.findall(r"(test_\w+\.py)::(\w+)", page)))
+    assert len(names) >= 4
+    nodes = [f"tests/{file}::{name}" for file, name in names]
+    collected = subprocess.run(
+        [sys.executable, "-m", "pytest", "--collect-only", "-q", *nodes],
         cwd=ROOT,
         capture_output=True,
         text=True,
