@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import click
@@ -24,6 +25,19 @@ def _init_values(
             raise click.BadParameter(str(error).removeprefix("--init "), ctx, param) from None
         parsed[name] = numbers
     return parsed
+
+
+def _output_path(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    # Checked before training so a long run never ends in a file that cannot be written.
+    if value is not None:
+        parent = Path(value).parent
+        if not parent.is_dir():
+            raise click.BadParameter(
+                f"directory {str(parent)!r} does not exist; create it or name another file",
+                ctx,
+                param,
+            )
+    return value
 
 
 _POSITIVE_FLOAT = click.FloatRange(min=0.0, min_open=True)
@@ -109,6 +123,7 @@ TRAINING_OPTIONS = (
     click.option(
         "--output",
         type=click.Path(dir_okay=False, writable=True),
+        callback=_output_path,
         help="Also write the JSON document to this file (all or nothing).",
     ),
 )

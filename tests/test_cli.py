@@ -137,6 +137,17 @@ def test_usage_errors_are_one_line_exit_2_and_write_nothing(
     assert list(tmp_path.iterdir()) == []
 
 
+def test_output_into_a_missing_directory_is_a_usage_error_before_training(tmp_path: Path) -> None:
+    output = tmp_path / "missing" / "out.json"
+    result = CliRunner().invoke(
+        graphmode, ["train", "house", "--steps", "2", "--output", str(output)]
+    )
+    assert result.exit_code == 2, result.output
+    assert "directory" in result.output and "does not exist" in result.output
+    assert "step" not in result.output  # refused before training, not after
+    assert list(tmp_path.iterdir()) == []
+
+
 @pytest.mark.parametrize(
     ("text", "message"),
     [
