@@ -189,9 +189,10 @@ def _overrides(
         if len(values) == 1:
             values = values * size
         if len(values) != size:
+            accepted = "1 value" if size == 1 else f"1 or {size} values"
             raise ConfigError(
-                f"--init {name}: parameter {name!r} has shape {list(shape)} and takes 1 or "
-                f"{size} values; got {len(values)}"
+                f"--init {name}: parameter {name!r} has shape {list(shape)} and takes "
+                f"{accepted}; got {len(values)}"
             )
         replaced[name] = np.asarray(values, dtype=initial[name].dtype).reshape(shape)
     return replaced

@@ -114,6 +114,10 @@ def test_output_file_holds_the_same_json_as_stdout(tmp_path: Path) -> None:
         (["train", "house", "--init", "v=1"], "has no parameter 'v'; its parameters are: w, b"),
         (["train", "house", "--init", "w"], "is not of the form NAME=V[,V...]"),
         (["train", "house-multi", "--init", "W=1,2"], "has shape [3, 1] and takes 1 or 3"),
+        (
+            ["train", "house", "--init", "w=0.5,1"],
+            "parameter 'w' has shape [] and takes 1 value; got 2",
+        ),
         (["train", "house", "--lr", "0"], "'--lr': 0.0 is not in the range x>0"),
         (["train", "house", "--lr", "-1"], "is not in the range x>0"),
         (["train", "house", "--steps", "0"], "'--steps': 0 is not in the range x>=1"),
