@@ -74,6 +74,19 @@ def test_a_divergence_inside_a_fused_call_names_its_own_step() -> None:
         train_function(problem, steps_per_call=50)
 
 
+def test_a_divergence_inside_a_fused_call_still_reports_the_steps_before_it() -> None:
+    from training import TrainingDiverged
+
+    problem = prepare("house", TrainConfig(learning_rate=0.01, steps=50))
+    stepped, fused = Recorder(), Recorder()
+    for recorder, steps_per_call in ((stepped, 1), (fused, 50)):
+        with pytest.raises(TrainingDiverged):
+            train_function(problem, observer=recorder, steps_per_call=steps_per_call)
+    assert (
+        (fused.logged, fused.stepped) == (stepped.logged, stepped.stepped) == ([0], list(range(9)))
+    )
+
+
 @pytest.mark.parametrize("steps_per_call", [1, 40])
 def test_xla_is_measured_in_ulps_and_stays_close_to_the_oracle(steps_per_call: int) -> None:
     problem = prepare("quadratic", TrainConfig(steps=40))

@@ -112,19 +112,20 @@ def run(
         snapshot = engine.params() if log_every and first % log_every == 0 else None
         if steps_per_call == 1:
             features, targets = problem.batch(first)
-            loss = losses[first] = engine.step(features, targets)
-            if not math.isfinite(loss):
-                raise TrainingDiverged(first, float(loss), problem.learning_rate)
+            losses[first] = engine.step(features, targets)
         else:
-            chunk = losses[first : first + count] = engine.steps(first, count)
-            if not np.all(np.isfinite(chunk)):
-                bad = first + int(np.flatnonzero(~np.isfinite(chunk))[0])
-                raise TrainingDiverged(bad, float(losses[bad]), problem.learning_rate)
+            losses[first : first + count] = engine.steps(first, count)
+        # Steps before a divergence are reported as a step-by-step run would have reported them.
+        finite = np.isfinite(losses[first : first + count])
+        reported = count if finite.all() else int(np.flatnonzero(~finite)[0])
         if observer is not None:
-            for step in range(first, first + count):
+            for step in range(first, first + reported):
                 observer.on_step(step, float(losses[step]))
-            if snapshot is not None:
+            if snapshot is not None and reported:
                 observer.on_log(first, float(losses[first]), snapshot)
+        if reported < count:
+            bad = first + reported
+            raise TrainingDiverged(bad, float(losses[bad]), problem.learning_rate)
     final_loss = engine.loss(problem.features, problem.targets)
     seconds = time.perf_counter() - start
     if not math.isfinite(final_loss):
