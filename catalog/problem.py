@@ -131,6 +131,11 @@ def prepare(name: str, config: TrainConfig | None = None) -> Problem:
     indices = None
     if batch_size is not None:
         batch_size = _positive_int("--batch-size", batch_size, batch_size)
+        if batch_size > len(features) and config.batch_size is None:
+            raise ConfigError(
+                f"model {model.name!r} trains on batches of {batch_size} by default; the data "
+                f"has {len(features)} rows: pass --batch-size at most {len(features)}"
+            )
         if batch_size > len(features):
             raise ConfigError(
                 f"--batch-size {batch_size} is larger than the data ({len(features)} rows); "

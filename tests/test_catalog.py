@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -89,6 +90,19 @@ def test_init_fills_the_shape_row_major_and_broadcasts_one_value() -> None:
     assert problem.initial_params["W"].dtype == np.float64
     problem = prepare("house-multi", TrainConfig(init={"W": (7,)}))
     np.testing.assert_array_equal(problem.initial_params["W"], [[7.0], [7.0], [7.0]])
+
+
+def test_a_default_batch_larger_than_the_users_data_is_not_blamed_on_the_user(
+    tmp_path: Path,
+) -> None:
+    data = tmp_path / "small.csv"
+    data.write_text("x,y\n1,2\n2,3\n3,4\n", encoding="utf-8")
+    with pytest.raises(
+        ConfigError,
+        match=r"^model 'noisy-line' trains on batches of 1000 by default; the data has 3 rows: "
+        r"pass --batch-size at most 3$",
+    ):
+        prepare("noisy-line", TrainConfig(data_path=str(data)))
 
 
 @pytest.mark.parametrize(
