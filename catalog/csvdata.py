@@ -16,6 +16,7 @@ from catalog.errors import ConfigError, DataError
 class Table:
     columns: tuple[str, ...]
     values: np.ndarray  # rows x columns, float64
+    lines: tuple[int, ...] = ()  # each row's line number in the file
 
 
 def read_table(path: str | Path) -> Table:
@@ -49,7 +50,7 @@ def read_table(path: str | Path) -> Table:
             )
         for column, cell in enumerate(row):
             values[index, column] = _number(path, number, columns[column], cell)
-    return Table(columns=columns, values=values)
+    return Table(columns=columns, values=values, lines=tuple(number for number, _ in rows))
 
 
 def _number(path: Path, line: int, column: str, cell: str) -> float:

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from catalog.csvdata import read_table
+from catalog.csvdata import Table, read_table
 from catalog.errors import ConfigError, DataError
 from catalog.models import MODELS
 from catalog.optimizers import OPTIMIZERS, OptimizerChoice, OptimizerSpec, resolve
@@ -175,7 +175,21 @@ def _table(model: Model, data_path: str | None, seed: int) -> np.ndarray:
             f"{data_path}: model {model.name!r} expects {len(model.columns)} columns "
             f"({', '.join(model.columns)}); the file has {len(table.columns)}"
         )
+    _check_fits(model, table, data_path)
     return table.values
+
+
+def _check_fits(model: Model, table: Table, data_path: str) -> None:
+    """A finite float64 cell beyond the model's dtype would become inf, then a false divergence."""
+    largest = np.finfo(np.dtype(model.dtype)).max
+    too_big = np.argwhere(np.abs(table.values) > largest)
+    if too_big.size:
+        row, column = too_big[0]
+        raise DataError(
+            f"{data_path}: line {table.lines[row]}, column {table.columns[column]!r}: "
+            f"{table.values[row, column]:g} does not fit in {model.dtype}, the dtype of "
+            f"{model.name!r}"
+        )
 
 
 def _overrides(

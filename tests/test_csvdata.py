@@ -84,6 +84,17 @@ def test_replacing_a_builtin_models_data_checks_the_column_count(tmp_path: Path)
         prepare("house", TrainConfig(data_path=str(path)))
 
 
+def test_a_cell_beyond_float32_is_a_data_error_naming_its_line_not_a_divergence(
+    tmp_path: Path,
+) -> None:
+    path = write(tmp_path, "x,y\n1,2\n\n1e39,3\n")
+    with pytest.raises(
+        DataError,
+        match=r"line 4, column 'x': 1e\+39 does not fit in float32, the dtype of 'linear'",
+    ):
+        prepare("linear", TrainConfig(data_path=str(path)))
+
+
 def test_house_multi_refuses_a_constant_column(tmp_path: Path) -> None:
     path = write(tmp_path, "area,rooms,price\n50,2,100\n60,2,120\n")
     with pytest.raises(DataError, match="column 'rooms' holds one value"):
