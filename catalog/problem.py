@@ -181,7 +181,7 @@ def _table(model: Model, data_path: str | None, seed: int) -> np.ndarray:
 
 def _check_fits(model: Model, table: Table, data_path: str) -> None:
     """A finite float64 cell beyond the model's dtype would become inf, then a false divergence."""
-    largest = np.finfo(np.dtype(model.dtype)).max
+    largest = float(np.finfo(np.dtype(model.dtype)).max)
     too_big = np.argwhere(np.abs(table.values) > largest)
     if too_big.size:
         row, column = too_big[0]
@@ -213,7 +213,11 @@ def _overrides(
                 f"--init {name}: parameter {name!r} has shape {list(shape)} and takes "
                 f"{accepted}; got {len(values)}"
             )
-        replaced[name] = np.asarray(values, dtype=initial[name].dtype).reshape(shape)
+        dtype = initial[name].dtype
+        too_big = [value for value in values if abs(value) > float(np.finfo(dtype).max)]
+        if too_big:
+            raise ConfigError(f"--init {name}: {too_big[0]:g} does not fit in {dtype}")
+        replaced[name] = np.asarray(values, dtype=dtype).reshape(shape)
     return replaced
 
 

@@ -111,6 +111,7 @@ def test_a_default_batch_larger_than_the_users_data_is_not_blamed_on_the_user(
         ("nope", TrainConfig(), "unknown model 'nope'; choose one of: house, house-multi"),
         ("house", TrainConfig(init={"v": (1,)}), "has no parameter 'v'; its parameters are: w, b"),
         ("house-multi", TrainConfig(init={"W": (1, 2)}), r"shape \[3, 1\] and takes 1 or 3"),
+        ("house", TrainConfig(init={"w": (1e39,)}), "--init w: 1e\\+39 does not fit in float32"),
         ("house", TrainConfig(learning_rate=0.0), "--lr 0.0 must be a positive finite number"),
         ("house", TrainConfig(learning_rate=-1e-3), "--lr -0.001 must be a positive"),
         ("house", TrainConfig(learning_rate=float("inf")), "--lr inf must be a positive finite"),
