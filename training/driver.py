@@ -18,15 +18,23 @@ from catalog.problem import Problem
 
 
 class TrainingDiverged(UserError):
-    """The loss became NaN or infinite; the message names the step and suggests a smaller lr."""
+    """The loss became NaN or infinite; the message names the step and suggests a smaller lr
+    (at step 0, before any update, it points at the initial values and data instead)."""
 
     def __init__(self, step: int, loss: float, learning_rate: float) -> None:
         self.step = step
         self.loss = loss
-        super().__init__(
-            f"the loss became {loss} at step {step}; training stopped there. "
-            f"Try a smaller learning rate than --lr {learning_rate:g}"
-        )
+        if step == 0:  # no update has run yet: the learning rate cannot be the cause
+            message = (
+                f"the loss is {loss} at the initial parameters (step 0), before any update: "
+                "check --init and the data"
+            )
+        else:
+            message = (
+                f"the loss became {loss} at step {step}; training stopped there. "
+                f"Try a smaller learning rate than --lr {learning_rate:g}"
+            )
+        super().__init__(message)
 
 
 @dataclass(frozen=True)
