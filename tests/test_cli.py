@@ -152,6 +152,26 @@ def test_output_into_a_missing_directory_is_a_usage_error_before_training(tmp_pa
     assert list(tmp_path.iterdir()) == []
 
 
+def test_an_output_file_that_cannot_be_written_is_one_line_exit_1(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import cli_shared.commands
+
+    def refuse(path: object, text: str) -> None:
+        raise PermissionError(13, "Permission denied", str(path))
+
+    monkeypatch.setattr(cli_shared.commands, "write_atomically", refuse)
+    output = tmp_path / "out.json"
+    result = CliRunner().invoke(
+        graphmode, ["train", "house", "--steps", "2", "--output", str(output)]
+    )
+    assert result.exit_code == 1
+    assert (
+        result.output.splitlines()[-1]
+        == f"Error: cannot write --output {output}: Permission denied"
+    )
+
+
 @pytest.mark.parametrize(
     ("text", "message"),
     [
