@@ -66,6 +66,17 @@ def test_fused_runs_still_log_every_nth_step_and_report_each_step() -> None:
     assert recorder.stepped == list(range(35))
 
 
+@pytest.mark.parametrize("style", ["graph", "function"])
+def test_steps_per_call_beyond_the_run_is_capped_at_its_steps(style: str) -> None:
+    # Uncapped, the loop's TensorArray held K entries: --steps 3 --steps-per-call 100000000 took
+    # 13 GB and 50 s.
+    from training.styles import engine_class
+
+    problem = prepare("house", TrainConfig(steps=3))
+    engine = engine_class(style)(problem, steps_per_call=10**9)
+    assert engine.steps_per_call == 3
+
+
 def test_a_divergence_inside_a_fused_call_names_its_own_step() -> None:
     from training import TrainingDiverged
 
