@@ -143,9 +143,15 @@ def prepare(name: str, config: TrainConfig | None = None) -> Problem:
             )
         # A generator of its own (not the data's legacy stream), so that replacing the data
         # never changes the batch order. Drawn with replacement, as the tutorial's randint.
-        indices = np.random.default_rng(seed).integers(
-            0, len(features), size=(steps, batch_size), dtype=np.int64
-        )
+        try:
+            indices = np.random.default_rng(seed).integers(
+                0, len(features), size=(steps, batch_size), dtype=np.int64
+            )
+        except MemoryError:
+            raise ConfigError(
+                f"--steps {steps} with batches of {batch_size} needs a batch schedule of "
+                f"{steps * batch_size * 8 / 2**30:.0f} GiB; use fewer steps or a smaller batch"
+            ) from None
     return Problem(
         model=model,
         features=features,
