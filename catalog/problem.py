@@ -19,6 +19,9 @@ from catalog.models import MODELS
 from catalog.optimizers import OPTIMIZERS, OptimizerChoice, OptimizerSpec, resolve
 from catalog.spec import LOSS_REDUCTIONS, Model
 
+MAX_STEPS = 2**31 - 1  # the fused loops count steps in int32
+MAX_SEED = 2**32 - 1  # NumPy's legacy np.random.seed takes 32-bit seeds
+
 __all__ = ["OPTIMIZERS", "Problem", "TrainConfig", "get_model", "parse_init", "prepare"]
 
 
@@ -108,6 +111,10 @@ def prepare(name: str, config: TrainConfig | None = None) -> Problem:
     seed = model.seed if config.seed is None else config.seed
     if seed < 0:
         raise ConfigError(f"--seed {seed} is negative; use a whole number from 0")
+    if seed > MAX_SEED:
+        raise ConfigError(f"--seed {seed} is too large; use a whole number up to {MAX_SEED}")
+    if steps > MAX_STEPS:
+        raise ConfigError(f"--steps {steps} is too large; use at most {MAX_STEPS}")
     loss = model.loss if config.loss is None else config.loss
     if loss not in LOSS_REDUCTIONS:
         raise ConfigError(

@@ -10,7 +10,7 @@ import click
 
 from catalog.errors import ConfigError
 from catalog.optimizers import DEFAULTS_MODES, OPTIMIZERS, OptimizerChoice
-from catalog.problem import TrainConfig, parse_init
+from catalog.problem import MAX_SEED, MAX_STEPS, TrainConfig, parse_init
 from catalog.spec import LOSS_REDUCTIONS
 
 
@@ -43,7 +43,12 @@ def _output_path(ctx: click.Context, param: click.Parameter, value: str | None) 
 _POSITIVE_FLOAT = click.FloatRange(min=0.0, min_open=True)
 
 TRAINING_OPTIONS = (
-    click.option("--steps", type=click.IntRange(min=1), help="Training steps (model's default)."),
+    # Fused loops count steps in int32; NumPy's legacy seeding takes 32-bit seeds.
+    click.option(
+        "--steps",
+        type=click.IntRange(min=1, max=MAX_STEPS),
+        help="Training steps (model's default).",
+    ),
     click.option("--lr", "learning_rate", type=_POSITIVE_FLOAT, help="Learning rate, above 0."),
     click.option(
         "--batch-size",
@@ -51,7 +56,9 @@ TRAINING_OPTIONS = (
         help="Minibatch size, drawn with replacement from --seed (default: the model's; "
         "full batch for most).",
     ),
-    click.option("--seed", type=click.IntRange(min=0), help="Seed for data noise and batches."),
+    click.option(
+        "--seed", type=click.IntRange(min=0, max=MAX_SEED), help="Seed for data noise and batches."
+    ),
     click.option(
         "--init",
         multiple=True,
