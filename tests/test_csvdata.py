@@ -58,6 +58,7 @@ def test_blank_lines_and_a_byte_order_mark_are_tolerated(tmp_path: Path) -> None
         ("x,y\n1,\n", "line 2, column 'y': '' is not a number"),
         ("x,y\nnan,2\n", "line 2, column 'x': 'nan' is not finite"),
         ("x,y\n1,2\n4,-inf\n", "line 3, column 'y': '-inf' is not finite"),
+        ("1,2\n3,4\n", "line 1 holds numbers, not column names: the first row must be a header"),
     ],
 )
 def test_bad_csv_is_one_clear_error(tmp_path: Path, text: str, message: str) -> None:
