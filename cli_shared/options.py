@@ -23,6 +23,8 @@ def _init_values(
             name, numbers = parse_init(text)
         except ConfigError as error:
             raise click.BadParameter(str(error).removeprefix("--init "), ctx, param) from None
+        if name in parsed:
+            raise click.BadParameter(f"{text!r}: parameter {name!r} is given twice", ctx, param)
         parsed[name] = numbers
     return parsed
 

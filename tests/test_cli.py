@@ -113,6 +113,7 @@ def test_output_file_holds_the_same_json_as_stdout(tmp_path: Path) -> None:
         (["train", "nope"], "'nope' is not one of 'house', 'house-multi', 'noisy-line'"),
         (["train", "house", "--init", "v=1"], "has no parameter 'v'; its parameters are: w, b"),
         (["train", "house", "--init", "w"], "is not of the form NAME=V[,V...]"),
+        (["train", "house", "--init", "w=1", "--init", "w=2"], "'w' is given twice"),
         (["train", "house-multi", "--init", "W=1,2"], "has shape [3, 1] and takes 1 or 3"),
         (
             ["train", "house", "--init", "w=0.5,1"],
