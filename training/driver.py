@@ -21,10 +21,17 @@ class TrainingDiverged(UserError):
     """The loss became NaN or infinite; the message names the step and suggests a smaller lr
     (at step 0, before any update, it points at the initial values and data instead)."""
 
-    def __init__(self, step: int, loss: float, learning_rate: float) -> None:
+    def __init__(
+        self, step: int, loss: float, learning_rate: float, *, final: bool = False
+    ) -> None:
         self.step = step
         self.loss = loss
-        if step == 0:  # no update has run yet: the learning rate cannot be the cause
+        if final:  # every step ran; the extra forward pass at the final parameters did not
+            message = (
+                f"the final loss, after all {step} steps, is {loss}. "
+                f"Try a smaller learning rate than --lr {learning_rate:g}"
+            )
+        elif step == 0:  # no update has run yet: the learning rate cannot be the cause
             message = (
                 f"the loss is {loss} at the initial parameters (step 0), before any update: "
                 "check --init and the data"
@@ -137,7 +144,7 @@ def run(
     final_loss = engine.loss(problem.features, problem.targets)
     seconds = time.perf_counter() - start
     if not math.isfinite(final_loss):
-        raise TrainingDiverged(problem.steps, float(final_loss), problem.learning_rate)
+        raise TrainingDiverged(problem.steps, float(final_loss), problem.learning_rate, final=True)
     return Trajectory(
         model=problem.model.name,
         mode=engine.mode,
