@@ -31,6 +31,8 @@ def _init_values(
 
 def _output_path(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
     # Checked before training so a long run never ends in a file that cannot be written.
+    if value == "":
+        raise click.BadParameter("empty file name; name the file to write", ctx, param)
     if value is not None:
         parent = Path(value).parent
         if not parent.is_dir():

@@ -155,6 +155,11 @@ def test_output_into_a_missing_directory_is_a_usage_error_before_training(tmp_pa
     assert list(tmp_path.iterdir()) == []
 
 
+def test_an_empty_output_name_is_a_usage_error_before_training() -> None:
+    result = CliRunner().invoke(graphmode, ["train", "house", "--steps", "2", "--output", ""])
+    assert result.exit_code == 2 and "Error: Invalid value for '--output': empty" in result.output
+
+
 def test_an_output_file_that_cannot_be_written_is_one_line_exit_1(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
