@@ -24,7 +24,8 @@ class FunctionEngine(EagerEngine):
         self, problem: Problem, *, steps_per_call: int = 1, jit_compile: bool = False
     ) -> None:
         super().__init__(problem)
-        self.steps_per_call = steps_per_call
+        # No call runs more steps than the run has; the loop's TensorArray is K entries long.
+        steps_per_call = self.steps_per_call = min(steps_per_call, problem.steps)
         self.compiled_step = self.run_step = tf.function(self.train_step, jit_compile=jit_compile)
         self.compiled_loss = self.run_loss = tf.function(self.forward_loss, jit_compile=jit_compile)
         self.compiled_steps = tf.function(self._train_steps, jit_compile=jit_compile)

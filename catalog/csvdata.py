@@ -16,6 +16,7 @@ from catalog.errors import ConfigError, DataError
 class Table:
     columns: tuple[str, ...]
     values: np.ndarray  # rows x columns, float64
+    lines: tuple[int, ...] = ()  # each row's line number in the file
 
 
 def read_table(path: str | Path) -> Table:
@@ -38,6 +39,12 @@ def read_table(path: str | Path) -> Table:
             f"{path}: line {header_line} has {len(columns)} column; "
             "expected at least two (features, then the target)"
         )
+    if all(_is_number(name) for name in columns):
+        # Without this a header-less file silently loses its first row to the header.
+        raise DataError(
+            f"{path}: line {header_line} holds numbers, not column names: the first row must be "
+            "a header"
+        )
     rows = numbered[1:]
     if not rows:
         raise DataError(f"{path}: has a header but no data rows")
@@ -49,7 +56,15 @@ def read_table(path: str | Path) -> Table:
             )
         for column, cell in enumerate(row):
             values[index, column] = _number(path, number, columns[column], cell)
-    return Table(columns=columns, values=values)
+    return Table(columns=columns, values=values, lines=tuple(number for number, _ in rows))
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
 
 
 def _number(path: Path, line: int, column: str, cell: str) -> float:

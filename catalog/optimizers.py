@@ -264,6 +264,9 @@ def _decay(choice: OptimizerChoice) -> LearningRateDecay | None:
     if not (math.isfinite(rate) and rate > 0):
         raise ConfigError(f"--lr-decay-rate {rate!r} must be a positive finite number")
     steps = choice.lr_decay_steps
-    if isinstance(steps, bool) or not isinstance(steps, int) or steps <= 0:
-        raise ConfigError(f"--lr-decay-steps {steps!r} must be a positive whole number")
+    # TensorFlow converts it to an integer tensor: beyond int32 it is a TypeError traceback.
+    if isinstance(steps, bool) or not isinstance(steps, int) or not 0 < steps < 2**31:
+        raise ConfigError(
+            f"--lr-decay-steps {steps!r} must be a positive whole number up to {2**31 - 1}"
+        )
     return LearningRateDecay(rate=float(rate), steps=steps, staircase=choice.staircase)

@@ -13,11 +13,14 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from catalog.csvdata import read_table
+from catalog.csvdata import Table, read_table
 from catalog.errors import ConfigError, DataError
 from catalog.models import MODELS
 from catalog.optimizers import OPTIMIZERS, OptimizerChoice, OptimizerSpec, resolve
 from catalog.spec import LOSS_REDUCTIONS, Model
+
+MAX_STEPS = 2**31 - 1  # the fused loops count steps in int32
+MAX_SEED = 2**32 - 1  # NumPy's legacy np.random.seed takes 32-bit seeds
 
 __all__ = ["OPTIMIZERS", "Problem", "TrainConfig", "get_model", "parse_init", "prepare"]
 
@@ -108,6 +111,10 @@ def prepare(name: str, config: TrainConfig | None = None) -> Problem:
     seed = model.seed if config.seed is None else config.seed
     if seed < 0:
         raise ConfigError(f"--seed {seed} is negative; use a whole number from 0")
+    if seed > MAX_SEED:
+        raise ConfigError(f"--seed {seed} is too large; use a whole number up to {MAX_SEED}")
+    if steps > MAX_STEPS:
+        raise ConfigError(f"--steps {steps} is too large; use at most {MAX_STEPS}")
     loss = model.loss if config.loss is None else config.loss
     if loss not in LOSS_REDUCTIONS:
         raise ConfigError(
@@ -131,6 +138,11 @@ def prepare(name: str, config: TrainConfig | None = None) -> Problem:
     indices = None
     if batch_size is not None:
         batch_size = _positive_int("--batch-size", batch_size, batch_size)
+        if batch_size > len(features) and config.batch_size is None:
+            raise ConfigError(
+                f"model {model.name!r} trains on batches of {batch_size} by default; the data "
+                f"has {len(features)} rows: pass --batch-size at most {len(features)}"
+            )
         if batch_size > len(features):
             raise ConfigError(
                 f"--batch-size {batch_size} is larger than the data ({len(features)} rows); "
@@ -138,9 +150,15 @@ def prepare(name: str, config: TrainConfig | None = None) -> Problem:
             )
         # A generator of its own (not the data's legacy stream), so that replacing the data
         # never changes the batch order. Drawn with replacement, as the tutorial's randint.
-        indices = np.random.default_rng(seed).integers(
-            0, len(features), size=(steps, batch_size), dtype=np.int64
-        )
+        try:
+            indices = np.random.default_rng(seed).integers(
+                0, len(features), size=(steps, batch_size), dtype=np.int64
+            )
+        except MemoryError:
+            raise ConfigError(
+                f"--steps {steps} with batches of {batch_size} needs a batch schedule of "
+                f"{steps * batch_size * 8 / 2**30:.0f} GiB; use fewer steps or a smaller batch"
+            ) from None
     return Problem(
         model=model,
         features=features,
@@ -170,7 +188,21 @@ def _table(model: Model, data_path: str | None, seed: int) -> np.ndarray:
             f"{data_path}: model {model.name!r} expects {len(model.columns)} columns "
             f"({', '.join(model.columns)}); the file has {len(table.columns)}"
         )
+    _check_fits(model, table, data_path)
     return table.values
+
+
+def _check_fits(model: Model, table: Table, data_path: str) -> None:
+    """A finite float64 cell beyond the model's dtype would become inf, then a false divergence."""
+    largest = float(np.finfo(np.dtype(model.dtype)).max)
+    too_big = np.argwhere(np.abs(table.values) > largest)
+    if too_big.size:
+        row, column = too_big[0]
+        raise DataError(
+            f"{data_path}: line {table.lines[row]}, column {table.columns[column]!r}: "
+            f"{table.values[row, column]:g} does not fit in {model.dtype}, the dtype of "
+            f"{model.name!r}"
+        )
 
 
 def _overrides(
@@ -189,11 +221,16 @@ def _overrides(
         if len(values) == 1:
             values = values * size
         if len(values) != size:
+            accepted = "1 value" if size == 1 else f"1 or {size} values"
             raise ConfigError(
-                f"--init {name}: parameter {name!r} has shape {list(shape)} and takes 1 or "
-                f"{size} values; got {len(values)}"
+                f"--init {name}: parameter {name!r} has shape {list(shape)} and takes "
+                f"{accepted}; got {len(values)}"
             )
-        replaced[name] = np.asarray(values, dtype=initial[name].dtype).reshape(shape)
+        dtype = initial[name].dtype
+        too_big = [value for value in values if abs(value) > float(np.finfo(dtype).max)]
+        if too_big:
+            raise ConfigError(f"--init {name}: {too_big[0]:g} does not fit in {dtype}")
+        replaced[name] = np.asarray(values, dtype=dtype).reshape(shape)
     return replaced
 
 

@@ -41,7 +41,10 @@ def reports_user_errors(command: Callable[..., Any]) -> Callable[..., Any]:
 def save_json(document: Any, output: str | None) -> None:
     """Write `document` to the --output file, if one was named."""
     if output is not None:
-        write_atomically(output, to_json(document) + "\n")
+        try:
+            write_atomically(output, to_json(document) + "\n")
+        except OSError as error:
+            raise UserError(f"cannot write --output {output}: {error.strerror or error}") from None
 
 
 class ConsoleObserver:

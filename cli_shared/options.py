@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import click
 
 from catalog.errors import ConfigError
 from catalog.optimizers import DEFAULTS_MODES, OPTIMIZERS, OptimizerChoice
-from catalog.problem import TrainConfig, parse_init
+from catalog.problem import MAX_SEED, MAX_STEPS, TrainConfig, parse_init
 from catalog.spec import LOSS_REDUCTIONS
 
 
@@ -22,14 +23,36 @@ def _init_values(
             name, numbers = parse_init(text)
         except ConfigError as error:
             raise click.BadParameter(str(error).removeprefix("--init "), ctx, param) from None
+        if name in parsed:
+            raise click.BadParameter(f"{text!r}: parameter {name!r} is given twice", ctx, param)
         parsed[name] = numbers
     return parsed
+
+
+def _output_path(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    # Checked before training so a long run never ends in a file that cannot be written.
+    if value == "":
+        raise click.BadParameter("empty file name; name the file to write", ctx, param)
+    if value is not None:
+        parent = Path(value).parent
+        if not parent.is_dir():
+            raise click.BadParameter(
+                f"directory {str(parent)!r} does not exist; create it or name another file",
+                ctx,
+                param,
+            )
+    return value
 
 
 _POSITIVE_FLOAT = click.FloatRange(min=0.0, min_open=True)
 
 TRAINING_OPTIONS = (
-    click.option("--steps", type=click.IntRange(min=1), help="Training steps (model's default)."),
+    # Fused loops count steps in int32; NumPy's legacy seeding takes 32-bit seeds.
+    click.option(
+        "--steps",
+        type=click.IntRange(min=1, max=MAX_STEPS),
+        help="Training steps (model's default).",
+    ),
     click.option("--lr", "learning_rate", type=_POSITIVE_FLOAT, help="Learning rate, above 0."),
     click.option(
         "--batch-size",
@@ -37,7 +60,9 @@ TRAINING_OPTIONS = (
         help="Minibatch size, drawn with replacement from --seed (default: the model's; "
         "full batch for most).",
     ),
-    click.option("--seed", type=click.IntRange(min=0), help="Seed for data noise and batches."),
+    click.option(
+        "--seed", type=click.IntRange(min=0, max=MAX_SEED), help="Seed for data noise and batches."
+    ),
     click.option(
         "--init",
         multiple=True,
@@ -109,6 +134,7 @@ TRAINING_OPTIONS = (
     click.option(
         "--output",
         type=click.Path(dir_okay=False, writable=True),
+        callback=_output_path,
         help="Also write the JSON document to this file (all or nothing).",
     ),
 )

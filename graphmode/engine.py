@@ -75,7 +75,8 @@ class GraphEngine:
     def __init__(self, problem: Problem, *, strict: bool = False, steps_per_call: int = 1) -> None:
         self.dtype = problem.dtype
         self._problem = problem
-        self.steps_per_call = steps_per_call
+        # No call runs more steps than the run has; the loop's TensorArray is K entries long.
+        steps_per_call = self.steps_per_call = min(steps_per_call, problem.steps)
         model = problem.model
         spec = problem.optimizer_spec
         self._slot_tensors: dict[str, tf.Variable] = {}
@@ -212,6 +213,6 @@ def train(
     check_execution("graph", steps_per_call=steps_per_call, jit_compile=jit_compile)
     engine = GraphEngine(problem, strict=strict, steps_per_call=steps_per_call)
     try:
-        return run(problem, engine, observer, steps_per_call=steps_per_call)
+        return run(problem, engine, observer, steps_per_call=engine.steps_per_call)
     finally:
         engine.close()

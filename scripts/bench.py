@@ -139,10 +139,19 @@ def machine() -> str:
     )
 
 
+def _positive(text: str) -> int:
+    if not text.isdigit() or int(text) <= 0:
+        raise argparse.ArgumentTypeError(f"{text!r} must be positive")
+    return int(text)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--models", nargs="+", default=["quadratic", "noisy-line"])
-    parser.add_argument("--steps", type=int, default=2000)
+    from catalog.models import MODELS
+
+    builtin = [name for name, model in MODELS.items() if model.builtin_table is not None]
+    parser.add_argument("--models", nargs="+", choices=builtin, default=["quadratic", "noisy-line"])
+    parser.add_argument("--steps", type=_positive, default=2000)
     parser.add_argument("--worker", nargs=3, metavar=("MODEL", "VARIANT", "STEPS"))
     args = parser.parse_args()
     if args.worker:

@@ -51,3 +51,13 @@ def test_the_bench_worker_reports_one_case_as_json() -> None:
     assert record["model"] == "quadratic" and record["variant"] == "function-fused"
     assert record["steps"] == 20 and record["us_per_step"] > 0 and record["peak_mib"] > 0
     assert record["first_loss"] == pytest.approx(10.0061245)
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [(["--models", "linear"], "invalid choice: 'linear'"), (["--steps", "0"], "must be positive")],
+)
+def test_the_bench_refuses_bad_arguments_in_one_line(args: list[str], message: str) -> None:
+    script = str(ROOT / "scripts" / "bench.py")
+    done = subprocess.run([sys.executable, script, *args], capture_output=True, text=True)
+    assert done.returncode == 2 and message in done.stderr and "Traceback" not in done.stderr

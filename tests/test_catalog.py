@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -91,12 +92,26 @@ def test_init_fills_the_shape_row_major_and_broadcasts_one_value() -> None:
     np.testing.assert_array_equal(problem.initial_params["W"], [[7.0], [7.0], [7.0]])
 
 
+def test_a_default_batch_larger_than_the_users_data_is_not_blamed_on_the_user(
+    tmp_path: Path,
+) -> None:
+    data = tmp_path / "small.csv"
+    data.write_text("x,y\n1,2\n2,3\n3,4\n", encoding="utf-8")
+    with pytest.raises(
+        ConfigError,
+        match=r"^model 'noisy-line' trains on batches of 1000 by default; the data has 3 rows: "
+        r"pass --batch-size at most 3$",
+    ):
+        prepare("noisy-line", TrainConfig(data_path=str(data)))
+
+
 @pytest.mark.parametrize(
     ("name", "config", "message"),
     [
         ("nope", TrainConfig(), "unknown model 'nope'; choose one of: house, house-multi"),
         ("house", TrainConfig(init={"v": (1,)}), "has no parameter 'v'; its parameters are: w, b"),
         ("house-multi", TrainConfig(init={"W": (1, 2)}), r"shape \[3, 1\] and takes 1 or 3"),
+        ("house", TrainConfig(init={"w": (1e39,)}), "--init w: 1e\\+39 does not fit in float32"),
         ("house", TrainConfig(learning_rate=0.0), "--lr 0.0 must be a positive finite number"),
         ("house", TrainConfig(learning_rate=-1e-3), "--lr -0.001 must be a positive"),
         ("house", TrainConfig(learning_rate=float("inf")), "--lr inf must be a positive finite"),
@@ -104,6 +119,7 @@ def test_init_fills_the_shape_row_major_and_broadcasts_one_value() -> None:
         ("house", TrainConfig(batch_size=0), "--batch-size 0 must be a positive whole number"),
         ("house", TrainConfig(batch_size=17), "--batch-size 17 is larger than the data"),
         ("house", TrainConfig(seed=-1), "--seed -1 is negative"),
+        ("noisy-line", TrainConfig(steps=10**9), "--steps 1000000000 with batches of 1000 needs"),
         ("house", TrainConfig(loss="median"), "--loss 'median' is unknown; choose one of: mean"),
         ("house", TrainConfig(optimizer="lbfgs"), "--optimizer 'lbfgs' is unknown"),
         ("linear", TrainConfig(), "trains on your own data: pass --data PATH"),

@@ -113,10 +113,17 @@ def test_output_file_holds_the_same_json_as_stdout(tmp_path: Path) -> None:
         (["train", "nope"], "'nope' is not one of 'house', 'house-multi', 'noisy-line'"),
         (["train", "house", "--init", "v=1"], "has no parameter 'v'; its parameters are: w, b"),
         (["train", "house", "--init", "w"], "is not of the form NAME=V[,V...]"),
+        (["train", "house", "--init", "w=1", "--init", "w=2"], "'w' is given twice"),
         (["train", "house-multi", "--init", "W=1,2"], "has shape [3, 1] and takes 1 or 3"),
+        (
+            ["train", "house", "--init", "w=0.5,1"],
+            "parameter 'w' has shape [] and takes 1 value; got 2",
+        ),
         (["train", "house", "--lr", "0"], "'--lr': 0.0 is not in the range x>0"),
         (["train", "house", "--lr", "-1"], "is not in the range x>0"),
-        (["train", "house", "--steps", "0"], "'--steps': 0 is not in the range x>=1"),
+        (["train", "house", "--steps", "0"], "'--steps': 0 is not in the range 1<=x<=2147483647"),
+        (["train", "house", "--steps", str(2**31)], "is not in the range 1<=x<=2147483647"),
+        (["train", "house", "--seed", str(2**32)], "is not in the range 0<=x<=4294967295"),
         (["train", "house", "--batch-size", "0"], "'--batch-size': 0 is not in the range x>=1"),
         (["train", "house", "--batch-size", "17"], "--batch-size 17 is larger than the data"),
         (["train", "house", "--loss", "max"], "'max' is not one of 'mean', 'half-mean'"),
@@ -135,6 +142,42 @@ def test_usage_errors_are_one_line_exit_2_and_write_nothing(
     assert "Traceback" not in result.output
     assert not output.exists()
     assert list(tmp_path.iterdir()) == []
+
+
+def test_output_into_a_missing_directory_is_a_usage_error_before_training(tmp_path: Path) -> None:
+    output = tmp_path / "missing" / "out.json"
+    result = CliRunner().invoke(
+        graphmode, ["train", "house", "--steps", "2", "--output", str(output)]
+    )
+    assert result.exit_code == 2, result.output
+    assert "directory" in result.output and "does not exist" in result.output
+    assert "step" not in result.output  # refused before training, not after
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_an_empty_output_name_is_a_usage_error_before_training() -> None:
+    result = CliRunner().invoke(graphmode, ["train", "house", "--steps", "2", "--output", ""])
+    assert result.exit_code == 2 and "Error: Invalid value for '--output': empty" in result.output
+
+
+def test_an_output_file_that_cannot_be_written_is_one_line_exit_1(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import cli_shared.commands
+
+    def refuse(path: object, text: str) -> None:
+        raise PermissionError(13, "Permission denied", str(path))
+
+    monkeypatch.setattr(cli_shared.commands, "write_atomically", refuse)
+    output = tmp_path / "out.json"
+    result = CliRunner().invoke(
+        graphmode, ["train", "house", "--steps", "2", "--output", str(output)]
+    )
+    assert result.exit_code == 1
+    assert (
+        result.output.splitlines()[-1]
+        == f"Error: cannot write --output {output}: Permission denied"
+    )
 
 
 @pytest.mark.parametrize(

@@ -58,6 +58,7 @@ def test_blank_lines_and_a_byte_order_mark_are_tolerated(tmp_path: Path) -> None
         ("x,y\n1,\n", "line 2, column 'y': '' is not a number"),
         ("x,y\nnan,2\n", "line 2, column 'x': 'nan' is not finite"),
         ("x,y\n1,2\n4,-inf\n", "line 3, column 'y': '-inf' is not finite"),
+        ("1,2\n3,4\n", "line 1 holds numbers, not column names: the first row must be a header"),
     ],
 )
 def test_bad_csv_is_one_clear_error(tmp_path: Path, text: str, message: str) -> None:
@@ -82,6 +83,17 @@ def test_replacing_a_builtin_models_data_checks_the_column_count(tmp_path: Path)
     path = write(tmp_path, "a,b,c\n1,2,3\n")
     with pytest.raises(DataError, match=r"model 'house' expects 2 columns \(area, price\)"):
         prepare("house", TrainConfig(data_path=str(path)))
+
+
+def test_a_cell_beyond_float32_is_a_data_error_naming_its_line_not_a_divergence(
+    tmp_path: Path,
+) -> None:
+    path = write(tmp_path, "x,y\n1,2\n\n1e39,3\n")
+    with pytest.raises(
+        DataError,
+        match=r"line 4, column 'x': 1e\+39 does not fit in float32, the dtype of 'linear'",
+    ):
+        prepare("linear", TrainConfig(data_path=str(path)))
 
 
 def test_house_multi_refuses_a_constant_column(tmp_path: Path) -> None:

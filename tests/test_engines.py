@@ -59,6 +59,25 @@ def test_a_diverging_loss_stops_at_the_same_step_in_every_style(style: str) -> N
     assert "Try a smaller learning rate than --lr 0.01" in str(caught.value)
 
 
+def test_a_loss_not_finite_before_any_update_does_not_blame_the_learning_rate(style: str) -> None:
+    problem = prepare("house", TrainConfig(init={"w": (1e30,)}, steps=3))
+    with pytest.raises(TrainingDiverged) as caught:
+        runner(style)(problem)
+    assert str(caught.value) == (
+        "the loss is inf at the initial parameters (step 0), before any update: "
+        "check --init and the data"
+    )
+
+
+def test_a_final_loss_that_is_not_finite_is_not_called_a_step_of_the_run(style: str) -> None:
+    problem = prepare("house", TrainConfig(learning_rate=0.01, steps=9))  # step 9 is inf
+    with pytest.raises(TrainingDiverged) as caught:
+        runner(style)(problem)
+    assert str(caught.value) == (
+        "the final loss, after all 9 steps, is inf. Try a smaller learning rate than --lr 0.01"
+    )
+
+
 @pytest.mark.parametrize("model", ["noisy-line", "quadratic"])
 def test_the_function_step_is_traced_once_per_run(model: str) -> None:
     problem = prepare(model, TrainConfig(steps=25))

@@ -66,12 +66,36 @@ def test_fused_runs_still_log_every_nth_step_and_report_each_step() -> None:
     assert recorder.stepped == list(range(35))
 
 
+@pytest.mark.parametrize("style", ["graph", "function"])
+def test_steps_per_call_beyond_the_run_is_capped_at_its_steps(style: str) -> None:
+    # Uncapped, the loop's TensorArray held K entries: --steps 3 --steps-per-call 100000000 took
+    # 13 GB and 50 s.
+    from training.styles import engine_class
+
+    problem = prepare("house", TrainConfig(steps=3))
+    engine = engine_class(style)(problem, steps_per_call=10**9)
+    assert engine.steps_per_call == 3
+
+
 def test_a_divergence_inside_a_fused_call_names_its_own_step() -> None:
     from training import TrainingDiverged
 
     problem = prepare("house", TrainConfig(learning_rate=0.01, steps=50))
     with pytest.raises(TrainingDiverged, match="at step 9;"):
         train_function(problem, steps_per_call=50)
+
+
+def test_a_divergence_inside_a_fused_call_still_reports_the_steps_before_it() -> None:
+    from training import TrainingDiverged
+
+    problem = prepare("house", TrainConfig(learning_rate=0.01, steps=50))
+    stepped, fused = Recorder(), Recorder()
+    for recorder, steps_per_call in ((stepped, 1), (fused, 50)):
+        with pytest.raises(TrainingDiverged):
+            train_function(problem, observer=recorder, steps_per_call=steps_per_call)
+    assert (
+        (fused.logged, fused.stepped) == (stepped.logged, stepped.stepped) == ([0], list(range(9)))
+    )
 
 
 @pytest.mark.parametrize("steps_per_call", [1, 40])

@@ -87,6 +87,11 @@ BAD_CHOICES = [
     ("gd", {"lr_decay_rate": 0.5, "lr_decay_steps": 10}, "--lr-decay-rate needs a library"),
     ("sgd", {"lr_decay_rate": 0.5}, "--lr-decay-rate and --lr-decay-steps go together"),
     ("sgd", {"lr_decay_rate": -0.5, "lr_decay_steps": 2}, "--lr-decay-rate -0.5 must be"),
+    (
+        "sgd",
+        {"lr_decay_rate": 0.5, "lr_decay_steps": 10**20},
+        "must be a positive whole number up to 2147483647",
+    ),
     ("adam", {"defaults": "pytorch"}, "--defaults 'pytorch' is unknown"),
     ("adagrad", {"epsilon": 1e-7}, "--epsilon applies to adagrad only with --defaults each"),
 ]
@@ -101,6 +106,7 @@ BAD_IDS = [
     "decay-on-gd",
     "decay-without-steps",
     "decay-rate-negative",
+    "decay-steps-beyond-int32",
     "defaults-unknown",
     "adagrad-epsilon-translated",
 ]

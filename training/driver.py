@@ -18,15 +18,30 @@ from catalog.problem import Problem
 
 
 class TrainingDiverged(UserError):
-    """The loss became NaN or infinite; the message names the step and suggests a smaller lr."""
+    """The loss became NaN or infinite; the message names the step and suggests a smaller lr
+    (at step 0, before any update, it points at the initial values and data instead)."""
 
-    def __init__(self, step: int, loss: float, learning_rate: float) -> None:
+    def __init__(
+        self, step: int, loss: float, learning_rate: float, *, final: bool = False
+    ) -> None:
         self.step = step
         self.loss = loss
-        super().__init__(
-            f"the loss became {loss} at step {step}; training stopped there. "
-            f"Try a smaller learning rate than --lr {learning_rate:g}"
-        )
+        if final:  # every step ran; the extra forward pass at the final parameters did not
+            message = (
+                f"the final loss, after all {step} steps, is {loss}. "
+                f"Try a smaller learning rate than --lr {learning_rate:g}"
+            )
+        elif step == 0:  # no update has run yet: the learning rate cannot be the cause
+            message = (
+                f"the loss is {loss} at the initial parameters (step 0), before any update: "
+                "check --init and the data"
+            )
+        else:
+            message = (
+                f"the loss became {loss} at step {step}; training stopped there. "
+                f"Try a smaller learning rate than --lr {learning_rate:g}"
+            )
+        super().__init__(message)
 
 
 @dataclass(frozen=True)
@@ -112,23 +127,24 @@ def run(
         snapshot = engine.params() if log_every and first % log_every == 0 else None
         if steps_per_call == 1:
             features, targets = problem.batch(first)
-            loss = losses[first] = engine.step(features, targets)
-            if not math.isfinite(loss):
-                raise TrainingDiverged(first, float(loss), problem.learning_rate)
+            losses[first] = engine.step(features, targets)
         else:
-            chunk = losses[first : first + count] = engine.steps(first, count)
-            if not np.all(np.isfinite(chunk)):
-                bad = first + int(np.flatnonzero(~np.isfinite(chunk))[0])
-                raise TrainingDiverged(bad, float(losses[bad]), problem.learning_rate)
+            losses[first : first + count] = engine.steps(first, count)
+        # Steps before a divergence are reported as a step-by-step run would have reported them.
+        finite = np.isfinite(losses[first : first + count])
+        reported = count if finite.all() else int(np.flatnonzero(~finite)[0])
         if observer is not None:
-            for step in range(first, first + count):
+            for step in range(first, first + reported):
                 observer.on_step(step, float(losses[step]))
-            if snapshot is not None:
+            if snapshot is not None and reported:
                 observer.on_log(first, float(losses[first]), snapshot)
+        if reported < count:
+            bad = first + reported
+            raise TrainingDiverged(bad, float(losses[bad]), problem.learning_rate)
     final_loss = engine.loss(problem.features, problem.targets)
     seconds = time.perf_counter() - start
     if not math.isfinite(final_loss):
-        raise TrainingDiverged(problem.steps, float(final_loss), problem.learning_rate)
+        raise TrainingDiverged(problem.steps, float(final_loss), problem.learning_rate, final=True)
     return Trajectory(
         model=problem.model.name,
         mode=engine.mode,
