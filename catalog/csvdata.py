@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import io
 import math
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,8 +29,10 @@ def read_table(path: str | Path) -> Table:
         text = path.read_text(encoding="utf-8-sig")
     except (OSError, UnicodeDecodeError) as error:
         raise DataError(f"data file {str(path)!r} cannot be read as UTF-8 text: {error}") from None
-    lines = [row for row in csv.reader(text.splitlines())]
-    numbered = [(number, row) for number, row in enumerate(lines, start=1) if any(row)]
+    # Parsed as one stream, so a quoted cell may hold a line break; each row is named by the
+    # line it ends on.
+    reader = csv.reader(io.StringIO(text, newline=""))
+    numbered = [(reader.line_num, row) for row in reader if any(row)]
     if not numbered:
         raise DataError(f"data file {str(path)!r} is empty: expected a header row and data rows")
     header_line, header = numbered[0]

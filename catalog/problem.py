@@ -25,6 +25,10 @@ MAX_SEED = 2**32 - 1  # NumPy's legacy np.random.seed takes 32-bit seeds
 __all__ = ["OPTIMIZERS", "Problem", "TrainConfig", "get_model", "parse_init", "prepare"]
 
 
+# The batch order is drawn whole, in memory, before training (int64 indices, steps x batch).
+SCHEDULE_BUDGET_BYTES = 4 * 2**30
+
+
 @dataclass(frozen=True)
 class TrainConfig:
     """What the user chose; `None` means the model's tutorial value."""
@@ -148,6 +152,14 @@ def prepare(name: str, config: TrainConfig | None = None) -> Problem:
                 f"--batch-size {batch_size} is larger than the data ({len(features)} rows); "
                 f"use at most {len(features)}"
             )
+        schedule_bytes = steps * batch_size * 8
+        if schedule_bytes > SCHEDULE_BUDGET_BYTES:
+            # Refused up front: an allocation that fits at first can still end in the OOM killer.
+            raise ConfigError(
+                f"--steps {steps} with batches of {batch_size} needs a batch schedule of "
+                f"{schedule_bytes / 2**30:.1f} GiB (at most {SCHEDULE_BUDGET_BYTES // 2**30} "
+                "GiB); use fewer steps or a smaller batch"
+            )
         # A generator of its own (not the data's legacy stream), so that replacing the data
         # never changes the batch order. Drawn with replacement, as the tutorial's randint.
         try:
@@ -157,7 +169,8 @@ def prepare(name: str, config: TrainConfig | None = None) -> Problem:
         except MemoryError:
             raise ConfigError(
                 f"--steps {steps} with batches of {batch_size} needs a batch schedule of "
-                f"{steps * batch_size * 8 / 2**30:.0f} GiB; use fewer steps or a smaller batch"
+                f"{schedule_bytes / 2**30:.1f} GiB, more than this machine can allocate; "
+                "use fewer steps or a smaller batch"
             ) from None
     return Problem(
         model=model,

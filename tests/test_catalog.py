@@ -120,6 +120,12 @@ def test_a_default_batch_larger_than_the_users_data_is_not_blamed_on_the_user(
         ("house", TrainConfig(batch_size=17), "--batch-size 17 is larger than the data"),
         ("house", TrainConfig(seed=-1), "--seed -1 is negative"),
         ("noisy-line", TrainConfig(steps=10**9), "--steps 1000000000 with batches of 1000 needs"),
+        # 75 GiB: allocatable lazily on many machines, then killed; refused up front instead.
+        (
+            "noisy-line",
+            TrainConfig(steps=10**7),
+            r"needs a batch schedule of 74.5 GiB \(at most 4 GiB\)",
+        ),
         ("house", TrainConfig(loss="median"), "--loss 'median' is unknown; choose one of: mean"),
         ("house", TrainConfig(optimizer="lbfgs"), "--optimizer 'lbfgs' is unknown"),
         ("linear", TrainConfig(), "trains on your own data: pass --data PATH"),

@@ -66,6 +66,14 @@ def test_bad_csv_is_one_clear_error(tmp_path: Path, text: str, message: str) -> 
         read_table(write(tmp_path, text))
 
 
+def test_a_quoted_cell_may_hold_a_line_break_and_lines_are_still_named(tmp_path: Path) -> None:
+    table = read_table(write(tmp_path, 'x,"the\ntarget"\n1,2\n3,4\n'))
+    assert table.columns == ("x", "the\ntarget")
+    np.testing.assert_array_equal(table.values, [[1, 2], [3, 4]])
+    with pytest.raises(DataError, match="line 5, column 'x': 'oops' is not a number"):
+        read_table(write(tmp_path, 'x,"the\ntarget"\n1,2\n3,4\noops,5\n'))
+
+
 def test_a_missing_file_is_a_usage_error(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match=r"data file '.*missing.csv' does not exist"):
         read_table(tmp_path / "missing.csv")
