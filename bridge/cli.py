@@ -89,7 +89,7 @@ def compare(models: tuple[str, ...], all_models: bool, tolerance_ulps: int, **op
     else:
         mode = "strict (Grappler off)" if options["strict"] else "default (Grappler on)"
         click.echo(f"eager and tf.function against graph (the TF1 original), {mode}:")
-        if options["defaults"] == "each":
+        if options["defaults"] == "each" and comparisons:
             click.echo(
                 "--defaults each: graph runs TF1's optimizer with TF1's defaults, eager and "
                 "tf.function Keras's with Keras's; a 'different' verdict is the finding."

@@ -82,12 +82,16 @@ class ConsoleObserver:
             click.echo(line)
 
 
+def plural(count: int, noun: str) -> str:
+    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
+
+
 def describe(problem: Problem, style: str = "graph") -> str:
     batches = f"batches of {problem.batch_size}" if problem.batch_size else "full batch"
     # Under --defaults each the Keras styles run other hyperparameters than graph does.
     spec = problem.optimizer_spec if style == "graph" else problem.keras_optimizer_spec
     return (
-        f"{problem.model.name}: {problem.steps} steps, lr {problem.learning_rate:g}, "
+        f"{problem.model.name}: {plural(problem.steps, 'step')}, lr {problem.learning_rate:g}, "
         f"{spec.describe()}, {problem.loss} squared error, {batches}, "
         f"{len(problem.features)} rows"
     )
@@ -133,5 +137,5 @@ def add_common_commands(group: click.Group, style: str) -> None:
         click.echo(
             f"final  loss {trajectory.final_loss:<14.8g}  {format_params(trajectory.final_params)}"
         )
-        click.echo(f"{trajectory.steps} steps in {trajectory.seconds:.2f} s")
+        click.echo(f"{plural(trajectory.steps, 'step')} in {trajectory.seconds:.2f} s")
         save_json(trajectory_record(trajectory), options["output"])

@@ -77,6 +77,12 @@ def test_train_prints_the_tutorial_log_lines() -> None:
     assert lines[-1].startswith("21 steps in")
 
 
+def test_a_one_step_run_says_step_not_steps() -> None:
+    lines = invoke(graphmode, "train", "house", "--steps", "1").output.splitlines()
+    assert lines[0].startswith("house: 1 step, lr")
+    assert lines[-1].startswith("1 step in ")
+
+
 def test_init_and_data_options_reach_the_run(tmp_path: Path) -> None:
     data = tmp_path / "line.csv"
     data.write_text("x,y\n0,1\n1,3\n2,5\n3,7\n", encoding="utf-8")
