@@ -7,6 +7,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 import tensorflow as tf
+from hypothesis import given
+from hypothesis import strategies as st
 
 from bridge.function_engine import FunctionEngine
 from bridge.function_engine import train as train_function
@@ -118,3 +120,25 @@ def test_linear_on_user_data_matches_the_oracle_for_every_loss_reduction(
     assert result.oracle_relative_error < 1e-5
     initial_loss = squared_error(loss, problem.targets, np.zeros_like(problem.targets))
     assert trajectory.final_loss < initial_loss / 2
+
+
+@given(st.integers(1, 400), st.integers(1, 64), st.integers(0, 50))
+def test_calls_cover_every_step_once_and_start_where_they_must(
+    steps: int, steps_per_call: int, log_every: int
+) -> None:
+    from training.driver import _chunks
+
+    calls = list(_chunks(steps, steps_per_call, log_every))
+    starts = [first for first, _ in calls]
+    assert [first + count for first, count in calls] == [*starts[1:], steps]  # contiguous
+    assert all(1 <= count <= steps_per_call for _, count in calls)
+    must_start = set(range(0, steps, steps_per_call))
+    if log_every:
+        must_start |= set(range(0, steps, log_every))
+    assert starts == sorted(must_start)
+
+
+def test_calls_are_planned_lazily_for_long_runs() -> None:
+    from training.driver import _chunks
+
+    assert next(iter(_chunks(2**31 - 1, 1, 0))) == (0, 1)  # no list of two billion steps

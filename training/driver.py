@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -98,13 +99,16 @@ class FusedEngine(Engine, Protocol):
         """Run steps start .. start+count-1; return their losses (each before its update)."""
 
 
-def _chunks(steps: int, steps_per_call: int, log_every: int) -> list[tuple[int, int]]:
-    """(first step, step count) of each call; a logged step always starts a call."""
-    bounds = set(range(0, steps, steps_per_call))
-    if log_every:
-        bounds |= set(range(0, steps, log_every))
-    starts = sorted(bounds)
-    return [(start, end - start) for start, end in zip(starts, [*starts[1:], steps], strict=True)]
+def _chunks(steps: int, steps_per_call: int, log_every: int) -> Iterator[tuple[int, int]]:
+    """(first step, step count) of each call; calls start at multiples of `steps_per_call`,
+    and a logged step always starts a call. Lazy: a long run is never listed step by step."""
+    first = 0
+    while first < steps:
+        end = min(steps, (first // steps_per_call + 1) * steps_per_call)
+        if log_every:
+            end = min(end, (first // log_every + 1) * log_every)
+        yield first, end - first
+        first = end
 
 
 def run(
@@ -128,11 +132,13 @@ def run(
         if steps_per_call == 1:
             features, targets = problem.batch(first)
             losses[first] = engine.step(features, targets)
+            # The hot per-step path: a scalar check, not an array one.
+            reported = 1 if math.isfinite(losses[first]) else 0
         else:
             losses[first : first + count] = engine.steps(first, count)
-        # Steps before a divergence are reported as a step-by-step run would have reported them.
-        finite = np.isfinite(losses[first : first + count])
-        reported = count if finite.all() else int(np.flatnonzero(~finite)[0])
+            # Steps before a divergence are reported as a step-by-step run would report them.
+            finite = np.isfinite(losses[first : first + count])
+            reported = count if finite.all() else int(np.flatnonzero(~finite)[0])
         if observer is not None:
             for step in range(first, first + reported):
                 observer.on_step(step, float(losses[step]))
