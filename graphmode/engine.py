@@ -7,9 +7,6 @@ styles running in the same process.
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Iterator
-
 import numpy as np
 import tensorflow as tf
 
@@ -45,20 +42,6 @@ def tf1_optimizer(spec: OptimizerSpec, learning_rate: object) -> tf.compat.v1.tr
             learning_rate, initial_accumulator_value=spec.initial_accumulator
         )
     raise ValueError(f"no TF1 library optimizer for {spec.name!r}")
-
-
-@contextlib.contextmanager
-def _tf_warnings_silenced() -> Iterator[None]:
-    """TF1's AdagradOptimizer builds its slot with a deprecated initializer signature
-    (tensorflow/python/training/adagrad.py:138) and TF logs a warning about its own code on the
-    user's terminal; keep TF's logger at ERROR while the optimizer builds its slots."""
-    logger = tf.get_logger()
-    level = logger.level
-    logger.setLevel("ERROR")
-    try:
-        yield
-    finally:
-        logger.setLevel(level)
 
 
 def session_config(*, strict: bool) -> tf.compat.v1.ConfigProto:

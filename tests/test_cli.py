@@ -306,3 +306,18 @@ def test_python_dash_m_runs_each_cli(package: str) -> None:
         [sys.executable, "-m", package, "list"], capture_output=True, text=True, check=True
     )
     assert done.stdout.startswith("house ")
+
+
+@pytest.mark.parametrize("package", ["graphmode", "bridge"])
+def test_a_run_prints_no_tensorflow_noise(package: str) -> None:
+    # TF's start-up logs (oneDNN, CUDA) and its Python warnings about its own code (TF1's
+    # Adagrad builds its slot with a deprecated initializer) stay off the user's terminal.
+    command = ["train", "house", "--optimizer", "adagrad", "--steps", "2"]
+    done = subprocess.run(
+        [sys.executable, "-m", package, *command],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert done.stderr == ""
+    assert done.stdout.startswith("house: 2 steps")
