@@ -8,16 +8,16 @@ from typing import Any
 import click
 
 from bridge.compare import DEFAULT_TOLERANCE_ULPS, compare_problem
-from bridge.report import comparison_records, render_table
-from catalog.demos import DEMOS
-from catalog.errors import ConfigError
-from catalog.models import MODELS
-from catalog.problem import prepare
-from cli_shared.commands import add_common_commands, reports_user_errors, save_json
-from cli_shared.grad_commands import add_differences_command, add_grad_command
-from cli_shared.options import execution_options, train_config, training_options
-from cli_shared.output import to_json
-from cli_shared.quiet import import_tensorflow_quietly
+from tfmigration.catalog.demos import DEMOS
+from tfmigration.catalog.errors import ConfigError
+from tfmigration.catalog.models import MODELS
+from tfmigration.catalog.problem import prepare
+from tfmigration.cli.commands import add_common_commands, reports_user_errors, save_json
+from tfmigration.cli.grad_commands import add_differences_command, add_grad_command
+from tfmigration.cli.options import execution_options, train_config, training_options
+from tfmigration.cli.quiet import import_tensorflow_quietly
+from tfmigration.measure.report import comparison_records, render_table
+from tfmigration.serialize import to_json
 
 
 @click.group()
@@ -66,7 +66,8 @@ def compare(models: tuple[str, ...], all_models: bool, tolerance_ulps: int, **op
     problems = [prepare(name, config) for name in names if name in MODELS]
     demos = [name for name in names if name in DEMOS]
     import_tensorflow_quietly()
-    from bridge.grad_compare import compare_demo, demo_records, render_demo_table
+    from bridge.grad_compare import compare_demo
+    from tfmigration.measure.demo_comparison import demo_records, render_demo_table
 
     comparisons = []
     for problem in problems:

@@ -1,80 +1,17 @@
-"""The autodiff demos in every style, measured against the graph style and the NumPy oracle.
+"""The autodiff demos run in every style and in the oracle, then measured.
 
-The same measure as training comparisons (bridge.compare): ULP distance from graph style (the
-TF1 original), over every quantity of the demo, and the relative error from the float64 oracle;
-the same verdict rule. The catalog's demos are exact in float32, so all must be `identical`.
-
-A JSON record, one per demo and style (`demo_records`), holds:
-- `model`: the demo's name (the key training records use, so one list can hold both);
-- `kind`: `"demo"` (training records have none);
-- `mode`: `graph`, `eager` or `function`;
-- `results`: each quantity by name, a number or nested list, in the catalog's print order;
-- `max_ulps`: the largest ULP distance from graph style over every element of every quantity;
-- `first_divergent_quantity`: the first quantity (print order) that differs from graph, or null;
-- `oracle_rel_error`: the largest normwise relative error from the oracle over the quantities;
-- `seconds`, `strict`, `tolerance_ulps`, and the demo's `verdict`.
+The measure, records and table are in `tfmigration.measure.demo_comparison`.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import Any
 
-import numpy as np
-
-from bridge.compare import DEFAULT_TOLERANCE_ULPS, REFERENCE_STYLE, verdict_for
-from bridge.report import render_grouped_table
-from bridge.ulp import max_ulp_distance, relative_error
-from catalog.demos import get_demo
-from cli_shared.output import exact
-from training.styles import STYLES, demo_runner
-
-Quantities = dict[str, np.ndarray]
-
-
-@dataclass(frozen=True)
-class DemoStyleResult:
-    """One style's quantities, measured against graph style and against the oracle."""
-
-    mode: str
-    results: Quantities
-    max_ulps: int
-    first_divergent_quantity: str | None
-    oracle_relative_error: float
-    seconds: float
-
-
-@dataclass(frozen=True)
-class DemoComparison:
-    demo: str
-    strict: bool
-    tolerance_ulps: int
-    results: tuple[DemoStyleResult, ...]
-    oracle: Quantities
-
-    @property
-    def verdict(self) -> str:
-        return verdict_for(max(result.max_ulps for result in self.results), self.tolerance_ulps)
-
-
-def measure(
-    mode: str, results: Quantities, reference: Quantities, oracle: Quantities, seconds: float
-) -> DemoStyleResult:
-    """How far one style's `results` lie from graph style's (ULPs) and the oracle's."""
-    ulps = {name: max_ulp_distance(results[name], reference[name]) for name in reference}
-    divergent = [name for name, distance in ulps.items() if distance]
-    return DemoStyleResult(
-        mode=mode,
-        results=results,
-        max_ulps=max(ulps.values(), default=0),
-        first_divergent_quantity=divergent[0] if divergent else None,
-        oracle_relative_error=max(
-            (relative_error(results[name], oracle[name]) for name in oracle), default=0.0
-        ),
-        seconds=seconds,
-    )
+from tfmigration.catalog.demos import get_demo
+from tfmigration.measure.comparison import DEFAULT_TOLERANCE_ULPS, REFERENCE_STYLE
+from tfmigration.measure.demo_comparison import DemoComparison, Quantities, measure
+from tfmigration.training.styles import STYLES, demo_runner
 
 
 def compare_demo(
@@ -85,7 +22,7 @@ def compare_demo(
     styles: Sequence[str] = STYLES,
 ) -> DemoComparison:
     """Run demo `name` in every style (graph first) and in the oracle, and measure each."""
-    from oracle.demos import run_demo as oracle_demo
+    from tfmigration.oracle.demos import run_demo as oracle_demo
 
     get_demo(name)
     runs: dict[str, tuple[Quantities, float]] = {}
@@ -105,53 +42,3 @@ def compare_demo(
         ),
         oracle=oracle,
     )
-
-
-def demo_records(comparisons: Sequence[DemoComparison]) -> list[dict[str, Any]]:
-    """One record per demo and style; the keys are described in this module's docstring."""
-    return [
-        {
-            "model": comparison.demo,
-            "kind": "demo",
-            "mode": result.mode,
-            "results": exact(result.results),
-            "max_ulps": result.max_ulps,
-            "first_divergent_quantity": result.first_divergent_quantity,
-            "oracle_rel_error": result.oracle_relative_error,
-            "seconds": result.seconds,
-            "strict": comparison.strict,
-            "tolerance_ulps": comparison.tolerance_ulps,
-            "verdict": comparison.verdict,
-        }
-        for comparison in comparisons
-        for result in comparison.results
-    ]
-
-
-def render_demo_table(comparisons: Sequence[DemoComparison], *, width: int | None = None) -> str:
-    """The demo comparisons as a text table, eager and tf.function measured against graph."""
-    columns = [
-        ("demo", "left"),
-        ("style", "left"),
-        ("max ULPs", "right"),
-        ("first diff quantity", "left"),
-        ("oracle rel err", "right"),
-        ("seconds", "right"),
-        ("verdict", "left"),
-    ]
-    groups = [
-        [
-            (
-                comparison.demo if index == 0 else "",
-                result.mode,
-                str(result.max_ulps),
-                result.first_divergent_quantity or "none",
-                f"{result.oracle_relative_error:.2e}",
-                f"{result.seconds:.2f}",
-                comparison.verdict if index == 0 else "",
-            )
-            for index, result in enumerate(comparison.results)
-        ]
-        for comparison in comparisons
-    ]
-    return render_grouped_table(columns, groups, width=width)

@@ -1,7 +1,7 @@
 """The autodiff differences, observed the TF2 way: GradientTape, eagerly.
 
 Every case creates its Variables first and then hands the taped part to `run`; eager style calls
-it at once, tf.function style (bridge.function_differences) traces it first. So both styles run
+it at once, tf.function style (bridge.function.differences) traces it first. So both styles run
 the very same tape code, and a Variable is never created inside a tf.function.
 """
 
@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 import tensorflow as tf
 
-from catalog.differences import Observations, error_text, get_difference, show
+from tfmigration.catalog.differences import Observations, error_text, get_difference, show
 
 Run = Callable[[Callable[[], Any]], Any]
 

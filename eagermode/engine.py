@@ -6,11 +6,11 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from catalog.losses import squared_error
-from catalog.problem import Problem
 from eagermode.tf1_compatible import keras_optimizer, keras_slots
-from training.driver import Observer, Trajectory, run
-from training.styles import check_execution
+from tfmigration.catalog.losses import squared_error
+from tfmigration.catalog.problem import Problem
+from tfmigration.training.driver import Observer, Trajectory, run
+from tfmigration.training.styles import check_execution
 
 
 class EagerEngine:

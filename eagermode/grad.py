@@ -1,7 +1,7 @@
 """The autodiff demos the TF2 way: tf.GradientTape, eagerly.
 
 Each demo is a pair: `inputs()` creates its Variables and constants, `compute(**inputs)` runs the
-tapes. The split lets tf.function style (bridge.grad_function) wrap the very same `compute`:
+tapes. The split lets tf.function style (bridge.function.grad) wrap the very same `compute`:
 Variables must be created outside a tf.function, so they are made once, here, and passed in.
 """
 
@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import tensorflow as tf
 
-from catalog.demos import get_demo
+from tfmigration.catalog.demos import get_demo
 
 Quantities = dict[str, tf.Tensor]
 

@@ -29,7 +29,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from catalog.optimizers import SLOTS, OptimizerSpec
+from eagermode import keras_internals as internals
+from tfmigration.catalog.optimizers import SLOTS, OptimizerSpec
 
 
 class TF1RMSprop(keras.optimizers.RMSprop):
@@ -48,9 +49,11 @@ class TF1RMSprop(keras.optimizers.RMSprop):
         if self.built:
             return
         keras.optimizers.Optimizer.build(self, var_list)
-        self._velocities = self.add_optimizer_variables(var_list, "velocity", initializer="ones")
-        self._momentums = self.add_optimizer_variables(var_list, "momentum")
-        self._average_gradients = []
+        mean_squares = internals.add_slots(self, var_list, "velocity", initializer="ones")
+        internals.set_slot_list(self, "rmsprop", "ms", mean_squares)
+        momentums = internals.add_slots(self, var_list, "momentum")
+        internals.set_slot_list(self, "rmsprop", "momentum", momentums)
+        internals.set_slot_list(self, "rmsprop", "centered", [])
 
     def update_step(
         self, gradient: tf.Tensor, variable: tf.Variable, learning_rate: tf.Tensor
@@ -58,8 +61,8 @@ class TF1RMSprop(keras.optimizers.RMSprop):
         dtype = variable.dtype
         lr = tf.cast(learning_rate, dtype)
         gradient = tf.cast(gradient, dtype)
-        index = self._get_variable_index(variable)
-        ms, mom = self._velocities[index], self._momentums[index]
+        ms = internals.slot_for(self, "rmsprop", "ms", variable)
+        mom = internals.slot_for(self, "rmsprop", "momentum", variable)
         # 1 - rho in the variable's dtype, as the kernel computes it from a float32 rho.
         rho, one = tf.constant(self.rho, dtype), tf.constant(1, dtype)
         self.assign_add(ms, (tf.square(gradient) - ms) * (one - rho))
@@ -94,7 +97,7 @@ class TF1Adagrad(keras.optimizers.Adagrad):
         super().build(var_list)
         # Keras's Constant initializer goes through float32 (a float64 model's slot starts at
         # float64(float32(0.1))); TF1's constant_initializer(value, dtype=dtype) does not.
-        for accum in self._accumulators:
+        for accum in internals.slot_list(self, "adagrad", "accumulator"):
             accum.assign(
                 tf.fill(accum.shape, tf.constant(self.initial_accumulator_value, accum.dtype))
             )
@@ -105,12 +108,12 @@ class TF1Adagrad(keras.optimizers.Adagrad):
         dtype = variable.dtype
         lr = tf.cast(learning_rate, dtype)
         gradient = tf.cast(gradient, dtype)
-        accum = self._accumulators[self._get_variable_index(variable)]
+        accum = internals.slot_for(self, "adagrad", "accumulator", variable)
         self.assign_add(accum, tf.square(gradient))
         self.assign_sub(variable, gradient * lr * tf.math.rsqrt(accum))
 
 
-class TF1Adam(keras.optimizers.Adam):
+class TF1Adam(internals.AfterEveryUpdate, keras.optimizers.Adam):
     """Adam computing `tf.compat.v1.train.AdamOptimizer`'s update, bit for bit.
 
     The formula is Keras's too; what differs is β^t. TF1 keeps it in non-slot variables that
@@ -144,8 +147,8 @@ class TF1Adam(keras.optimizers.Adam):
         gradient = tf.cast(gradient, dtype)
         one = tf.constant(1, dtype)
         beta1, beta2 = tf.constant(self.beta_1, dtype), tf.constant(self.beta_2, dtype)
-        index = self._get_variable_index(variable)
-        m, v = self._momentums[index], self._velocities[index]
+        m = internals.slot_for(self, "adam", "m", variable)
+        v = internals.slot_for(self, "adam", "v", variable)
         beta1_power = tf.cast(self._beta1_power, dtype)
         beta2_power = tf.cast(self._beta2_power, dtype)
         alpha = lr * tf.sqrt(one - beta2_power) / (one - beta1_power)
@@ -153,10 +156,7 @@ class TF1Adam(keras.optimizers.Adam):
         self.assign_add(v, (tf.square(gradient) - v) * (one - beta2))
         self.assign_sub(variable, (m * alpha) / (tf.sqrt(v) + tf.constant(self.epsilon, dtype)))
 
-    def _backend_update_step(
-        self, grads: list[tf.Tensor], trainable_variables: list[tf.Variable], learning_rate: object
-    ) -> None:
-        super()._backend_update_step(grads, trainable_variables, learning_rate)
+    def after_update(self) -> None:
         # After every variable's update, in float32, as TF1's `_finish` does.
         self._beta1_power.assign(self._beta1_power * tf.constant(self.beta_1, tf.float32))
         self._beta2_power.assign(self._beta2_power * tf.constant(self.beta_2, tf.float32))
@@ -182,7 +182,7 @@ class TF1Momentum(keras.optimizers.SGD):
         lr = tf.cast(learning_rate, dtype)
         gradient = tf.cast(gradient, dtype)
         momentum = tf.cast(self.momentum, dtype)
-        accum = self.momentums[self._get_variable_index(variable)]
+        accum = internals.slot_for(self, "momentum", "momentum", variable)
         self.assign(accum, accum * momentum + gradient)
         if self.nesterov:
             self.assign_sub(variable, gradient * lr + accum * momentum * lr)
@@ -255,18 +255,6 @@ def keras_optimizer(spec: OptimizerSpec) -> keras.optimizers.Optimizer | None:
     raise ValueError(f"unknown optimizer {spec.name!r}")
 
 
-# Where each Keras optimizer keeps a slot, by the slot names `catalog.optimizers.SLOTS` uses.
-# These are Keras 3's own attribute names (keras/src/optimizers/{sgd,adam,rmsprop,adagrad}.py).
-_KERAS_SLOT_ATTRIBUTES = {
-    ("momentum", "momentum"): "momentums",
-    ("adam", "m"): "_momentums",
-    ("adam", "v"): "_velocities",
-    ("rmsprop", "ms"): "_velocities",
-    ("rmsprop", "momentum"): "_momentums",
-    ("adagrad", "accumulator"): "_accumulators",
-}
-
-
 def keras_slots(
     optimizer: keras.optimizers.Optimizer | None,
     spec: OptimizerSpec,
@@ -278,11 +266,11 @@ def keras_slots(
     slots = {}
     last_lr = spec.learning_rate_at(max(int(optimizer.iterations.numpy()) - 1, 0))
     for slot in SLOTS[spec.name]:
-        per_variable = getattr(optimizer, _KERAS_SLOT_ATTRIBUTES[(spec.name, slot)], [])
-        if not per_variable:
-            continue  # Keras's RMSprop keeps no momentum slot when momentum is 0
         for name, variable in variables.items():
-            value = per_variable[optimizer._get_variable_index(variable)].numpy()
+            slot_variable = internals.slot_for(optimizer, spec.name, slot, variable)
+            if slot_variable is None:
+                break  # Keras's RMSprop keeps no momentum slot when momentum is 0
+            value = slot_variable.numpy()
             if spec.name == "momentum" and not getattr(optimizer, "raw_gradient_slot", False):
                 # Keras's slot is -lr times TF1's (constant lr): report it in TF1's convention.
                 value = (-value.astype(np.float64) / last_lr).astype(value.dtype)

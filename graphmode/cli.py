@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import click
 
-from cli_shared.commands import add_common_commands
-from cli_shared.grad_commands import add_grad_command
+from tfmigration.cli.commands import add_common_commands
+from tfmigration.cli.grad_commands import add_grad_command
 
 
 @click.group()

@@ -12,9 +12,9 @@ from typing import Any
 import numpy as np
 import tensorflow as tf
 
-from catalog.differences import Observations, get_difference, show
 from graphmode.engine import session_config
 from graphmode.grad import evaluate
+from tfmigration.catalog.differences import Observations, get_difference, show
 
 
 def _one_shot_tape() -> Observations:

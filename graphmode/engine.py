@@ -10,12 +10,12 @@ from __future__ import annotations
 import numpy as np
 import tensorflow as tf
 
-from catalog.losses import squared_error
-from catalog.optimizers import SLOTS, OptimizerSpec
-from catalog.problem import Problem
-from training.driver import Observer, Trajectory, run
-from training.in_graph_batches import InGraphBatches
-from training.styles import check_execution
+from tfmigration.catalog.losses import squared_error
+from tfmigration.catalog.optimizers import SLOTS, OptimizerSpec
+from tfmigration.catalog.problem import Problem
+from tfmigration.training.driver import Observer, Trajectory, run
+from tfmigration.training.in_graph_batches import InGraphBatches
+from tfmigration.training.styles import check_execution
 
 # Our slot names -> the names TF1's optimizers give them (`optimizer.get_slot(var, name)`).
 _TF1_SLOT_NAMES = {"ms": "rms"}

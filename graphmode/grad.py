@@ -13,8 +13,8 @@ from typing import Any
 import numpy as np
 import tensorflow as tf
 
-from catalog.demos import get_demo
 from graphmode.engine import session_config
+from tfmigration.catalog.demos import get_demo
 
 Fetches = dict[str, tf.Tensor]
 

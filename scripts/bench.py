@@ -42,7 +42,7 @@ FLOORS = ["minimal-graph", "minimal-eager", "minimal-function", "numpy", "jax-ji
 
 
 def _problem(model: str, steps: int):
-    from catalog import TrainConfig, prepare
+    from tfmigration.catalog import TrainConfig, prepare
 
     # gd on both models, so every floor computes the very update the product does.
     return prepare(model, TrainConfig(steps=steps, optimizer="gd"))
@@ -53,11 +53,11 @@ def worker(model: str, variant: str, steps: int) -> dict:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     problem = _problem(model, steps)
     if variant in PRODUCT:
-        from cli_shared.quiet import import_tensorflow_quietly
+        from tfmigration.cli.quiet import import_tensorflow_quietly
 
         import_tensorflow_quietly()
-        from training.driver import run
-        from training.styles import engine_class
+        from tfmigration.training.driver import run
+        from tfmigration.training.styles import engine_class
 
         style, steps_per_call, xla = PRODUCT[variant]
         steps_per_call = steps_per_call or steps
@@ -71,7 +71,7 @@ def worker(model: str, variant: str, steps: int) -> dict:
         )
     else:
         if variant.startswith("minimal"):
-            from cli_shared.quiet import import_tensorflow_quietly
+            from tfmigration.cli.quiet import import_tensorflow_quietly
 
             import_tensorflow_quietly()
         from bench_floors import FLOORS as floor_functions
@@ -147,7 +147,7 @@ def _positive(text: str) -> int:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    from catalog.models import MODELS
+    from tfmigration.catalog.models import MODELS
 
     builtin = [name for name, model in MODELS.items() if model.builtin_table is not None]
     parser.add_argument("--models", nargs="+", choices=builtin, default=["quadratic", "noisy-line"])

@@ -13,14 +13,14 @@ from collections.abc import Callable
 
 import numpy as np
 
-from catalog.problem import Problem
+from tfmigration.catalog.problem import Problem
 
 
 def minimal_graph(problem: Problem) -> Callable[[], np.ndarray]:
     """A bare TF1 loop: placeholders, tf.gradients, assign ops, one Session.run per step."""
     import tensorflow as tf
 
-    from catalog.losses import squared_error
+    from tfmigration.catalog.losses import squared_error
 
     graph = tf.Graph()
     with graph.as_default():
@@ -54,7 +54,7 @@ def minimal_graph(problem: Problem) -> Callable[[], np.ndarray]:
 def _eager_step(problem: Problem):
     import tensorflow as tf
 
-    from catalog.losses import squared_error
+    from tfmigration.catalog.losses import squared_error
 
     params = {k: tf.Variable(v) for k, v in problem.initial_params.items()}
     variables = list(params.values())

@@ -14,8 +14,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from catalog import TrainConfig, prepare
-from training.styles import runner
+from tfmigration.catalog import TrainConfig, prepare
+from tfmigration.training.styles import runner
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "scripts"))

@@ -8,12 +8,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from catalog import MODELS, ConfigError, TrainConfig, parse_init, prepare
+from tfmigration.catalog import MODELS, ConfigError, TrainConfig, parse_init, prepare
 
 
 def test_house_initial_values_are_the_tutorials_seeded_draws() -> None:
     problem = prepare("house")
-    # CATALOG: w0 ~ -0.0133771, b0 ~ -1.1628988, from np.random.seed(612) and two randn().
+    # docs/catalog.md: w0 ~ -0.0133771, b0 ~ -1.1628988, from np.random.seed(612) and two randn().
     assert problem.initial_params["w"] == pytest.approx(-0.0133771, abs=1e-7)
     assert problem.initial_params["b"] == pytest.approx(-1.1628988, abs=1e-7)
     assert problem.dtype == np.float32

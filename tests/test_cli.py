@@ -52,8 +52,8 @@ def test_train_json_has_the_documented_keys_and_exact_float32s(style: str) -> No
     assert record["mode"] == style and record["model"] == "quadratic" and record["steps"] == 5
     assert len(record["losses"]) == 5
     assert record["losses"][0] == 10.0061245  # the shortest text that reads back to the float32
-    from catalog import TrainConfig, prepare
-    from training.styles import runner
+    from tfmigration.catalog import TrainConfig, prepare
+    from tfmigration.training.styles import runner
 
     trajectory = runner(style)(prepare("quadratic", TrainConfig(steps=5)))
     read_back = np.array(record["losses"], dtype=np.float32)
@@ -169,12 +169,12 @@ def test_an_empty_output_name_is_a_usage_error_before_training() -> None:
 def test_an_output_file_that_cannot_be_written_is_one_line_exit_1(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import cli_shared.commands
+    import tfmigration.cli.commands
 
     def refuse(path: object, text: str) -> None:
         raise PermissionError(13, "Permission denied", str(path))
 
-    monkeypatch.setattr(cli_shared.commands, "write_atomically", refuse)
+    monkeypatch.setattr(tfmigration.cli.commands, "write_atomically", refuse)
     output = tmp_path / "out.json"
     result = CliRunner().invoke(
         graphmode, ["train", "house", "--steps", "2", "--output", str(output)]

@@ -10,8 +10,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from catalog import ConfigError, DataError, TrainConfig, prepare
-from catalog.csvdata import read_table
+from tfmigration.catalog import ConfigError, DataError, TrainConfig, prepare
+from tfmigration.catalog.csvdata import read_table
 
 
 def write(tmp_path: Path, text: str, name: str = "data.csv") -> Path:

@@ -10,11 +10,11 @@ import tensorflow as tf
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bridge.function_engine import FunctionEngine
-from bridge.function_engine import train as train_function
-from catalog import TrainConfig, prepare
-from training import TrainingDiverged
-from training.styles import runner
+from bridge.function.engine import FunctionEngine
+from bridge.function.engine import train as train_function
+from tfmigration.catalog import TrainConfig, prepare
+from tfmigration.training import TrainingDiverged
+from tfmigration.training.styles import runner
 
 
 class Recorder:
@@ -33,7 +33,7 @@ class Recorder:
 def test_the_fetched_loss_is_the_loss_before_the_update(style: str) -> None:
     problem = prepare("quadratic", TrainConfig(steps=3))
     trajectory = runner(style)(problem)
-    from oracle.models import squared_error
+    from tfmigration.oracle.models import squared_error
 
     w, b = problem.initial_params["w"], problem.initial_params["b"]
     expected = squared_error("mean", problem.targets, w * problem.features**2 + b)
@@ -110,9 +110,9 @@ def test_linear_on_user_data_matches_the_oracle_for_every_loss_reduction(
     lr = 0.001 if loss.endswith("sum") else 0.05
     config = TrainConfig(data_path=str(path), loss=loss, steps=60, learning_rate=lr, batch_size=8)
     problem = prepare("linear", config)
-    from bridge.compare import measure
-    from oracle import train as train_oracle
-    from oracle.models import squared_error
+    from tfmigration.measure.comparison import measure
+    from tfmigration.oracle import train as train_oracle
+    from tfmigration.oracle.models import squared_error
 
     oracle = train_oracle(problem)
     trajectory = runner(style)(problem)
@@ -126,7 +126,7 @@ def test_linear_on_user_data_matches_the_oracle_for_every_loss_reduction(
 def test_calls_cover_every_step_once_and_start_where_they_must(
     steps: int, steps_per_call: int, log_every: int
 ) -> None:
-    from training.driver import _chunks
+    from tfmigration.training.driver import _chunks
 
     calls = list(_chunks(steps, steps_per_call, log_every))
     starts = [first for first, _ in calls]
@@ -139,6 +139,6 @@ def test_calls_cover_every_step_once_and_start_where_they_must(
 
 
 def test_calls_are_planned_lazily_for_long_runs() -> None:
-    from training.driver import _chunks
+    from tfmigration.training.driver import _chunks
 
     assert next(iter(_chunks(2**31 - 1, 1, 0))) == (0, 1)  # no list of two billion steps

@@ -9,8 +9,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from bridge.compare import Comparison, compare_problem
-from catalog import TrainConfig, prepare
+from bridge.compare import compare_problem
+from tfmigration.catalog import TrainConfig, prepare
+from tfmigration.measure.comparison import Comparison
 
 BUILTIN_MODELS = ["house", "house-multi", "noisy-line", "quadratic"]
 
@@ -59,9 +60,9 @@ def test_house_lands_where_the_catalog_says(strict_runs: dict[str, Comparison]) 
 
 
 def test_house_multi_moves_towards_least_squares(strict_runs: dict[str, Comparison]) -> None:
-    # CATALOG's least-squares W ~ [11.967, 0.535, 14.332] is in raw units (price per m2, per
+    # docs/catalog.md: the least-squares W ~ [11.967, 0.535, 14.332] is in raw units (per m2, per
     # room); the model trains on min-max scaled features, so its W is mapped back to compare.
-    from catalog.models import HOUSE_AREA, HOUSE_PRICE, HOUSE_ROOMS
+    from tfmigration.catalog.models import HOUSE_AREA, HOUSE_PRICE, HOUSE_ROOMS
 
     area, rooms = np.array(HOUSE_AREA), np.array(HOUSE_ROOMS, dtype=float)
     raw_design = np.column_stack([np.ones(16), area, rooms])
@@ -117,9 +118,9 @@ def test_a_real_difference_is_reported_as_different() -> None:
     # Two runs that genuinely differ (another learning rate) must not pass as equivalent.
     problem = prepare("quadratic", TrainConfig(steps=30))
     other = prepare("quadratic", TrainConfig(steps=30, learning_rate=0.0101))
-    from bridge.compare import measure
     from graphmode.engine import train as train_graph
-    from oracle import train as train_oracle
+    from tfmigration.measure.comparison import measure
+    from tfmigration.oracle import train as train_oracle
 
     reference = train_graph(problem)
     result = measure(train_graph(other), reference, train_oracle(problem))

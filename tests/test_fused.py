@@ -5,12 +5,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-import training.in_graph_batches
-from bridge.compare import measure
-from bridge.function_engine import FunctionEngine
-from bridge.function_engine import train as train_function
-from catalog import TrainConfig, prepare
-from oracle import train as train_oracle
+import tfmigration.training.in_graph_batches
+from bridge.function.engine import FunctionEngine
+from bridge.function.engine import train as train_function
+from tfmigration.catalog import TrainConfig, prepare
+from tfmigration.measure.comparison import measure
+from tfmigration.oracle import train as train_oracle
 
 
 def assert_same_run(actual, expected) -> None:
@@ -38,7 +38,7 @@ def test_fused_batches_gathered_per_step_match_pregathered_ones(
 ) -> None:
     problem = prepare("noisy-line", TrainConfig(steps=30))
     pregathered = train_function(problem, strict=True, steps_per_call=30)
-    monkeypatch.setattr(training.in_graph_batches, "PREGATHER_BUDGET_BYTES", 0)
+    monkeypatch.setattr(tfmigration.training.in_graph_batches, "PREGATHER_BUDGET_BYTES", 0)
     engine = FunctionEngine(problem, steps_per_call=30)
     assert not engine._batches.pregathered
     assert_same_run(train_function(problem, strict=True, engine=engine), pregathered)
@@ -70,7 +70,7 @@ def test_fused_runs_still_log_every_nth_step_and_report_each_step() -> None:
 def test_steps_per_call_beyond_the_run_is_capped_at_its_steps(style: str) -> None:
     # Uncapped, the loop's TensorArray held K entries: --steps 3 --steps-per-call 100000000 took
     # 13 GB and 50 s.
-    from training.styles import engine_class
+    from tfmigration.training.styles import engine_class
 
     problem = prepare("house", TrainConfig(steps=3))
     engine = engine_class(style)(problem, steps_per_call=10**9)
@@ -78,7 +78,7 @@ def test_steps_per_call_beyond_the_run_is_capped_at_its_steps(style: str) -> Non
 
 
 def test_a_divergence_inside_a_fused_call_names_its_own_step() -> None:
-    from training import TrainingDiverged
+    from tfmigration.training import TrainingDiverged
 
     problem = prepare("house", TrainConfig(learning_rate=0.01, steps=50))
     with pytest.raises(TrainingDiverged, match="at step 9;"):
@@ -86,7 +86,7 @@ def test_a_divergence_inside_a_fused_call_names_its_own_step() -> None:
 
 
 def test_a_divergence_inside_a_fused_call_still_reports_the_steps_before_it() -> None:
-    from training import TrainingDiverged
+    from tfmigration.training import TrainingDiverged
 
     problem = prepare("house", TrainConfig(learning_rate=0.01, steps=50))
     stepped, fused = Recorder(), Recorder()
@@ -125,8 +125,8 @@ def test_xla_is_measured_in_ulps_and_stays_close_to_the_oracle(steps_per_call: i
 def test_fused_graph_and_function_loops_match_the_tf1_step_by_step_run(
     model: str, optimizer: str, decay: bool
 ) -> None:
-    from catalog.optimizers import OptimizerChoice
     from graphmode.engine import train as train_graph
+    from tfmigration.catalog.optimizers import OptimizerChoice
 
     choice = OptimizerChoice(lr_decay_rate=0.5, lr_decay_steps=10) if decay else OptimizerChoice()
     config = TrainConfig(steps=40, optimizer=optimizer, optimizer_options=choice)

@@ -12,10 +12,10 @@ import pytest
 from click.testing import CliRunner
 
 from bridge.cli import main as tfbridge
-from catalog.demos import DEMOS
-from catalog.differences import DIFFERENCES
 from eagermode.cli import main as eagermode
 from graphmode.cli import main as graphmode
+from tfmigration.catalog.demos import DEMOS
+from tfmigration.catalog.differences import DIFFERENCES
 
 CLIS = {"graph": graphmode, "eager": eagermode, "function": tfbridge}
 ROOT = Path(__file__).resolve().parent.parent
@@ -126,7 +126,7 @@ def test_compare_unknown_name_lists_models_and_demos() -> None:
 
 
 def test_demo_and_model_names_do_not_clash() -> None:
-    from catalog.models import MODELS
+    from tfmigration.catalog.models import MODELS
 
     assert not set(DEMOS) & set(MODELS)
 

@@ -1,4 +1,4 @@
-"""The autodiff demos of CATALOG.md in graph, eager and tf.function style, against the catalog."""
+"""The autodiff demos of docs/catalog.md in graph, eager and tf.function style."""
 
 from __future__ import annotations
 
@@ -7,10 +7,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from catalog.demos import DEMOS, get_demo
-from catalog.errors import ConfigError
-from oracle.demos import run_demo as oracle_demo
-from training.styles import demo_runner
+from tfmigration.catalog.demos import DEMOS, get_demo
+from tfmigration.catalog.errors import ConfigError
+from tfmigration.oracle.demos import run_demo as oracle_demo
+from tfmigration.training.styles import demo_runner
 
 DEMO_NAMES = list(DEMOS)
 
@@ -73,7 +73,8 @@ def test_catalog_of_demos_imports_no_tensorflow() -> None:
     import sys
 
     code = (
-        "import sys, catalog.demos, oracle.demos, training.styles; "
+        "import sys, tfmigration.catalog.demos, tfmigration.oracle.demos; "
+        "import tfmigration.training.styles; "
         "sys.exit('tensorflow' in sys.modules)"
     )
     root = Path(__file__).resolve().parent.parent

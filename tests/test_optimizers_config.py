@@ -8,11 +8,11 @@ import pytest
 from click.testing import CliRunner
 
 from bridge.cli import main as tfbridge
-from catalog.errors import ConfigError
-from catalog.optimizers import KERAS_DEFAULTS, OPTIMIZERS, TF1_DEFAULTS, OptimizerChoice
-from catalog.problem import TrainConfig, prepare
 from eagermode.cli import main as eagermode
 from graphmode.cli import main as graphmode
+from tfmigration.catalog.errors import ConfigError
+from tfmigration.catalog.optimizers import KERAS_DEFAULTS, OPTIMIZERS, TF1_DEFAULTS, OptimizerChoice
+from tfmigration.catalog.problem import TrainConfig, prepare
 
 
 def _prepare(optimizer: str, **choice: object):

@@ -13,10 +13,10 @@ from click.testing import CliRunner
 from bridge.cli import main as tfbridge
 from bridge.compare import DEFAULT_TOLERANCE_ULPS, compare_problem
 from bridge.learning_rates import learning_rates_seen
-from bridge.ulp import relative_error
-from catalog.optimizers import OptimizerChoice
-from catalog.problem import Problem, TrainConfig, prepare
-from oracle.engine import train as train_oracle
+from tfmigration.catalog.optimizers import OptimizerChoice
+from tfmigration.catalog.problem import Problem, TrainConfig, prepare
+from tfmigration.measure.ulp import relative_error
+from tfmigration.oracle.engine import train as train_oracle
 
 STEPS = 50
 

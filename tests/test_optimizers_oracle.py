@@ -7,8 +7,8 @@ import math
 import numpy as np
 import pytest
 
-from catalog.optimizers import LearningRateDecay, OptimizerSpec
-from oracle.optimizers import make
+from tfmigration.catalog.optimizers import LearningRateDecay, OptimizerSpec
+from tfmigration.oracle.optimizers import make
 
 LR = 0.01
 GRAD = 2.0

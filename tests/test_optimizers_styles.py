@@ -15,12 +15,13 @@ import functools
 import numpy as np
 import pytest
 
-from bridge.compare import Comparison, compare_problem
-from bridge.function_engine import FunctionEngine
-from bridge.ulp import relative_error
-from catalog.optimizers import OPTIMIZERS, SLOTS, OptimizerChoice
-from catalog.problem import TrainConfig, prepare
-from training.styles import STYLES
+from bridge.compare import compare_problem
+from bridge.function.engine import FunctionEngine
+from tfmigration.catalog.optimizers import OPTIMIZERS, SLOTS, OptimizerChoice
+from tfmigration.catalog.problem import TrainConfig, prepare
+from tfmigration.measure.comparison import Comparison
+from tfmigration.measure.ulp import relative_error
+from tfmigration.training.styles import STYLES
 
 # Steps per model: enough for every slot to move far from its start, cheap enough to run often.
 STEPS = {"quadratic": 50, "noisy-line": 100, "house": 100, "house-multi": 200}

@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bridge.ulp import max_ulp_distance, relative_error, ulp_distance
+from tfmigration.measure.ulp import max_ulp_distance, relative_error, ulp_distance
 
 FLOAT32 = st.floats(allow_nan=False, width=32)
 FLOAT64 = st.floats(allow_nan=False)

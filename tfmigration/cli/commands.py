@@ -1,0 +1,142 @@
+"""The commands each style's CLI shares (`list`, `train`), built for one style at a time.
+
+Commands parse and print; the maths lives in the engines. TensorFlow is imported only by commands
+that run something, so `--help` and `list` start fast.
+"""
+
+from __future__ import annotations
+
+import functools
+import sys
+from collections.abc import Callable
+from typing import Any
+
+import click
+
+from tfmigration.catalog.errors import UserError
+from tfmigration.catalog.models import MODELS
+from tfmigration.catalog.problem import Problem, prepare
+from tfmigration.cli.options import execution_options, train_config, training_options
+from tfmigration.cli.output import format_params
+from tfmigration.cli.quiet import import_tensorflow_quietly
+from tfmigration.serialize import to_json, trajectory_record, write_atomically
+from tfmigration.training.styles import check_execution, runner
+
+MODEL_CHOICE = click.Choice(list(MODELS))
+
+
+def reports_user_errors(command: Callable[..., Any]) -> Callable[..., Any]:
+    """Turn a `UserError` into one line on standard error and its exit status: no traceback."""
+
+    @functools.wraps(command)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return command(*args, **kwargs)
+        except UserError as error:
+            click.echo(f"Error: {error}", err=True)
+            sys.exit(error.exit_code)
+
+    return wrapper
+
+
+def save_json(document: Any, output: str | None) -> None:
+    """Write `document` to the --output file, if one was named."""
+    if output is not None:
+        try:
+            write_atomically(output, to_json(document) + "\n")
+        except OSError as error:
+            raise UserError(f"cannot write --output {output}: {error.strerror or error}") from None
+
+
+class ConsoleObserver:
+    """Tutorial-style log lines every `log_every` steps, and a progress bar on a terminal."""
+
+    progress_threshold = 1000
+
+    def __init__(self, problem: Problem, log_every: int, *, bar: bool) -> None:
+        self.log_every = log_every
+        self._progress = None
+        if bar and problem.steps >= self.progress_threshold:
+            from rich.progress import Progress
+
+            self._progress = Progress(transient=True)
+            self._task = self._progress.add_task(problem.model.name, total=problem.steps)
+
+    def __enter__(self) -> ConsoleObserver:
+        if self._progress is not None:
+            self._progress.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._progress is not None:
+            self._progress.stop()
+
+    def on_step(self, step: int, loss: float) -> None:
+        if self._progress is not None:
+            self._progress.update(self._task, completed=step + 1)
+
+    def on_log(self, step: int, loss: float, params: dict) -> None:
+        line = f"step {step:>6}  loss {loss:<14.8g}  {format_params(params)}"
+        if self._progress is not None:
+            self._progress.console.print(line, markup=False, highlight=False)
+        else:
+            click.echo(line)
+
+
+def plural(count: int, noun: str) -> str:
+    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
+
+
+def describe(problem: Problem, style: str = "graph") -> str:
+    batches = f"batches of {problem.batch_size}" if problem.batch_size else "full batch"
+    # Under --defaults each the Keras styles run other hyperparameters than graph does.
+    spec = problem.optimizer_spec if style == "graph" else problem.keras_optimizer_spec
+    return (
+        f"{problem.model.name}: {plural(problem.steps, 'step')}, lr {problem.learning_rate:g}, "
+        f"{spec.describe()}, {problem.loss} squared error, {batches}, "
+        f"{len(problem.features)} rows"
+    )
+
+
+def add_common_commands(group: click.Group, style: str) -> None:
+    """Add `list` and `train` running in `style` to `group`."""
+
+    @group.command("list")
+    def list_models() -> None:
+        """List the catalog, one model a line."""
+        width = max(len(name) for name in MODELS)
+        for name, model in MODELS.items():
+            click.echo(f"{name:<{width}}  {model.summary}")
+
+    @group.command("train")
+    @click.argument("model", type=MODEL_CHOICE)
+    @training_options
+    @click.option(
+        "--log-every",
+        type=click.IntRange(min=0),
+        help="Print step, loss and parameters every N steps (model's default; 0: never).",
+    )
+    @reports_user_errors
+    def train(model: str, log_every: int | None, **options: Any) -> None:
+        """Train MODEL and print its losses and parameters."""
+        problem = prepare(model, train_config(options))
+        check_execution(
+            style, steps_per_call=options["steps_per_call"], jit_compile=options["jit_compile"]
+        )
+        import_tensorflow_quietly()
+        train_style = runner(style)
+        if options["as_json"]:
+            trajectory = train_style(problem, **execution_options(options))
+            save_json(trajectory_record(trajectory), options["output"])
+            click.echo(to_json(trajectory_record(trajectory)))
+            return
+        click.echo(f"{describe(problem, style)}, {style} style")
+        every = problem.model.log_every if log_every is None else log_every
+        bar = sys.stdout.isatty()
+        with ConsoleObserver(problem, every, bar=bar) as observer:
+            trajectory = train_style(problem, observer=observer, **execution_options(options))
+        click.echo(
+            f"final  loss {trajectory.final_loss:<14.8g}  {format_params(trajectory.final_params)}"
+        )
+        click.echo(f"{plural(trajectory.steps, 'step')} in {trajectory.seconds:.2f} s")
+        save_json(trajectory_record(trajectory), options["output"])

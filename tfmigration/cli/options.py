@@ -1,0 +1,181 @@
+"""The training options every `train` and `compare` command shares, validated by click."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import click
+
+from tfmigration.catalog.errors import ConfigError
+from tfmigration.catalog.optimizers import DEFAULTS_MODES, OPTIMIZERS, OptimizerChoice
+from tfmigration.catalog.problem import MAX_SEED, MAX_STEPS, TrainConfig, parse_init
+from tfmigration.catalog.spec import LOSS_REDUCTIONS
+
+
+def _init_values(
+    ctx: click.Context, param: click.Parameter, values: tuple[str, ...]
+) -> dict[str, tuple[float, ...]]:
+    parsed: dict[str, tuple[float, ...]] = {}
+    for text in values:
+        try:
+            name, numbers = parse_init(text)
+        except ConfigError as error:
+            raise click.BadParameter(str(error).removeprefix("--init "), ctx, param) from None
+        if name in parsed:
+            raise click.BadParameter(f"{text!r}: parameter {name!r} is given twice", ctx, param)
+        parsed[name] = numbers
+    return parsed
+
+
+def _output_path(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    # Checked before training so a long run never ends in a file that cannot be written.
+    if value == "":
+        raise click.BadParameter("empty file name; name the file to write", ctx, param)
+    if value is not None:
+        parent = Path(value).parent
+        if not parent.is_dir():
+            raise click.BadParameter(
+                f"directory {str(parent)!r} does not exist; create it or name another file",
+                ctx,
+                param,
+            )
+    return value
+
+
+_POSITIVE_FLOAT = click.FloatRange(min=0.0, min_open=True)
+
+TRAINING_OPTIONS = (
+    # Fused loops count steps in int32; NumPy's legacy seeding takes 32-bit seeds.
+    click.option(
+        "--steps",
+        type=click.IntRange(min=1, max=MAX_STEPS),
+        help="Training steps (model's default).",
+    ),
+    click.option("--lr", "learning_rate", type=_POSITIVE_FLOAT, help="Learning rate, above 0."),
+    click.option(
+        "--batch-size",
+        type=click.IntRange(min=1),
+        help="Minibatch size, drawn with replacement from --seed (default: the model's; "
+        "full batch for most).",
+    ),
+    click.option(
+        "--seed", type=click.IntRange(min=0, max=MAX_SEED), help="Seed for data noise and batches."
+    ),
+    click.option(
+        "--init",
+        multiple=True,
+        callback=_init_values,
+        metavar="NAME=V[,V...]",
+        help="Initial value of a parameter, row-major; one value fills the shape. Repeatable.",
+    ),
+    click.option(
+        "--data",
+        "data_path",
+        type=click.Path(dir_okay=False),
+        help="CSV with a header row, numeric columns, the target last (required for 'linear').",
+    ),
+    click.option("--loss", type=click.Choice(LOSS_REDUCTIONS), help="Squared-error reduction."),
+    click.option(
+        "--optimizer",
+        type=click.Choice(OPTIMIZERS),
+        help="gd: hand-written assign update; sgd, momentum, adam, rmsprop, adagrad: TF1's "
+        "tf.compat.v1.train optimizer in graph style, Keras's in eager and tf.function "
+        "(model's default: gd, or sgd for noisy-line).",
+    ),
+    click.option(
+        "--defaults",
+        type=click.Choice(DEFAULTS_MODES),
+        default="translated",
+        show_default=True,
+        help="translated/tf1: TF1's defaults, Keras made to compute TF1's update; keras: Keras's "
+        "defaults on both sides; each: every side its own library's defaults and formulas "
+        "(what renaming the class gives; compare then reports the real difference).",
+    ),
+    # Plain floats, validated in tfmigration.catalog.optimizers: the Python API and the CLI agree.
+    click.option("--momentum", type=float, help="momentum, rmsprop: momentum (>= 0)."),
+    click.option("--nesterov", is_flag=True, help="momentum: Nesterov momentum."),
+    click.option("--beta1", type=float, help="adam: beta1 (Keras beta_1), in [0, 1)."),
+    click.option("--beta2", type=float, help="adam: beta2 (Keras beta_2), in [0, 1)."),
+    click.option("--epsilon", type=float, help="adam, rmsprop (Keras-side adagrad): >= 0."),
+    click.option("--rho", type=float, help="rmsprop: decay (TF1) / rho (Keras), in [0, 1)."),
+    click.option(
+        "--initial-accumulator", type=float, help="adagrad: initial accumulator value, > 0."
+    ),
+    click.option(
+        "--lr-decay-rate",
+        type=float,
+        help="Exponential lr decay: TF1 exponential_decay(global_step) / Keras ExponentialDecay.",
+    ),
+    click.option("--lr-decay-steps", type=int, help="Steps per lr decay by --lr-decay-rate."),
+    click.option("--staircase", is_flag=True, help="Decay the lr in whole steps of N steps."),
+    click.option(
+        "--strict",
+        is_flag=True,
+        help="Turn Grappler's rewrites off for graph and tf.function runs.",
+    ),
+    click.option(
+        "--steps-per-call",
+        type=click.IntRange(min=1),
+        default=1,
+        show_default=True,
+        help="Run K steps per Session.run (graph: tf.while_loop) or per tf.function call, "
+        "batches taken inside TensorFlow. Eager style refuses K > 1 (compare runs it per step).",
+    ),
+    click.option(
+        "--jit-compile",
+        is_flag=True,
+        help="Compile tf.function style with XLA (tfbridge only).",
+    ),
+    click.option(
+        "--json", "as_json", is_flag=True, help="Print one JSON document instead of text."
+    ),
+    click.option(
+        "--output",
+        type=click.Path(dir_okay=False, writable=True),
+        callback=_output_path,
+        help="Also write the JSON document to this file (all or nothing).",
+    ),
+)
+
+
+def training_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    for option in reversed(TRAINING_OPTIONS):
+        command = option(command)
+    return command
+
+
+def execution_options(options: dict[str, Any]) -> dict[str, Any]:
+    """How to run (not what to train): keyword arguments for a style's `train`."""
+    return {
+        "strict": options["strict"],
+        "steps_per_call": options["steps_per_call"],
+        "jit_compile": options["jit_compile"],
+    }
+
+
+def train_config(options: dict[str, Any]) -> TrainConfig:
+    return TrainConfig(
+        steps=options["steps"],
+        learning_rate=options["learning_rate"],
+        batch_size=options["batch_size"],
+        seed=options["seed"],
+        init=options["init"],
+        data_path=options["data_path"],
+        loss=options["loss"],
+        optimizer=options["optimizer"],
+        optimizer_options=OptimizerChoice(
+            defaults=options["defaults"],
+            momentum=options["momentum"],
+            nesterov=options["nesterov"] or None,
+            beta1=options["beta1"],
+            beta2=options["beta2"],
+            epsilon=options["epsilon"],
+            rho=options["rho"],
+            initial_accumulator=options["initial_accumulator"],
+            lr_decay_rate=options["lr_decay_rate"],
+            lr_decay_steps=options["lr_decay_steps"],
+            staircase=options["staircase"],
+        ),
+    )

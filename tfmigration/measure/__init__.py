@@ -1,0 +1,1 @@
+"""Measuring runs against each other: ULP distances, comparison records, report tables."""

@@ -1,0 +1,109 @@
+"""Presenting comparisons: JSON records and a table for people."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from tfmigration.measure.comparison import Comparison
+from tfmigration.serialize import exact
+
+
+def comparison_records(comparisons: Sequence[Comparison]) -> list[dict[str, Any]]:
+    """One record per model and style, each carrying its model's verdict."""
+    records = []
+    for comparison in comparisons:
+        for result in comparison.results:
+            records.append(
+                {
+                    "model": comparison.model,
+                    "mode": result.mode,
+                    "optimizer": comparison.optimizer,
+                    "defaults": comparison.defaults,
+                    "final_loss": exact(result.trajectory.final_loss),
+                    "params": exact(result.trajectory.final_params),
+                    "max_loss_ulps": result.max_loss_ulps,
+                    "max_param_ulps": result.max_param_ulps,
+                    "max_slot_ulps": result.max_slot_ulps,
+                    "first_divergent_step": result.first_divergent_step,
+                    "oracle_rel_error": result.oracle_relative_error,
+                    "seconds": result.trajectory.seconds,
+                    "strict": comparison.strict,
+                    "steps_per_call": comparison.steps_per_call,
+                    "jit_compile": comparison.jit_compile,
+                    "tolerance_ulps": comparison.tolerance_ulps,
+                    "verdict": comparison.verdict,
+                }
+            )
+    return records
+
+
+def render_grouped_table(
+    columns: Sequence[tuple[str, str]],
+    groups: Iterable[Sequence[Sequence[str]]],
+    *,
+    width: int | None = None,
+) -> str:
+    """A text table of (header, justify) columns, one section per group of rows."""
+    from rich.table import Table
+
+    table = Table(title=None, show_lines=False)
+    for header, justify in columns:
+        table.add_column(header, justify=justify, no_wrap=True)
+    for rows in groups:
+        for row in rows:
+            table.add_row(*row)
+        table.add_section()
+    return render_text(table, width=width)
+
+
+def render_table(comparisons: Sequence[Comparison], *, width: int | None = None) -> str:
+    """The comparison as a text table, eager and tf.function measured against graph."""
+    columns = [
+        ("model", "left"),
+        ("style", "left"),
+        ("final loss", "right"),
+        ("loss ULPs", "right"),
+        ("param ULPs", "right"),
+        ("slot ULPs", "right"),
+        ("first diff step", "right"),
+        ("oracle rel err", "right"),
+        ("seconds", "right"),
+        ("verdict", "left"),
+    ]
+    groups = [
+        [
+            (
+                comparison.model if index == 0 else "",
+                result.mode,
+                str(result.trajectory.final_loss),
+                str(result.max_loss_ulps),
+                str(result.max_param_ulps),
+                str(result.max_slot_ulps),
+                "none" if result.first_divergent_step is None else str(result.first_divergent_step),
+                f"{result.oracle_relative_error:.2e}",
+                f"{result.trajectory.seconds:.2f}",
+                comparison.verdict if index == 0 else "",
+            )
+            for index, result in enumerate(comparison.results)
+        ]
+        for comparison in comparisons
+    ]
+    return render_grouped_table(columns, groups, width=width)
+
+
+def render_text(renderable: Any, *, width: int | None = None) -> str:
+    """A rich renderable as plain text, `width` columns wide (220 by default)."""
+    from rich.console import Console
+
+    console = Console(width=width or 220, record=True, file=_Discard(), color_system=None)
+    console.print(renderable)
+    return console.export_text()
+
+
+class _Discard:
+    def write(self, text: str) -> int:
+        return len(text)
+
+    def flush(self) -> None:
+        pass

@@ -1,5 +1,0 @@
-"""The style-free training loop and its result record."""
-
-from training.driver import Engine, Observer, TrainingDiverged, Trajectory, run
-
-__all__ = ["Engine", "Observer", "TrainingDiverged", "Trajectory", "run"]
