@@ -11,12 +11,17 @@ from bridge.compare import DEFAULT_TOLERANCE_ULPS, compare_problem
 from tfmigration.catalog.demos import DEMOS
 from tfmigration.catalog.errors import ConfigError
 from tfmigration.catalog.models import MODELS
-from tfmigration.catalog.problem import prepare
+from tfmigration.catalog.problem import MAX_SEED, MAX_STEPS, prepare
 from tfmigration.cli.commands import add_common_commands, reports_user_errors, save_json
 from tfmigration.cli.grad_commands import add_differences_command, add_grad_command
-from tfmigration.cli.options import execution_options, train_config, training_options
-from tfmigration.cli.quiet import import_tensorflow_quietly
+from tfmigration.cli.options import (
+    execution_options,
+    output_path,
+    train_config,
+    training_options,
+)
 from tfmigration.measure.report import comparison_records, render_table
+from tfmigration.quiet import import_tensorflow_quietly
 from tfmigration.serialize import to_json
 
 
@@ -104,3 +109,80 @@ def compare(models: tuple[str, ...], all_models: bool, tolerance_ulps: int, **op
     if not options["as_json"]:
         click.echo("verdicts: " + ", ".join(f"{m} {v}" for m, v in verdicts.items()))
     sys.exit(0 if all(v in ("identical", "equivalent") for v in verdicts.values()) else 1)
+
+
+@main.command("check")
+@click.argument("file", type=click.Path(dir_okay=True))
+@click.option(
+    "--steps",
+    type=click.IntRange(min=1, max=MAX_STEPS),
+    help="Training steps (the file's STEPS, else 20).",
+)
+@click.option(
+    "--batch-size",
+    type=click.IntRange(min=1),
+    help="Minibatch size, drawn with replacement from --seed (the file's BATCH_SIZE, else the "
+    "whole data set every step).",
+)
+@click.option("--seed", type=click.IntRange(min=0, max=MAX_SEED), help="Seed of the batch order.")
+@click.option("--strict", is_flag=True, help="Turn Grappler's rewrites off (graph, tf.function).")
+@click.option(
+    "--tolerance-ulps",
+    type=click.IntRange(min=0),
+    default=DEFAULT_TOLERANCE_ULPS,
+    show_default=True,
+    help="Largest ULP distance still called 'equivalent'.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON record per style.")
+@click.option(
+    "--output",
+    type=click.Path(dir_okay=False, writable=True),
+    callback=output_path,
+    help="Also write the JSON records to this file (all or nothing).",
+)
+@reports_user_errors
+def check(
+    file: str,
+    steps: int | None,
+    batch_size: int | None,
+    seed: int | None,
+    strict: bool,
+    tolerance_ulps: int,
+    as_json: bool,
+    output: str | None,
+) -> None:
+    """Check your migration: FILE's TF1 code against its TF2 port, in all three styles.
+
+    FILE defines data(), tf1_train(features, labels) -> (loss, train_op), tf2_setup() -> state
+    and tf2_train_step(state, features, labels) -> loss, and optionally VARIABLE_MAP (see the
+    README). TF1 runs in a Session; the port eagerly and under tf.function, from TF1's initial
+    values on the same batches. Exit status 0 when 'identical' or 'equivalent', 1 when
+    'different' or a loss becomes NaN, 2 when the file breaks the contract.
+    """
+    import_tensorflow_quietly()
+    from bridge.check import check_migration
+
+    def announce(style: str) -> None:
+        if not as_json:
+            click.echo(f"running {style} ...", err=True)
+
+    report = check_migration(
+        file,
+        steps=steps,
+        strict=strict,
+        batch_size=batch_size,
+        seed=seed,
+        tolerance_ulps=tolerance_ulps,
+        on_style=announce,
+    )
+    records = report.records()
+    save_json(records, output)
+    if as_json:
+        click.echo(to_json(records))
+    else:
+        mode = "strict (Grappler off)" if strict else "default (Grappler on)"
+        click.echo(f"variables, TF1 -> TF2 ({len(report.variable_map)} mapped):")
+        click.echo(report.mapping_text())
+        click.echo(f"{report.steps} steps, {mode}:")
+        click.echo(report.explain())
+    sys.exit(0 if report.verdict in ("identical", "equivalent") else 1)

@@ -103,6 +103,16 @@ def slot_for(
     return slots[variable_index(optimizer, variable)] if slots else None
 
 
+def built_variables(optimizer: keras.optimizers.Optimizer) -> list[tf.Variable]:
+    """The model variables `optimizer` was built for (what `apply` updates when not told)."""
+    return list(optimizer._trainable_variables)
+
+
+def has_schedule(optimizer: keras.optimizers.Optimizer) -> bool:
+    """Whether the learning rate is a schedule (then `learning_rate` reads its current value)."""
+    return isinstance(optimizer._learning_rate, keras.optimizers.schedules.LearningRateSchedule)
+
+
 class AfterEveryUpdate:
     """Mix into a Keras optimizer to run `after_update()` once per `apply_gradients`, after every
     variable's update (where TF1's optimizers run `_finish`)."""

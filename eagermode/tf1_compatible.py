@@ -139,6 +139,11 @@ class TF1Adam(internals.AfterEveryUpdate, keras.optimizers.Adam):
         self._beta1_power.assign(self.beta_1)
         self._beta2_power.assign(self.beta_2)
 
+    def load_beta_powers(self, beta1_power: float, beta2_power: float) -> None:
+        """Set beta^t as TF1's `beta1_power` and `beta2_power` variables hold it."""
+        self._beta1_power.assign(beta1_power)
+        self._beta2_power.assign(beta2_power)
+
     def update_step(
         self, gradient: tf.Tensor, variable: tf.Variable, learning_rate: tf.Tensor
     ) -> None:

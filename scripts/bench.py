@@ -53,7 +53,7 @@ def worker(model: str, variant: str, steps: int) -> dict:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     problem = _problem(model, steps)
     if variant in PRODUCT:
-        from tfmigration.cli.quiet import import_tensorflow_quietly
+        from tfmigration.quiet import import_tensorflow_quietly
 
         import_tensorflow_quietly()
         from tfmigration.training.driver import run
@@ -71,7 +71,7 @@ def worker(model: str, variant: str, steps: int) -> dict:
         )
     else:
         if variant.startswith("minimal"):
-            from tfmigration.cli.quiet import import_tensorflow_quietly
+            from tfmigration.quiet import import_tensorflow_quietly
 
             import_tensorflow_quietly()
         from bench_floors import FLOORS as floor_functions

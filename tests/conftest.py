@@ -8,7 +8,7 @@ import pytest
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
-from tfmigration.cli.quiet import import_tensorflow_quietly
+from tfmigration.quiet import import_tensorflow_quietly
 
 import_tensorflow_quietly()
 

@@ -141,7 +141,7 @@ def _raw_imports(path: Path) -> set[str]:
 @pytest.mark.parametrize("keras_version", ["3.9.0", "3.16.0", "4.0.0", "garbage"])
 def test_an_unsupported_keras_is_refused_in_one_line_naming_the_range(keras_version: str) -> None:
     code = (
-        "from tfmigration.cli.quiet import import_tensorflow_quietly\n"
+        "from tfmigration.quiet import import_tensorflow_quietly\n"
         "import_tensorflow_quietly()\n"
         "import keras\n"
         f"keras.version = lambda: {keras_version!r}\n"

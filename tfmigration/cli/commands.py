@@ -18,7 +18,7 @@ from tfmigration.catalog.models import MODELS
 from tfmigration.catalog.problem import Problem, prepare
 from tfmigration.cli.options import execution_options, train_config, training_options
 from tfmigration.cli.output import format_params
-from tfmigration.cli.quiet import import_tensorflow_quietly
+from tfmigration.quiet import import_tensorflow_quietly
 from tfmigration.serialize import to_json, trajectory_record, write_atomically
 from tfmigration.training.styles import check_execution, runner
 

@@ -16,7 +16,7 @@ from tfmigration.catalog.demos import DEMOS, get_demo
 from tfmigration.catalog.differences import DIFFERENCES, get_difference, show
 from tfmigration.catalog.errors import ConfigError
 from tfmigration.cli.commands import reports_user_errors
-from tfmigration.cli.quiet import import_tensorflow_quietly
+from tfmigration.quiet import import_tensorflow_quietly
 from tfmigration.serialize import exact, to_json
 from tfmigration.training.styles import STYLES, demo_runner, difference_observer
 

@@ -29,7 +29,7 @@ def _init_values(
     return parsed
 
 
-def _output_path(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+def output_path(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
     # Checked before training so a long run never ends in a file that cannot be written.
     if value == "":
         raise click.BadParameter("empty file name; name the file to write", ctx, param)
@@ -134,7 +134,7 @@ TRAINING_OPTIONS = (
     click.option(
         "--output",
         type=click.Path(dir_okay=False, writable=True),
-        callback=_output_path,
+        callback=output_path,
         help="Also write the JSON document to this file (all or nothing).",
     ),
 )

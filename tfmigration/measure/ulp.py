@@ -53,3 +53,17 @@ def relative_error(actual: np.ndarray, reference: np.ndarray) -> float:
     if scale == 0.0:
         return float(error)
     return float(error / scale)
+
+
+def normwise_ulp_distance(actual: np.ndarray, reference: np.ndarray) -> int:
+    """max|actual - reference| in ULPs of the largest |reference|: how far apart two tensors are
+    as wholes. Unlike the element-wise measure, an element that cancels to near zero (a gradient
+    summing terms of opposite sign) does not read as thousands of ULPs for a rounding error."""
+    reference = np.asarray(reference)
+    actual = np.asarray(actual).astype(reference.dtype)
+    if reference.size == 0:
+        return 0
+    largest = np.max(np.abs(reference))
+    unit = np.spacing(largest) if largest > 0 else np.finfo(reference.dtype).smallest_subnormal
+    error = np.max(np.abs(actual.astype(np.float64) - reference.astype(np.float64)))
+    return int(np.ceil(error / float(unit)))

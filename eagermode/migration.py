@@ -1,0 +1,386 @@
+"""A user's TF2 port (`tf2_setup`, `tf2_train_step`) run eagerly, one Python call a step.
+
+`TF2Port` finds the port's variables in whatever `tf2_setup()` returned (Keras models and layers,
+`tf.Module`s, Keras optimizers, in tuples, lists or dicts), names them as the user sees them
+(Keras's `path`, a Module's attribute path), and can load values into them. It watches every Keras
+optimizer's `apply`: the ladder reads the gradients the port computed and can hand it TF1's
+instead, so a gradient and an optimizer update are judged apart.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import re
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from eagermode import keras_internals as internals
+from eagermode.tf1_compatible import TF1Adam
+from tfmigration.catalog.optimizers import SLOTS
+from tfmigration.migration.contract import ContractError, MigrationFile, call_user
+from tfmigration.migration.mapping import VariableInfo
+from tfmigration.migration.random_ops import AlignedDropout
+
+KERAS_OPTIMIZERS = {
+    "Adam": "adam",
+    "RMSprop": "rmsprop",
+    "Adagrad": "adagrad",
+    "SGD": "sgd",
+}
+KERAS_HYPERPARAMETERS = {
+    "adam": ("learning_rate", "beta_1", "beta_2", "epsilon"),
+    "rmsprop": ("learning_rate", "rho", "momentum", "epsilon"),
+    "momentum": ("learning_rate", "momentum"),
+    "adagrad": ("learning_rate", "initial_accumulator_value", "epsilon"),
+    "sgd": ("learning_rate", "momentum"),
+}
+
+
+def _creation_order(variable: tf.Variable) -> int:
+    # A tf.Module lists its variables sorted by attribute name; TensorFlow's per-variable uid
+    # ("w_139") keeps the order they were made in.
+    match = re.search(r"_(\d+)$", str(getattr(variable, "_unique_id", "")))
+    return int(match.group(1)) if match else 0
+
+
+class TF2Port:
+    """The port's state and its train step, run eagerly."""
+
+    mode = "eager"
+
+    def __init__(self, migration: MigrationFile) -> None:
+        self.migration = migration
+        path = migration.path
+        self.step_variable = tf.Variable(0, dtype=tf.int64, trainable=False, name="tfbridge_step")
+        self.dropout = AlignedDropout(self.step_variable.read_value)
+        self.state = call_user(path, migration.function("tf2_setup"))
+        self.models, self.optimizers = self._find(self.state)
+        named = self._named_variables()
+        if not named:
+            raise ContractError(
+                f"{path}: tf2_setup() returned no model variables (found "
+                f"{_describe(self.state)}); return a Keras model, a tf.Module, or a tuple, list "
+                "or dict holding them and the optimizer"
+            )
+        self.variables = named
+        self.skipped = [name for name, variable in self._all_named() if not _is_float(variable)]
+        self._build_optimizers()
+        self._train_step = migration.function("tf2_train_step")
+        self._loss_function = migration.optional("tf2_loss")
+        self._recorded: dict[int, tf.Tensor] = {}
+        self._substitute: dict[int, tf.Tensor] | None = None
+        for optimizer in self.optimizers:
+            self._watch(optimizer)
+        self.optimizer = self.optimizers[0] if self.optimizers else None
+        self.optimizer_kind = _keras_kind(self.optimizer)
+
+    # --- finding variables -------------------------------------------------------------------
+
+    def _find(self, state: Any) -> tuple[list[Any], list[keras.optimizers.Optimizer]]:
+        models: list[Any] = []
+        optimizers: list[keras.optimizers.Optimizer] = []
+
+        def visit(item: Any) -> None:
+            if isinstance(item, keras.optimizers.Optimizer):
+                optimizers.append(item)
+            elif isinstance(item, keras.layers.Layer | tf.Module | tf.Variable):
+                models.append(item)
+            elif isinstance(item, dict):
+                for value in item.values():
+                    visit(value)
+            elif isinstance(item, tuple | list):
+                for value in item:
+                    visit(value)
+
+        visit(state)
+        return models, optimizers
+
+    def _all_named(self) -> list[tuple[str, Any]]:
+        seen: set[int] = set()
+        found: list[tuple[str, Any]] = []
+        for model in self.models:
+            for name, variable in _variables_of(model):
+                key = id(_tf_variable(variable))
+                if key not in seen:
+                    seen.add(key)
+                    found.append((name, variable))
+        return found
+
+    def _named_variables(self) -> dict[str, Any]:
+        return {name: variable for name, variable in self._all_named() if _is_float(variable)}
+
+    def variable_infos(self) -> list[VariableInfo]:
+        ordered = sorted(
+            self.variables.items(), key=lambda item: _creation_order(_tf_variable(item[1]))
+        )
+        orders = {name: index for index, (name, _) in enumerate(ordered)}
+        return [
+            VariableInfo(
+                name=name,
+                shape=tuple(variable.shape),
+                dtype=tf.as_dtype(variable.dtype).name,
+                trainable=bool(variable.trainable),
+                order=orders[name],
+            )
+            for name, variable in self.variables.items()
+        ]
+
+    def _build_optimizers(self) -> None:
+        # Built before the first step (Keras would build on it), so slots exist to be read and
+        # loaded from step 0 on, and never inside a tf.function trace.
+        trainable = [v for v in self.variables.values() if v.trainable]
+        for optimizer in self.optimizers:
+            if not optimizer.built:
+                optimizer.build(trainable)
+
+    # --- watching the optimizer --------------------------------------------------------------
+
+    def _watch(self, optimizer: keras.optimizers.Optimizer) -> None:
+        original = optimizer.apply
+
+        def apply(grads: Sequence[Any], trainable_variables: Any = None) -> Any:
+            variables = (
+                list(trainable_variables)
+                if trainable_variables is not None
+                else internals.built_variables(optimizer)
+            )
+            grads = list(grads)
+            for index, variable in enumerate(variables):
+                key = id(_tf_variable(variable))
+                if tf.executing_eagerly():
+                    self._recorded[key] = grads[index]
+                if self._substitute is not None and key in self._substitute:
+                    grads[index] = tf.cast(self._substitute[key], grads[index].dtype)
+            return original(grads, variables)
+
+        optimizer.apply = apply
+
+    # --- running -----------------------------------------------------------------------------
+
+    def call_step(self, features: tf.Tensor, labels: tf.Tensor) -> tf.Tensor:
+        """The user's step, as tf.function style traces it."""
+        return self._train_step(self.state, features, labels)
+
+    def _run(self, function: Callable[..., Any], features: np.ndarray, labels: np.ndarray) -> Any:
+        return function(tf.convert_to_tensor(features), tf.convert_to_tensor(labels))
+
+    def step(self, features: np.ndarray, labels: np.ndarray, step: int) -> np.floating:
+        self.step_variable.assign(step)
+        self.dropout.reset()
+        with self.dropout.active():
+            loss = call_user(self.migration.path, self._run, self.call_step, features, labels)
+        return self._scalar(loss)
+
+    def _scalar(self, loss: Any) -> np.floating:
+        return _scalar_loss(self.migration.path, loss)
+
+    def values(self) -> dict[str, np.ndarray]:
+        return {name: np.asarray(variable.numpy()) for name, variable in self.variables.items()}
+
+    def load(self, values: dict[str, np.ndarray]) -> None:
+        for name, value in values.items():
+            self.variables[name].assign(value)
+
+    # --- optimizer slots ---------------------------------------------------------------------
+
+    def slot_variables(self) -> dict[tuple[str, str], Any]:
+        """(port variable name, slot) -> the Keras slot variable, for the optimizers we know."""
+        kind = self.optimizer_kind
+        if kind is None or kind == "sgd":
+            return {}
+        found = {}
+        for name, variable in self.variables.items():
+            if not variable.trainable:
+                continue
+            for slot in SLOTS[kind]:
+                try:
+                    slot_variable = internals.slot_for(self.optimizer, kind, slot, variable)
+                except KeyError:
+                    continue  # a variable the optimizer was not built for
+                if slot_variable is not None:
+                    found[(name, slot)] = slot_variable
+        return found
+
+    def slot_scale(self) -> float | None:
+        """Keras's SGD keeps momentum as -lr x TF1's slot; the factor, while lr is a constant."""
+        if self.optimizer_kind != "momentum":
+            return 1.0
+        if internals.has_schedule(self.optimizer):
+            return None
+        return -float(np.asarray(self.optimizer.learning_rate))
+
+    def set_iterations(self, count: int, beta_powers: tuple[float, float] | None = None) -> None:
+        """Put the optimizers' step counters where TF1's were after `count` steps.
+
+        Keras's Adam derives beta^t from `iterations`; `TF1Adam` keeps TF1's own beta powers,
+        which are loaded as they are when given."""
+        for optimizer in self.optimizers:
+            optimizer.iterations.assign(count)
+            if isinstance(optimizer, TF1Adam) and beta_powers is not None:
+                optimizer.load_beta_powers(*beta_powers)
+
+    def hyperparameters(self) -> dict[str, float]:
+        if self.optimizer is None or self.optimizer_kind is None:
+            return {}
+        config = self.optimizer.get_config()
+        found = {}
+        for key in KERAS_HYPERPARAMETERS[self.optimizer_kind]:
+            value = config.get(key)
+            if isinstance(value, int | float) and not isinstance(value, bool):
+                found[key] = float(value)
+        return found
+
+    # --- the ladder --------------------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def substituting(self, gradients: dict[str, np.ndarray]) -> Iterator[None]:
+        """Within the block, the optimizer applies `gradients` (by port name) instead."""
+        self._substitute = {
+            id(_tf_variable(self.variables[name])): tf.convert_to_tensor(value)
+            for name, value in gradients.items()
+        }
+        try:
+            yield
+        finally:
+            self._substitute = None
+
+    def recorded_gradients(self) -> dict[str, np.ndarray]:
+        """The gradients the port's last eager step handed its optimizer, by port name."""
+        by_key = {id(_tf_variable(v)): name for name, v in self.variables.items()}
+        return {
+            by_key[key]: np.asarray(gradient.numpy())
+            for key, gradient in self._recorded.items()
+            if key in by_key and gradient is not None
+        }
+
+    def clear_recorded(self) -> None:
+        self._recorded.clear()
+
+    def forward_loss(self, features: np.ndarray, labels: np.ndarray, step: int) -> float | None:
+        """`tf2_loss` at the current values, when the file defines one."""
+        if self._loss_function is None:
+            return None
+        self.step_variable.assign(step)
+        self.dropout.reset()
+        with self.dropout.active():
+            loss = call_user(
+                self.migration.path,
+                self._run,
+                lambda f, y: self._loss_function(self.state, f, y),
+                features,
+                labels,
+            )
+        return _scalar_loss(self.migration.path, loss, what="tf2_loss()")
+
+    def tape_gradients(
+        self, features: np.ndarray, labels: np.ndarray, step: int
+    ) -> dict[str, np.ndarray]:
+        """Gradients of `tf2_loss` by tape, for ports that update without a Keras optimizer."""
+        if self._loss_function is None:
+            return {}
+        trainable = {name: v for name, v in self.variables.items() if v.trainable}
+        self.step_variable.assign(step)
+        self.dropout.reset()
+        with self.dropout.active(), tf.GradientTape() as tape:
+            loss = self._loss_function(
+                self.state, tf.convert_to_tensor(features), tf.convert_to_tensor(labels)
+            )
+        gradients = tape.gradient(loss, [_tf_variable(v) for v in trainable.values()])
+        return {
+            name: np.asarray(g.numpy())
+            for name, g in zip(trainable, gradients, strict=True)
+            if g is not None
+        }
+
+    def regularization(self) -> float | None:
+        total = [loss for model in self.models for loss in getattr(model, "losses", [])]
+        return float(tf.add_n(total).numpy()) if total else None
+
+
+def _variables_of(model: Any) -> list[tuple[str, Any]]:
+    if isinstance(model, tf.Variable):
+        return [(_strip(model.name), model)]
+    if isinstance(model, keras.layers.Layer):
+        return [(variable.path, variable) for variable in model.variables]
+    # tf.Module: the attribute path, under the module's own name.
+    return list(_module_variables(model, (model.name,), set()))
+
+
+def _module_variables(item: Any, where: tuple[str, ...], seen: set[int]) -> Iterator[tuple]:
+    """(attribute path, variable) below a tf.Module, Keras objects inside it included."""
+    if id(item) in seen:
+        return
+    seen.add(id(item))
+    if isinstance(item, tf.Variable):
+        yield "/".join(where), item
+    elif isinstance(item, keras.layers.Layer):
+        for variable in item.variables:
+            yield "/".join((*where, variable.path.split("/")[-1])), variable
+    elif isinstance(item, tf.Module):
+        for key, value in sorted(vars(item).items()):
+            if not key.startswith("_") or isinstance(value, tf.Variable):
+                yield from _module_variables(value, (*where, key.lstrip("_")), seen)
+    elif isinstance(item, dict):
+        for key, value in item.items():
+            yield from _module_variables(value, (*where, str(key)), seen)
+    elif isinstance(item, list | tuple):
+        for index, value in enumerate(item):
+            yield from _module_variables(value, (*where, str(index)), seen)
+
+
+def _tf_variable(variable: Any) -> tf.Variable:
+    """The tf.Variable behind a Keras variable (its `.value`), or the variable itself."""
+    if isinstance(variable, tf.Variable):
+        return variable
+    return variable.value
+
+
+def _is_float(variable: Any) -> bool:
+    return tf.as_dtype(variable.dtype).is_floating
+
+
+def _strip(name: str) -> str:
+    return name[:-2] if name.endswith(":0") else name
+
+
+def _describe(state: Any) -> str:
+    if isinstance(state, tuple | list):
+        return f"a {type(state).__name__} of {', '.join(type(s).__name__ for s in state)}"
+    return type(state).__name__
+
+
+def _keras_kind(optimizer: keras.optimizers.Optimizer | None) -> str | None:
+    if optimizer is None:
+        return None
+    for cls in type(optimizer).__mro__:
+        kind = KERAS_OPTIMIZERS.get(cls.__name__)
+        if kind is not None:
+            if kind == "sgd" and float(getattr(optimizer, "momentum", 0.0) or 0.0) > 0:
+                return "momentum"
+            return kind
+    return None
+
+
+def _scalar_loss(path: Any, loss: Any, *, what: str = "tf2_train_step()") -> np.floating:
+    if loss is None:
+        raise ContractError(
+            f"{path}: {what} returned nothing; it must return the loss computed before this "
+            "step's update"
+        )
+    try:
+        array = np.asarray(loss.numpy() if hasattr(loss, "numpy") else loss)
+    except (TypeError, ValueError):
+        raise ContractError(
+            f"{path}: {what} must return the loss, a scalar tensor; it returned "
+            f"{type(loss).__name__}"
+        ) from None
+    if array.shape != () or array.dtype.kind != "f":
+        raise ContractError(
+            f"{path}: {what} must return the loss, a float scalar; it returned "
+            f"{array.dtype} of shape {list(array.shape)}"
+        )
+    return array[()]

@@ -1,0 +1,305 @@
+"""A user's TF1 code (`tf1_train`) built in a graph of its own and run in a Session, as TF1 did.
+
+`TF1Program` builds the graph once: placeholders with a `None` batch dimension, the user's model
+and train op, and, beside them, what the checker needs to look inside: `tf.gradients` of the
+loss, the regularization total, and an assign op per variable (to load values the ladder
+chooses). It records every `tf.compat.v1.train` optimizer the code creates, so optimizer slots
+(`w/Adam`, `beta1_power`, ...) are told from the model's own variables.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib.util
+import os
+from collections.abc import Iterator
+from typing import Any
+
+import numpy as np
+import tensorflow as tf
+from tensorflow.python.training import optimizer as tf1_optimizer_module
+
+from graphmode.engine import session_config
+from tfmigration.migration.contract import ContractError, MigrationFile, call_user
+from tfmigration.migration.mapping import VariableInfo
+from tfmigration.migration.random_ops import AlignedDropout, unaligned_random_ops
+
+LEGACY_HINT = (
+    "needs the legacy Keras that TF1 layers code runs on: "
+    "pip install 'tf-migration-bridge[legacy]' (in a checkout: pip install '.[legacy]')"
+)
+
+# TF1 optimizer classes and slot names -> our optimizer and slot names (catalog SLOTS).
+TF1_OPTIMIZERS = {
+    "AdamOptimizer": ("adam", {"m": "m", "v": "v"}),
+    "RMSPropOptimizer": ("rmsprop", {"rms": "ms", "momentum": "momentum"}),
+    "MomentumOptimizer": ("momentum", {"momentum": "momentum"}),
+    "AdagradOptimizer": ("adagrad", {"accumulator": "accumulator"}),
+    "GradientDescentOptimizer": ("sgd", {}),
+}
+# TF1 attribute -> the Keras argument that means the same, per optimizer.
+TF1_HYPERPARAMETERS = {
+    "adam": {"_lr": "learning_rate", "_beta1": "beta_1", "_beta2": "beta_2", "_epsilon": "epsilon"},
+    "rmsprop": {
+        "_learning_rate": "learning_rate",
+        "_decay": "rho",
+        "_momentum": "momentum",
+        "_epsilon": "epsilon",
+    },
+    "momentum": {"_learning_rate": "learning_rate", "_momentum": "momentum"},
+    "adagrad": {
+        "_learning_rate": "learning_rate",
+        "_initial_accumulator_value": "initial_accumulator_value",
+    },
+    "sgd": {"_learning_rate": "learning_rate"},
+}
+
+
+@contextlib.contextmanager
+def _recording_optimizers() -> Iterator[list[tf.compat.v1.train.Optimizer]]:
+    """Every TF1 optimizer constructed inside the block, in order."""
+    created: list[tf.compat.v1.train.Optimizer] = []
+    cls = tf1_optimizer_module.Optimizer
+    original = cls.__init__
+
+    def init(self: Any, *args: Any, **kwargs: Any) -> None:
+        original(self, *args, **kwargs)
+        created.append(self)
+
+    cls.__init__ = init
+    try:
+        yield created
+    finally:
+        cls.__init__ = original
+
+
+@contextlib.contextmanager
+def _legacy_layers() -> Iterator[None]:
+    """Route `tf.compat.v1.layers` to tf_keras, as TF1 code needs, without touching `keras`.
+
+    TensorFlow's KerasLazyLoader reads TF_USE_LEGACY_KERAS when a lazily loaded module is first
+    touched (tensorflow/python/util/lazy_loader.py `_initialize`), so setting it for the TF1 build
+    alone is enough; `import keras` stays Keras 3.
+    """
+    if importlib.util.find_spec("tf_keras") is None:
+        yield
+        return
+    before = os.environ.get("TF_USE_LEGACY_KERAS")
+    os.environ["TF_USE_LEGACY_KERAS"] = "1"
+    try:
+        yield
+    finally:
+        if before is None:
+            os.environ.pop("TF_USE_LEGACY_KERAS", None)
+        else:
+            os.environ["TF_USE_LEGACY_KERAS"] = before
+
+
+def _tf_name(variable: tf.Variable) -> str:
+    name = variable.name
+    return name[:-2] if name.endswith(":0") else name
+
+
+class TF1Program:
+    """The TF1 side of a migration file, built and initialised; one `Session.run` per step."""
+
+    mode = "graph"
+
+    def __init__(self, migration: MigrationFile, *, strict: bool = False) -> None:
+        self.migration = migration
+        path = migration.path
+        self.graph = tf.Graph()
+        with self.graph.as_default():
+            self._step = tf.compat.v1.placeholder_with_default(
+                tf.constant(0, tf.int64), (), name="tfbridge_step"
+            )
+            self._x = tf.compat.v1.placeholder(
+                migration.features.dtype, (None, *migration.features.shape[1:]), name="features"
+            )
+            self._y = tf.compat.v1.placeholder(
+                migration.labels.dtype, (None, *migration.labels.shape[1:]), name="labels"
+            )
+            self.dropout = AlignedDropout(lambda: self._step)
+            with _recording_optimizers() as optimizers, _legacy_layers(), self.dropout.active():
+                try:
+                    result = call_user(path, migration.function("tf1_train"), self._x, self._y)
+                except Exception as error:
+                    if "not available with Keras 3" in str(error):
+                        raise ContractError(f"{path}: tf1_train() {LEGACY_HINT}") from None
+                    raise
+            self.loss, self.train_op = _loss_and_train_op(path, result)
+            self.optimizers = optimizers
+            slot_owner = self._slot_variables(optimizers)
+            global_step = tf.compat.v1.train.get_global_step(self.graph)
+            everything = tf.compat.v1.global_variables()
+            owned = {id(variable) for variable in slot_owner}
+            self.variables = [
+                variable
+                for variable in everything
+                if id(variable) not in owned and variable is not global_step
+            ]
+            trainable = {id(v) for v in tf.compat.v1.trainable_variables()}
+            self._trainable = [v for v in self.variables if id(v) in trainable]
+            gradients = tf.gradients(self.loss, self._trainable)
+            self._gradients = {
+                _tf_name(variable): gradient if gradient is not None else tf.zeros_like(variable)
+                for variable, gradient in zip(self._trainable, gradients, strict=True)
+            }
+            losses = tf.compat.v1.get_collection(tf.compat.v1.GraphKeys.REGULARIZATION_LOSSES)
+            self._regularization = tf.add_n(losses) if losses else None
+            self._loaders = {}
+            global_steps = [global_step] if global_step is not None else []
+            for variable in [*self.variables, *slot_owner, *global_steps]:
+                value = tf.compat.v1.placeholder(variable.dtype.base_dtype, variable.shape)
+                self._loaders[_tf_name(variable)] = (variable, value, variable.assign(value))
+            self.unaligned_random_ops = unaligned_random_ops(
+                self._reachable_ops([self.loss, self.train_op])
+            )
+            initialize = tf.group(
+                tf.compat.v1.global_variables_initializer(),
+                tf.compat.v1.local_variables_initializer(),
+                tf.compat.v1.tables_initializer(),
+            )
+        self.session = tf.compat.v1.Session(graph=self.graph, config=session_config(strict=strict))
+        self.session.run(initialize)
+        self._fetch_all = {name: variable for name, (variable, _, _) in self._loaders.items()}
+        # Slots by "tf1name/slot" point at the variables' names in a snapshot.
+        self.slot_names = {key: _tf_name(variable) for key, variable in self._slots.items()}
+
+    def _slot_variables(self, optimizers: list[Any]) -> list[tf.Variable]:
+        """Every variable an optimizer owns; `self._slots` keys "tf1name/slot" for known ones."""
+        self._slots: dict[str, tf.Variable] = {}
+        self.optimizer_kind: str | None = None
+        self.beta_powers: tuple[str, str] | None = None
+        self.optimizer_hyperparameters: dict[str, float] = {}
+        owned: list[tf.Variable] = []
+        for optimizer in optimizers:
+            kind, slot_names = TF1_OPTIMIZERS.get(type(optimizer).__name__, (None, {}))
+            if self.optimizer_kind is None and kind is not None:
+                self.optimizer_kind = kind
+                self.optimizer_hyperparameters = _hyperparameters(optimizer, kind)
+                if kind == "adam":
+                    # tensorflow/python/training/adam.py keeps beta^t in two non-slot variables.
+                    powers = optimizer._get_beta_accumulators()
+                    self.beta_powers = tuple(_tf_name(power) for power in powers)
+            slot_vars = set()
+            for slot_name in optimizer.get_slot_names():
+                for variable in _optimized_variables(optimizer):
+                    slot = optimizer.get_slot(variable, slot_name)
+                    if slot is None:
+                        continue
+                    slot_vars.add(id(slot))
+                    owned.append(slot)
+                    if slot_name in slot_names:
+                        self._slots[f"{_tf_name(variable)}/{slot_names[slot_name]}"] = slot
+            for variable in optimizer.variables():
+                if id(variable) not in slot_vars:
+                    owned.append(variable)  # beta1_power, beta2_power, ...
+        return owned
+
+    def _reachable_ops(self, fetches: list[Any]) -> list[tf.Operation]:
+        seen: set[tf.Operation] = set()
+        stack = [fetch.op if isinstance(fetch, tf.Tensor) else fetch for fetch in fetches]
+        while stack:
+            op = stack.pop()
+            if op in seen:
+                continue
+            seen.add(op)
+            stack.extend(tensor.op for tensor in op.inputs)
+            stack.extend(op.control_inputs)
+        return list(seen)
+
+    def variable_infos(self) -> list[VariableInfo]:
+        trainable = {id(v) for v in self._trainable}
+        return [
+            VariableInfo(
+                name=_tf_name(variable),
+                shape=tuple(variable.shape.as_list()),
+                dtype=variable.dtype.base_dtype.name,
+                trainable=id(variable) in trainable,
+                order=order,
+            )
+            for order, variable in enumerate(self.variables)
+        ]
+
+    def _feed(self, features: np.ndarray, labels: np.ndarray, step: int) -> dict:
+        return {self._x: features, self._y: labels, self._step: step}
+
+    def step(self, features: np.ndarray, labels: np.ndarray, step: int) -> np.floating:
+        loss, _ = self.session.run([self.loss, self.train_op], self._feed(features, labels, step))
+        return loss
+
+    def loss_at(self, features: np.ndarray, labels: np.ndarray, step: int) -> np.floating:
+        return self.session.run(self.loss, self._feed(features, labels, step))
+
+    def gradients(self, features: np.ndarray, labels: np.ndarray, step: int) -> dict:
+        return self.session.run(self._gradients, self._feed(features, labels, step))
+
+    def regularization(self) -> float | None:
+        if self._regularization is None:
+            return None
+        return float(self.session.run(self._regularization))
+
+    def snapshot(self) -> dict[str, np.ndarray]:
+        """Every variable's value by TF1 name: the model's, the optimizers' and global_step."""
+        return self.session.run(self._fetch_all)
+
+    def load(self, values: dict[str, np.ndarray]) -> None:
+        """Assign TF1-named values (model variables, slots, beta powers) in one run."""
+        ops, feed = [], {}
+        for name, value in values.items():
+            _, placeholder, assign = self._loaders[name]
+            ops.append(assign.op)
+            feed[placeholder] = value
+        if ops:
+            self.session.run(ops, feed)
+
+    def close(self) -> None:
+        self.session.close()
+
+
+def _optimized_variables(optimizer: Any) -> list[tf.Variable]:
+    # TF1 optimizers key their slots by variable; `_slots` is {slot name: {var key: slot}}.
+    variables = []
+    for variable in tf.compat.v1.global_variables():
+        if any(
+            optimizer.get_slot(variable, name) is not None for name in optimizer.get_slot_names()
+        ):
+            variables.append(variable)
+    return variables
+
+
+def _hyperparameters(optimizer: Any, kind: str) -> dict[str, float]:
+    found = {}
+    for attribute, keras_name in TF1_HYPERPARAMETERS.get(kind, {}).items():
+        value = getattr(optimizer, attribute, None)
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            found[keras_name] = float(value)
+    return found
+
+
+def _loss_and_train_op(path: Any, result: Any) -> tuple[tf.Tensor, Any]:
+    if not isinstance(result, tuple | list) or len(result) != 2:
+        raise ContractError(
+            f"{path}: tf1_train() must return (loss, train_op); it returned "
+            f"{type(result).__name__}"
+            + (f" of {len(result)}" if isinstance(result, tuple | list) else "")
+        )
+    loss, train_op = result
+    if not isinstance(loss, tf.Tensor):
+        raise ContractError(
+            f"{path}: tf1_train() must return (loss, train_op); its loss is a "
+            f"{type(loss).__name__}, not a tensor"
+        )
+    if loss.shape.rank != 0:
+        raise ContractError(
+            f"{path}: tf1_train()'s loss must be a scalar; it has shape {loss.shape.as_list()}"
+        )
+    if not loss.dtype.is_floating:
+        raise ContractError(f"{path}: tf1_train()'s loss must be a float; it is {loss.dtype.name}")
+    if not isinstance(train_op, tf.Operation | tf.Tensor):
+        raise ContractError(
+            f"{path}: tf1_train() must return (loss, train_op); its train_op is a "
+            f"{type(train_op).__name__}, not an op (e.g. optimizer.minimize(loss))"
+        )
+    return loss, train_op

@@ -1,0 +1,227 @@
+"""A user's migration file: loading it, checking it keeps the contract, and drawing its batches.
+
+The contract (names are the interface):
+
+    def data():                                   # -> (features, labels), the whole data set
+    def tf1_train(features, labels):              # -> (loss, train_op), inside a fresh tf.Graph
+    def tf2_setup():                              # -> state: tf.Module / Keras model / optimizer,
+                                                  #    or a tuple, list or dict of them
+    def tf2_train_step(state, features, labels):  # -> the loss before this step's update
+    VARIABLE_MAP = {"tf1/name": "tf2/name"}       # optional: where the inferred mapping is wrong
+
+Optional extensions: `tf2_loss(state, features, labels)` (the port's loss without an update, for
+the ladder's forward rung when the port's optimizer cannot be intercepted), `BATCH_SIZE` and
+`STEPS` (the file's own defaults for --batch-size and --steps), `SEED`.
+
+Nothing here imports TensorFlow: the file is imported, but its functions run only in a style.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import sys
+import traceback
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import numpy as np
+
+from tfmigration.catalog.errors import ConfigError, UserError
+
+REQUIRED = ("data", "tf1_train", "tf2_setup", "tf2_train_step")
+DEFAULT_STEPS = 20
+DEFAULT_SEED = 0
+
+
+class ContractError(ConfigError):
+    """The migration file does not keep the contract (exit 2); the message names the file."""
+
+
+class UserCodeError(UserError):
+    """The user's own code raised; the message carries their traceback, trimmed to their file."""
+
+    exit_code = 2
+
+
+@dataclass(frozen=True)
+class MigrationFile:
+    """A loaded migration file and its data, checked against the contract."""
+
+    path: Path
+    module: ModuleType = field(repr=False)
+    features: np.ndarray = field(repr=False)
+    labels: np.ndarray = field(repr=False)
+    variable_map: dict[str, str]
+    has_tf1: bool
+
+    @property
+    def name(self) -> str:
+        return self.path.stem
+
+    @property
+    def rows(self) -> int:
+        return len(self.features)
+
+    def function(self, name: str) -> Callable[..., Any]:
+        return getattr(self.module, name)
+
+    def optional(self, name: str) -> Callable[..., Any] | None:
+        found = getattr(self.module, name, None)
+        return found if callable(found) else None
+
+    def setting(self, name: str, default: int | None) -> int | None:
+        value = getattr(self.module, name, None)
+        if value is None:
+            return default
+        if isinstance(value, bool) or not isinstance(value, int | np.integer) or value <= 0:
+            raise ContractError(f"{self.path}: {name} = {value!r} must be a positive whole number")
+        return int(value)
+
+    def fingerprint(self) -> str:
+        """SHA-256 of the data: its dtypes, shapes and bytes."""
+        digest = hashlib.sha256()
+        for array in (self.features, self.labels):
+            digest.update(f"{array.dtype.str}{array.shape}".encode())
+            digest.update(np.ascontiguousarray(array).tobytes())
+        return digest.hexdigest()
+
+
+def load(path: str | Path, *, need_tf1: bool = True) -> MigrationFile:
+    """Import the migration file at `path` and check every contract name; call its `data()`."""
+    path = Path(path)
+    if not path.is_file():
+        raise ContractError(f"migration file {str(path)!r} does not exist or is not a file")
+    if path.suffix != ".py":
+        raise ContractError(f"migration file {str(path)!r} is not a Python file (.py)")
+    module = _import(path)
+    required = REQUIRED if need_tf1 else tuple(name for name in REQUIRED if name != "tf1_train")
+    missing = [name for name in required if not callable(getattr(module, name, None))]
+    if missing:
+        raise ContractError(
+            f"{path}: the migration file defines no {_names(missing)}; "
+            f"it must define {', '.join(f'{name}()' for name in required)}"
+        )
+    variable_map = getattr(module, "VARIABLE_MAP", None) or {}
+    if not isinstance(variable_map, Mapping) or not all(
+        isinstance(key, str) and isinstance(value, str) for key, value in variable_map.items()
+    ):
+        raise ContractError(f"{path}: VARIABLE_MAP must be a dict of TF1 name -> TF2 name strings")
+    result = call_user(path, module.data)
+    features, labels = _data_arrays(path, result)
+    return MigrationFile(
+        path=path,
+        module=module,
+        features=features,
+        labels=labels,
+        variable_map={_strip(key): value for key, value in variable_map.items()},
+        has_tf1=callable(getattr(module, "tf1_train", None)),
+    )
+
+
+def _names(names: list[str]) -> str:
+    return " and ".join(f"{name}()" for name in names)
+
+
+def _strip(name: str) -> str:
+    return name[:-2] if name.endswith(":0") else name
+
+
+def _import(path: Path) -> ModuleType:
+    # A name of our own per file, so two files called `model.py` never share a module, and the
+    # user's folder goes on sys.path for the file's own sibling imports.
+    digest = hashlib.sha1(str(path.resolve()).encode()).hexdigest()[:12]
+    name = f"_tfbridge_migration_{path.stem.replace('-', '_')}_{digest}"
+    spec = importlib.util.spec_from_file_location(name, path)
+    if spec is None or spec.loader is None:
+        raise ContractError(f"migration file {str(path)!r} cannot be imported as Python")
+    module = importlib.util.module_from_spec(spec)
+    folder = str(path.resolve().parent)
+    added = folder not in sys.path
+    if added:
+        sys.path.insert(0, folder)
+    try:
+        spec.loader.exec_module(module)
+    except SyntaxError as error:
+        raise ContractError(
+            f"{path}: not valid Python: {error.msg} (line {error.lineno})"
+        ) from None
+    except Exception as error:
+        raise UserCodeError(_user_failure(path, "importing the file", error)) from None
+    finally:
+        if added:
+            sys.path.remove(folder)
+    return module
+
+
+def call_user(path: Path, function: Callable[..., Any], *args: Any) -> Any:
+    """Call the user's `function`; if it raises, one error carrying their traceback, trimmed."""
+    try:
+        return function(*args)
+    except UserError:
+        raise
+    except Exception as error:
+        raise UserCodeError(_user_failure(path, f"{function.__name__}()", error)) from None
+
+
+def _user_failure(path: Path, what: str, error: BaseException) -> str:
+    """The traceback of `error` cut to the frames in the user's file (useful, and theirs)."""
+    frames = [
+        frame
+        for frame in traceback.extract_tb(error.__traceback__)
+        if Path(frame.filename).resolve() == path.resolve()
+    ]
+    lines = [f"{path}: {what} raised {type(error).__name__}: {error}"]
+    lines += [f"  {path.name}, line {frame.lineno}: {frame.line}" for frame in frames]
+    return "\n".join(lines)
+
+
+def _data_arrays(path: Path, result: Any) -> tuple[np.ndarray, np.ndarray]:
+    if not isinstance(result, tuple | list) or len(result) != 2:
+        raise ContractError(
+            f"{path}: data() must return (features, labels), two NumPy arrays; "
+            f"it returned {_kind(result)}"
+        )
+    arrays = []
+    for label, value in zip(("features", "labels"), result, strict=True):
+        array = np.asarray(value)
+        if array.dtype == object or array.dtype.kind not in "biuf":
+            raise ContractError(
+                f"{path}: data() {label} must be a numeric array; got dtype {array.dtype}"
+            )
+        if array.ndim == 0:
+            raise ContractError(f"{path}: data() {label} is a scalar; it needs one row per example")
+        if array.dtype.kind == "f" and not np.isfinite(array).all():
+            row = int(np.argwhere(~np.isfinite(array))[0][0])
+            raise ContractError(f"{path}: data() {label} holds a NaN or infinity (row {row})")
+        arrays.append(np.ascontiguousarray(array))
+    features, labels = arrays
+    if len(features) != len(labels):
+        raise ContractError(
+            f"{path}: data() returned {len(features)} feature rows but {len(labels)} labels; "
+            "they must be of equal length"
+        )
+    if len(features) == 0:
+        raise ContractError(f"{path}: data() returned no rows")
+    return features, labels
+
+
+def _kind(value: Any) -> str:
+    if isinstance(value, tuple | list):
+        return f"a {type(value).__name__} of {len(value)}"
+    return type(value).__name__
+
+
+def batch_indices(rows: int, steps: int, batch_size: int | None, seed: int) -> np.ndarray | None:
+    """Each step's rows, drawn with replacement from `seed` as the catalog draws them; None for
+    the whole data set every step."""
+    if batch_size is None:
+        return None
+    if batch_size > rows:
+        raise ConfigError(
+            f"--batch-size {batch_size} is larger than the data ({rows} rows); use at most {rows}"
+        )
+    return np.random.default_rng(seed).integers(0, rows, size=(steps, batch_size), dtype=np.int64)
