@@ -1,4 +1,5 @@
-"""docs/migration-autodiff.md names a test for every row: each must exist."""
+"""docs/migration-autodiff.md and docs/migration-models.md name a test for every row: each must
+exist."""
 
 from __future__ import annotations
 
@@ -9,12 +10,13 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 DOC = ROOT / "docs" / "migration-autodiff.md"
+MODELS_DOC = ROOT / "docs" / "migration-models.md"
 
 
-def named_tests() -> list[str]:
+def named_tests(doc: Path = DOC) -> list[str]:
     """Every `tests/...::name[id]` in the page; a bare `[id]` repeats the test before it."""
     ids = []
-    for row in DOC.read_text(encoding="utf-8").splitlines():
+    for row in doc.read_text(encoding="utf-8").splitlines():
         last = None
         for match in re.finditer(r"`(tests/[\w/]+\.py::\w+(?:\[[\w-]+\])?|\[[\w-]+\])`", row):
             text = match.group(1)
@@ -56,3 +58,20 @@ def test_every_test_the_optimizer_reference_names_is_defined() -> None:
     defined = set(re.findall(r"^def (test_\w+)", sources, flags=re.MULTILINE))
     modules = {path.stem for path in (ROOT / "tests").glob("test_*.py")}
     assert named and named <= defined | modules, sorted(named - defined - modules)
+
+
+def test_every_row_of_the_models_reference_names_a_collected_test() -> None:
+    lines = MODELS_DOC.read_text(encoding="utf-8").splitlines()
+    table = [line for line in lines if line.startswith("| ")][2:]  # after the header and rule
+    assert len(table) >= 12
+    for row in table:
+        assert "`tests/" in row, row
+    ids = sorted(set(named_tests(MODELS_DOC)))
+    collected = subprocess.run(
+        [sys.executable, "-m", "pytest", "--collect-only", "-q", *ids],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert collected.returncode == 0, collected.stdout + collected.stderr
