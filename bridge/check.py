@@ -98,7 +98,7 @@ def check_migration(
 
     if on_style:
         on_style("graph")
-    program = TF1Program(migration, strict=strict)
+    program = TF1Program(migration, strict=strict, seed=seed)
     try:
         ports = {"eager": TF2Port(migration)}
         pairs = infer_mapping(
@@ -417,13 +417,13 @@ def _ladder(
 
     load_before()
     port.clear_recorded()
-    port_loss = np.asarray(port.step(features, labels, step)).astype(reference.losses.dtype)
+    port_loss = np.asarray(port.step(features, labels, step)).astype(reference.losses.dtype)[()]
     port_gradients = port.recorded_gradients() or port.tape_gradients(features, labels, step)
 
     if port_loss != tf1_loss:
         message = (
-            f"forward pass: at equal parameters and batch the port's loss is {port_loss!r}, "
-            f"TF1's {tf1_loss!r} ({max_ulp_distance(port_loss, tf1_loss)} ULPs)"
+            f"forward pass: at equal parameters and batch the port's loss is {port_loss}, "
+            f"TF1's {tf1_loss} ({max_ulp_distance(port_loss, tf1_loss)} ULPs)"
         )
         program.load(before)
         hint = _regularization_hint(

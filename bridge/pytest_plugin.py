@@ -22,6 +22,7 @@ def check_migration() -> Callable[..., Any]:
         try:
             return assert_migration(path, **options)
         except MigrationMismatch as mismatch:
-            pytest.fail(str(mismatch), pytrace=False)
+            failure = str(mismatch)
+        pytest.fail(failure, pytrace=False)
 
     return check

@@ -10,8 +10,8 @@ chooses). It records every `tf.compat.v1.train` optimizer the code creates, so o
 from __future__ import annotations
 
 import contextlib
-import importlib.util
 import os
+import warnings
 from collections.abc import Iterator
 from typing import Any
 
@@ -81,13 +81,21 @@ def _legacy_layers() -> Iterator[None]:
     touched (tensorflow/python/util/lazy_loader.py `_initialize`), so setting it for the TF1 build
     alone is enough; `import keras` stays Keras 3.
     """
-    if importlib.util.find_spec("tf_keras") is None:
+    try:
+        import tf_keras  # noqa: F401
+    except ImportError:
         yield
         return
     before = os.environ.get("TF_USE_LEGACY_KERAS")
     os.environ["TF_USE_LEGACY_KERAS"] = "1"
     try:
-        yield
+        with warnings.catch_warnings():
+            # tf_keras warns that tf.compat.v1.layers is deprecated on every call: that is the
+            # very code being migrated, and the user knows.
+            warnings.filterwarnings(
+                "ignore", message=r".*is deprecated and will be removed", category=UserWarning
+            )
+            yield
     finally:
         if before is None:
             os.environ.pop("TF_USE_LEGACY_KERAS", None)
@@ -105,11 +113,14 @@ class TF1Program:
 
     mode = "graph"
 
-    def __init__(self, migration: MigrationFile, *, strict: bool = False) -> None:
+    def __init__(self, migration: MigrationFile, *, strict: bool = False, seed: int = 0) -> None:
         self.migration = migration
         path = migration.path
         self.graph = tf.Graph()
         with self.graph.as_default():
+            # TF1's initialisers draw from the graph seed: set, so that a check is repeatable
+            # (the file's own tf.compat.v1.set_random_seed, called later, still wins).
+            tf.compat.v1.set_random_seed(seed)
             self._step = tf.compat.v1.placeholder_with_default(
                 tf.constant(0, tf.int64), (), name="tfbridge_step"
             )
@@ -280,10 +291,14 @@ def _hyperparameters(optimizer: Any, kind: str) -> dict[str, float]:
 
 def _loss_and_train_op(path: Any, result: Any) -> tuple[tf.Tensor, Any]:
     if not isinstance(result, tuple | list) or len(result) != 2:
+        if isinstance(result, tuple | list):
+            returned = f"a {type(result).__name__} of {len(result)}"
+        elif isinstance(result, tf.Tensor | tf.Operation):
+            returned = f"a single {'tensor' if isinstance(result, tf.Tensor) else 'op'}"
+        else:
+            returned = repr(result) if result is None else type(result).__name__
         raise ContractError(
-            f"{path}: tf1_train() must return (loss, train_op); it returned "
-            f"{type(result).__name__}"
-            + (f" of {len(result)}" if isinstance(result, tuple | list) else "")
+            f"{path}: tf1_train() must return (loss, train_op); it returned {returned}"
         )
     loss, train_op = result
     if not isinstance(loss, tf.Tensor):

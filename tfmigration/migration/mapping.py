@@ -132,6 +132,11 @@ def infer_mapping(
             f"{_nearest(info.name, {i.name: i for i in left1})}"
         )
     for pair in (pairs[info.name] for info in tf1 if info.name in pairs):
+        if pair.tf1.shape == pair.tf2.shape and pair.tf1.dtype != pair.tf2.dtype:
+            problems.append(
+                f"{pair.tf1.name!r} is paired ({pair.how}) with {pair.tf2.name!r}, but it is "
+                f"{pair.tf1.dtype} in TF1, {pair.tf2.dtype} in the port"
+            )
         if pair.tf1.shape != pair.tf2.shape:
             transposed = pair.tf1.shape[::-1] == pair.tf2.shape and len(pair.tf1.shape) > 1
             problems.append(
