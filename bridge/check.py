@@ -129,7 +129,13 @@ def check_migration(
             port_pairs = _renamed(pairs, ports["eager"], port)
             _align(port, port_pairs, reference.initial)
             with grappler_disabled(strict and style == "function"):
-                results.append(_run_port(port, program, port_pairs, reference, batches, steps))
+                shown = {
+                    renamed.tf2.name: pair.tf2.name
+                    for renamed, pair in zip(port_pairs, pairs, strict=True)
+                }
+                results.append(
+                    _run_port(port, program, port_pairs, reference, batches, steps, shown)
+                )
         differences = [
             r.first_difference_step for r in results if r.first_difference_step is not None
         ]
@@ -307,6 +313,7 @@ def _run_port(
     reference: _Run,
     batches: _Batches,
     steps: int,
+    display: dict[str, str],
 ) -> StyleCheck:
     losses = np.empty(steps, dtype=reference.losses.dtype)
     param_ulps = np.zeros(steps, dtype=np.int64)
@@ -342,7 +349,9 @@ def _run_port(
         if found is not None:
             per_step_first.setdefault(step, found.variable)
             if divergence is None:
-                divergence = found
+                # Named as the mapping shows it (a second tf2_setup() numbers Keras layers anew).
+                shown = {p.tf2.name: p.tf2.name for p in pairs} | display
+                divergence = replace(found, port_variable=shown[found.port_variable])
             if first_values is None:
                 first_values = step
             param_ulps[step] = max(
@@ -422,8 +431,8 @@ def _ladder(
 
     if port_loss != tf1_loss:
         message = (
-            f"forward pass: at equal parameters and batch the port's loss is {port_loss}, "
-            f"TF1's {tf1_loss} ({max_ulp_distance(port_loss, tf1_loss)} ULPs)"
+            f"forward pass: at equal parameters and batch the port's loss is {port_loss!s}, "
+            f"TF1's {tf1_loss!s} ({max_ulp_distance(port_loss, tf1_loss)} ULPs)"
         )
         program.load(before)
         hint = _regularization_hint(
@@ -436,6 +445,8 @@ def _ladder(
                 "; TF1 draws random numbers the checker cannot align "
                 f"({', '.join(program.unaligned_random_ops[:3])}): they may be the cause"
             )
+        load_before()
+        message += _first_intermediate(port, program, before, features, labels, step)
         findings.append(
             Finding("forward pass", None, message, max_ulp_distance(port_loss, tf1_loss), step=step)
         )
@@ -565,6 +576,37 @@ def _first_update_difference(
         distance = normwise_ulp_distance(port_update.astype(dtype), tf1_update.astype(dtype))
         return pair.tf1.name, max(distance, 1)
     return None
+
+
+def _first_intermediate(
+    port: TF2Port,
+    program: TF1Program,
+    before: dict[str, np.ndarray],
+    features: np.ndarray,
+    labels: np.ndarray,
+    step: int,
+) -> str:
+    """The first intermediate tensor, in the file's order, that differs at equal parameters,
+    where the file names them: TF1_INTERMEDIATES = {label: "tensor:0"} and
+    tf2_intermediates(state, features, labels) -> {label: tensor}."""
+    names = getattr(program.migration.module, "TF1_INTERMEDIATES", None)
+    if not names:
+        return ""
+    program.load(before)
+    tf1 = program.intermediates(dict(names), features, labels, step)
+    tf2 = port.intermediates(features, labels, step)  # the caller loaded `before` into the port
+    for label, tf1_value in tf1.items():
+        if label not in tf2:
+            continue
+        if tf2[label].shape != tf1_value.shape:
+            return (
+                f"; intermediate {label!r} has shape {list(tf2[label].shape)} in the port, "
+                f"{list(tf1_value.shape)} in TF1"
+            )
+        distance = normwise_ulp_distance(tf2[label].astype(tf1_value.dtype), tf1_value)
+        if distance:
+            return f"; the first intermediate that differs is {label!r} ({distance} ULPs, normwise)"
+    return "; every named intermediate agrees"
 
 
 def _largest(a: np.ndarray, b: np.ndarray) -> float:

@@ -260,6 +260,30 @@ class TF2Port:
     def clear_recorded(self) -> None:
         self._recorded.clear()
 
+    def intermediates(
+        self, features: np.ndarray, labels: np.ndarray, step: int
+    ) -> dict[str, np.ndarray]:
+        """`tf2_intermediates(state, features, labels)` -> {label: tensor}, when defined."""
+        function = self.migration.optional("tf2_intermediates")
+        if function is None:
+            return {}
+        self.step_variable.assign(step)
+        self.dropout.reset()
+        with self.dropout.active():
+            found = call_user(
+                self.migration.path,
+                self._run,
+                lambda f, y: function(self.state, f, y),
+                features,
+                labels,
+            )
+        if not isinstance(found, dict):
+            raise ContractError(
+                f"{self.migration.path}: tf2_intermediates() must return a dict of label -> "
+                f"tensor; it returned {type(found).__name__}"
+            )
+        return {label: np.asarray(tensor) for label, tensor in found.items()}
+
     def forward_loss(self, features: np.ndarray, labels: np.ndarray, step: int) -> float | None:
         """`tf2_loss` at the current values, when the file defines one."""
         if self._loss_function is None:

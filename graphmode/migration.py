@@ -246,6 +246,21 @@ class TF1Program:
     def gradients(self, features: np.ndarray, labels: np.ndarray, step: int) -> dict:
         return self.session.run(self._gradients, self._feed(features, labels, step))
 
+    def intermediates(
+        self, names: dict[str, str], features: np.ndarray, labels: np.ndarray, step: int
+    ) -> dict[str, np.ndarray]:
+        """The TF1 tensors `TF1_INTERMEDIATES` names ({label: "scope/op:0"}), by label."""
+        tensors = {}
+        for label, name in names.items():
+            try:
+                tensors[label] = self.graph.get_tensor_by_name(name)
+            except (KeyError, ValueError) as error:
+                raise ContractError(
+                    f"{self.migration.path}: TF1_INTERMEDIATES[{label!r}] = {name!r} names no "
+                    f"tensor of the TF1 graph ({error})"
+                ) from None
+        return self.session.run(tensors, self._feed(features, labels, step))
+
     def regularization(self) -> float | None:
         if self._regularization is None:
             return None

@@ -252,3 +252,65 @@ def test_tf1_layers_code_without_the_legacy_extra_says_how_to_install_it() -> No
     assert len(errors) == 1
     assert "pip install '.[legacy]'" in errors[0]
     assert "tf1_train()" in errors[0]
+
+
+INTERMEDIATES = textwrap.dedent(
+    """
+    import keras
+    import numpy as np
+    import tensorflow as tf
+
+    STEPS = 3
+    TF1_INTERMEDIATES = {"hidden": "hidden/Relu:0", "logits": "out/BiasAdd:0"}
+
+
+    def data():
+        rng = np.random.default_rng(5)
+        x = rng.normal(size=(32, 4)).astype(np.float32)
+        return x, rng.normal(size=(32, 2)).astype(np.float32)
+
+
+    def tf1_train(features, labels):
+        hidden = tf.compat.v1.layers.dense(features, 6, activation=tf.nn.relu, name="hidden")
+        logits = tf.compat.v1.layers.dense(hidden, 2, name="out")
+        loss = tf.reduce_mean(tf.square(logits - labels))
+        return loss, tf.compat.v1.train.GradientDescentOptimizer(0.1).minimize(loss)
+
+
+    def tf2_setup():
+        model = keras.Sequential(
+            [
+                keras.Input((4,)),
+                keras.layers.Dense(6, activation="ACTIVATION", name="hidden"),
+                keras.layers.Dense(2, name="out"),
+            ]
+        )
+        return model, keras.optimizers.SGD(0.1)
+
+
+    def tf2_intermediates(state, features, labels):
+        model, _ = state
+        hidden = model.layers[0](features)
+        return {"hidden": hidden, "logits": model.layers[1](hidden)}
+
+
+    def tf2_train_step(state, features, labels):
+        model, optimizer = state
+        with tf.GradientTape() as tape:
+            loss = tf.reduce_mean(tf.square(model(features, training=True) - labels))
+        grads = tape.gradient(loss, model.trainable_variables)
+        optimizer.apply_gradients(zip(grads, model.trainable_variables))
+        return loss
+    """
+)
+
+
+def test_named_intermediates_say_which_layer_parts_first(tmp_path: Path) -> None:
+    path = tmp_path / "activation.py"
+    path.write_text(INTERMEDIATES.replace("ACTIVATION", "elu"))
+    report = check_migration(path, strict=True)
+    assert report.verdict == "different"
+    forward = next(f for f in report.findings if f.rung == "forward pass")
+    assert "the first intermediate that differs is 'hidden'" in forward.message
+    path.write_text(INTERMEDIATES.replace("ACTIVATION", "relu"))
+    assert check_migration(path, strict=True).verdict == "identical"

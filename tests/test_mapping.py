@@ -113,9 +113,8 @@ def test_an_unpaired_variable_names_the_nearest_candidates_and_the_line_to_add()
 def test_variable_map_naming_what_does_not_exist_is_refused_with_the_nearest_names() -> None:
     with pytest.raises(MappingError) as raised:
         infer_mapping(TF1, TF1, {"classifier/hiden/weights": "classifier/hidden/weights"})
-    assert "VARIABLE_MAP names TF1 variable 'classifier/hiden/weights', which TF1 does not have" in (
-        str(raised.value)
-    )
+    message = str(raised.value)
+    assert "VARIABLE_MAP names TF1 variable 'classifier/hiden/weights', which TF1" in message
     assert "nearest: 'classifier/hidden/weights'" in str(raised.value)
 
 

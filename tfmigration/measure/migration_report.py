@@ -194,7 +194,8 @@ class CheckReport:
         earliest = self._earliest()
         if earliest is not None:
             lines.append(
-                f"first divergent step: {earliest.first_divergent_step} ({earliest.mode} style"
+                f"first divergent step: {earliest.first_divergent_step}, the first whose loss "
+                f"differs ({earliest.mode} style"
                 + (
                     f"; first divergent variable: {earliest.first_divergent_variable}"
                     if earliest.first_divergent_variable
@@ -212,6 +213,15 @@ class CheckReport:
         lines.append(self.summary())
         return "\n".join(lines)
 
+    def _apart(self) -> str:
+        """How far apart, by quantity: losses, variables and slots are not alike (a slot near
+        zero can be millions of ULPs from a value a rounding away)."""
+        ports = self.results[1:] or self.results
+        loss = max(r.max_loss_ulps for r in ports)
+        param = max(r.max_param_ulps for r in ports)
+        slot = max(r.max_slot_ulps for r in ports)
+        return f"{loss} ULPs apart in losses, {param} in variables, {slot} in slots"
+
     def _verdict_reason(self) -> str:
         worst = self.worst_ulps
         floor = self.noise_floor
@@ -226,7 +236,7 @@ class CheckReport:
                 f"{big[0].ulps} ULPs, beyond --tolerance-ulps {self.tolerance_ulps}: not rounding"
             )
         if worst <= self.tolerance_ulps:
-            return f"at most {worst} ULPs apart, within --tolerance-ulps {self.tolerance_ulps}"
+            return f"{self._apart()}, within --tolerance-ulps {self.tolerance_ulps}"
         floor_text = (
             f"rounding alone moves TF1 by {floor.loss_ulps} ULPs in losses, "
             f"{floor.param_ulps} in variables, {floor.slot_ulps} in slots"
@@ -234,15 +244,15 @@ class CheckReport:
             else "no noise floor measured"
         )
         if self._within_noise_floor():
-            return f"{worst} ULPs apart, within the noise floor: {floor_text}"
+            return f"{self._apart()}, within the noise floor: {floor_text}"
         if self._explained():
             return (
-                f"{worst} ULPs apart, beyond the noise floor ({floor_text}) from step "
+                f"{self._apart()}: beyond the noise floor ({floor_text}) from step "
                 f"{self.beyond_floor_step}, where at equal parameters every rung agrees but for "
                 "rounding and the libraries' arithmetic: the trajectory amplifies them"
             )
         return (
-            f"{worst} ULPs apart, beyond --tolerance-ulps {self.tolerance_ulps} and the noise "
+            f"{self._apart()}, beyond --tolerance-ulps {self.tolerance_ulps} and the noise "
             f"floor ({floor_text})"
         )
 
@@ -273,7 +283,7 @@ class CheckReport:
 def _describe(divergence: Divergence) -> str:
     index = "" if not divergence.index else f"[{', '.join(map(str, divergence.index))}]"
     return (
-        f"after step {divergence.step}, {divergence.variable}{index} is "
+        f"after step {divergence.step}'s update, {divergence.variable}{index} is "
         f"{divergence.tf1_value!r} in TF1 and {divergence.port_value!r} in the port "
         f"({divergence.port_variable}), {divergence.ulps} ULPs apart"
     )

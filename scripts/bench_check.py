@@ -1,0 +1,97 @@
+"""What checking a migration costs over running its three trainings without comparing them.
+
+Both sides start from the migration file on disk and end when the last style has trained: the
+bare side builds the TF1 graph, the eager port and the tf.function port and trains each on the
+same batches; the check does the same and also reads every variable after every step, measures
+ULPs, and (only when a port is not identical) runs the noise floor and the ladder. Best of
+`--repeat` runs each, interleaved, in one process.
+
+    python scripts/bench_check.py [FILE] [--steps N] [--repeat R]
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from tfmigration.quiet import import_tensorflow_quietly  # noqa: E402
+
+import_tensorflow_quietly()
+
+from bridge.check import PORT_STYLES, _Batches, _renamed, check_migration  # noqa: E402
+from bridge.function.grappler import grappler_disabled  # noqa: E402
+from bridge.function.migration import FunctionPort  # noqa: E402
+from eagermode.migration import TF2Port  # noqa: E402
+from graphmode.migration import TF1Program  # noqa: E402
+from tfmigration.migration.contract import DEFAULT_SEED, batch_indices, load  # noqa: E402
+from tfmigration.migration.mapping import infer_mapping  # noqa: E402
+
+DEFAULT_FILE = ROOT / "examples" / "digits_mlp.py"
+
+
+def bare_trainings(path: Path, steps: int, strict: bool) -> float:
+    """Seconds to train TF1, the eager port and the tf.function port, comparing nothing."""
+    start = time.perf_counter()
+    migration = load(path)
+    batch_size = migration.setting("BATCH_SIZE", None)
+    batches = _Batches(migration, batch_indices(migration.rows, steps, batch_size, DEFAULT_SEED))
+    program = TF1Program(migration, strict=strict, seed=DEFAULT_SEED)
+    initial = program.snapshot()
+    for step in range(steps):
+        program.step(*batches(step), step)
+    eager = TF2Port(migration)
+    pairs = infer_mapping(program.variable_infos(), eager.variable_infos(), migration.variable_map)
+    for style in PORT_STYLES:
+        port = eager if style == "eager" else FunctionPort(migration)
+        port.load({p.tf2.name: initial[p.tf1.name] for p in _renamed(pairs, eager, port)})
+        with grappler_disabled(strict and style == "function"):
+            for step in range(steps):
+                port.step(*batches(step), step)
+    program.close()
+    return time.perf_counter() - start
+
+
+def checked(path: Path, steps: int, strict: bool) -> tuple[float, str]:
+    start = time.perf_counter()
+    report = check_migration(path, steps=steps, strict=strict)
+    return time.perf_counter() - start, report.verdict
+
+
+def measure(path: Path, steps: int, repeat: int, strict: bool = True) -> dict[str, object]:
+    bare, check = [], []
+    verdict = ""
+    for _ in range(repeat):
+        bare.append(bare_trainings(path, steps, strict))
+        seconds, verdict = checked(path, steps, strict)
+        check.append(seconds)
+    return {
+        "file": str(path.relative_to(ROOT) if path.is_relative_to(ROOT) else path),
+        "steps": steps,
+        "verdict": verdict,
+        "bare_seconds": min(bare),
+        "check_seconds": min(check),
+        "ratio": min(check) / min(bare),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("file", nargs="?", type=Path, default=DEFAULT_FILE)
+    parser.add_argument("--steps", type=int, default=100)
+    parser.add_argument("--repeat", type=int, default=3)
+    args = parser.parse_args()
+    result = measure(args.file.resolve(), args.steps, args.repeat)
+    print(
+        f"{result['file']}, {result['steps']} steps ({result['verdict']}): three trainings "
+        f"{result['bare_seconds']:.2f} s, checked {result['check_seconds']:.2f} s, "
+        f"ratio {result['ratio']:.2f}"
+    )
+
+
+if __name__ == "__main__":
+    main()
