@@ -261,6 +261,26 @@ class TF1Program:
                 ) from None
         return self.session.run(tensors, self._feed(features, labels, step))
 
+    def nudge(self, names: list[str], step: int, seed: int) -> None:
+        """Move every element of the named variables one ULP up or down (signs drawn from
+        `seed` and `step`), in the graph: the noise floor's per-step rounding, without carrying
+        the values through Python."""
+        if getattr(self, "_nudge", None) is None:
+            with self.graph.as_default():
+                self._nudge_seed = tf.compat.v1.placeholder(tf.int64, (2,), name="nudge_seed")
+                assigns = []
+                for index, name in enumerate(names):
+                    variable = self._fetch_all[name]
+                    draw = tf.random.stateless_uniform(
+                        tf.shape(variable),
+                        seed=self._nudge_seed + tf.constant([index, 0], tf.int64),
+                    )
+                    up = tf.fill(tf.shape(variable), tf.constant(np.inf, variable.dtype.base_dtype))
+                    towards = tf.where(draw < 0.5, -up, up)
+                    assigns.append(variable.assign(tf.math.nextafter(variable, towards)))
+                self._nudge = tf.group(*assigns)
+        self.session.run(self._nudge, {self._nudge_seed: [seed, step]})
+
     def regularization(self) -> float | None:
         if self._regularization is None:
             return None
