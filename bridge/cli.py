@@ -133,6 +133,12 @@ def compare(models: tuple[str, ...], all_models: bool, tolerance_ulps: int, **op
     show_default=True,
     help="Largest ULP distance still called 'equivalent'.",
 )
+@click.option(
+    "--against",
+    type=click.Path(),
+    help="A recording of the TF1 run (tfbridge record): check the port against it; FILE then "
+    "needs no tf1_train.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON record per style.")
 @click.option(
     "--output",
@@ -148,6 +154,7 @@ def check(
     seed: int | None,
     strict: bool,
     tolerance_ulps: int,
+    against: str | None,
     as_json: bool,
     output: str | None,
 ) -> None:
@@ -173,6 +180,7 @@ def check(
         batch_size=batch_size,
         seed=seed,
         tolerance_ulps=tolerance_ulps,
+        against=against,
         on_style=announce,
     )
     records = report.records()
@@ -186,3 +194,53 @@ def check(
         click.echo(f"{report.steps} steps, {mode}:")
         click.echo(report.explain())
     sys.exit(0 if report.verdict in ("identical", "equivalent") else 1)
+
+
+@main.command("record")
+@click.argument("file", type=click.Path(dir_okay=True))
+@click.option(
+    "--output",
+    required=True,
+    type=click.Path(file_okay=False),
+    help="The recording's directory (new, or a recording to replace; written all or nothing).",
+)
+@click.option("--steps", type=click.IntRange(min=1, max=MAX_STEPS), help="Training steps.")
+@click.option("--batch-size", type=click.IntRange(min=1), help="Minibatch size (see check).")
+@click.option("--seed", type=click.IntRange(min=0, max=MAX_SEED), help="Seed of the batch order.")
+@click.option("--strict", is_flag=True, help="Turn Grappler's rewrites off.")
+@click.option(
+    "--every",
+    type=click.IntRange(min=1),
+    default=1,
+    show_default=True,
+    help="Keep the variables every N steps (the first and last always); losses every step.",
+)
+@reports_user_errors
+def record(
+    file: str,
+    output: str,
+    steps: int | None,
+    batch_size: int | None,
+    seed: int | None,
+    strict: bool,
+    every: int,
+) -> None:
+    """Record FILE's TF1 run as a golden trajectory, to check the port against it later.
+
+    Runs tf1_train as `check` does and writes DIR/manifest.json and DIR/trajectory.npz (NumPy
+    arrays, no pickle): the data's fingerprint, the batch order, every variable before step 0
+    and after every N-th update, every step's loss, the noise floor, the settings and the
+    versions that produced it. `tfbridge check FILE --against DIR` then needs no TF1 code.
+    """
+    import_tensorflow_quietly()
+    from bridge.record import record_migration
+
+    manifest = record_migration(
+        file, output, steps=steps, strict=strict, batch_size=batch_size, seed=seed, every=every
+    )
+    settings = manifest["settings"]
+    click.echo(
+        f"recorded {manifest['model']}: {settings['steps']} steps, "
+        f"{len(manifest['variables'])} variables kept at {len(manifest['recorded_steps'])} "
+        f"steps, into {output}"
+    )

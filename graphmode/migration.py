@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import random
 import warnings
 from collections.abc import Iterator
 from typing import Any
@@ -74,6 +75,23 @@ def _recording_optimizers() -> Iterator[list[tf.compat.v1.train.Optimizer]]:
 
 
 @contextlib.contextmanager
+def _seeded_python_and_numpy(seed: int) -> Iterator[None]:
+    """Python's and NumPy's global generators seeded for the TF1 build, then put back.
+
+    tf_keras draws the op seeds of `tf.compat.v1.layers` initialisers from Python's `random`
+    when none is given (so the graph seed alone does not make them repeatable), and TF1 code
+    often draws its own initial values from `np.random`."""
+    python_state, numpy_state = random.getstate(), np.random.get_state()
+    random.seed(seed)
+    np.random.seed(seed)
+    try:
+        yield
+    finally:
+        random.setstate(python_state)
+        np.random.set_state(numpy_state)
+
+
+@contextlib.contextmanager
 def _legacy_layers() -> Iterator[None]:
     """Route `tf.compat.v1.layers` to tf_keras, as TF1 code needs, without touching `keras`.
 
@@ -131,7 +149,12 @@ class TF1Program:
                 migration.labels.dtype, (None, *migration.labels.shape[1:]), name="labels"
             )
             self.dropout = AlignedDropout(lambda: self._step)
-            with _recording_optimizers() as optimizers, _legacy_layers(), self.dropout.active():
+            with (
+                _recording_optimizers() as optimizers,
+                _legacy_layers(),
+                _seeded_python_and_numpy(seed),
+                self.dropout.active(),
+            ):
                 try:
                     result = call_user(path, migration.function("tf1_train"), self._x, self._y)
                 except Exception as error:

@@ -23,7 +23,9 @@ from tfmigration.quiet import import_tensorflow_quietly  # noqa: E402
 
 import_tensorflow_quietly()
 
-from bridge.check import PORT_STYLES, _Batches, _renamed, check_migration  # noqa: E402
+from bridge.check import PORT_STYLES, check_migration  # noqa: E402
+from bridge.checking.ports import renamed  # noqa: E402
+from bridge.checking.reference import Batches  # noqa: E402
 from bridge.function.grappler import grappler_disabled  # noqa: E402
 from bridge.function.migration import FunctionPort  # noqa: E402
 from eagermode.migration import TF2Port  # noqa: E402
@@ -39,7 +41,7 @@ def bare_trainings(path: Path, steps: int, strict: bool) -> float:
     start = time.perf_counter()
     migration = load(path)
     batch_size = migration.setting("BATCH_SIZE", None)
-    batches = _Batches(migration, batch_indices(migration.rows, steps, batch_size, DEFAULT_SEED))
+    batches = Batches(migration, batch_indices(migration.rows, steps, batch_size, DEFAULT_SEED))
     program = TF1Program(migration, strict=strict, seed=DEFAULT_SEED)
     initial = program.snapshot()
     for step in range(steps):
@@ -48,7 +50,7 @@ def bare_trainings(path: Path, steps: int, strict: bool) -> float:
     pairs = infer_mapping(program.variable_infos(), eager.variable_infos(), migration.variable_map)
     for style in PORT_STYLES:
         port = eager if style == "eager" else FunctionPort(migration)
-        port.load({p.tf2.name: initial[p.tf1.name] for p in _renamed(pairs, eager, port)})
+        port.load({p.tf2.name: initial[p.tf1.name] for p in renamed(pairs, eager, port)})
         with grappler_disabled(strict and style == "function"):
             for step in range(steps):
                 port.step(*batches(step), step)

@@ -1,0 +1,167 @@
+"""The port's side of a check: each port style trained from TF1's values, measured step by step."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import replace
+
+import numpy as np
+
+from bridge.checking.reference import Batches, MigrationDiverged, Reference, check_finite
+from eagermode.migration import TF2Port
+from tfmigration.catalog.errors import UserError
+from tfmigration.measure.migration_report import (
+    Divergence,
+    NoiseFloor,
+    StyleCheck,
+    first_difference,
+)
+from tfmigration.measure.ulp import max_ulp_distance, ulp_distance
+from tfmigration.migration.mapping import Pair
+
+
+def first_beyond(
+    results: Sequence[StyleCheck], floor: NoiseFloor, tolerance_ulps: int
+) -> int | None:
+    """The first step at which a port is further from TF1 than rounding alone moves TF1."""
+    steps = []
+    for result in results[1:]:
+        if result.loss_ulps is None or result.param_ulps is None:
+            continue
+        beyond = (result.loss_ulps > max(floor.loss_ulps, tolerance_ulps)) | (
+            result.param_ulps > max(floor.param_ulps, tolerance_ulps)
+        )
+        if beyond.any():
+            steps.append(int(np.flatnonzero(beyond)[0]))
+    return min(steps) if steps else None
+
+
+def renamed(pairs: Sequence[Pair], named_from: TF2Port, port: TF2Port) -> list[Pair]:
+    """`pairs` for another port built by the same tf2_setup(): Keras numbers each new model
+    (`sequential_1/...`), so its variables are matched to the first port's by position."""
+    if port is named_from:
+        return list(pairs)
+    first, second = list(named_from.variables.items()), list(port.variables.items())
+    shapes = [tuple(v.shape) for _, v in first], [tuple(v.shape) for _, v in second]
+    if shapes[0] != shapes[1]:
+        raise UserError(
+            f"{port.migration.path}: tf2_setup() built different variables on a second call "
+            f"({len(first)} then {len(second)}); it must build the same model every time"
+        )
+    renamed = {a: b for (a, _), (b, _) in zip(first, second, strict=True)}
+    return [
+        Pair(pair.tf1, replace(pair.tf2, name=renamed[pair.tf2.name]), pair.how) for pair in pairs
+    ]
+
+
+def align(port: TF2Port, pairs: Sequence[Pair], values: dict[str, np.ndarray]) -> None:
+    """Copy TF1's values into the port, so the port's own initialisers never matter."""
+    port.load({pair.tf2.name: values[pair.tf1.name] for pair in pairs})
+
+
+def slot_pairs(
+    reference: Reference, port: TF2Port, pairs: Sequence[Pair]
+) -> list[tuple[str, str, object]]:
+    """(TF1 variable name in a snapshot, "tf1name/slot", Keras slot variable) both sides keep."""
+    if reference.optimizer_kind is None or reference.optimizer_kind != port.optimizer_kind:
+        return []
+    keras_slots = port.slot_variables()
+    found = []
+    for pair in pairs:
+        for (port_name, slot), variable in keras_slots.items():
+            key = f"{pair.tf1.name}/{slot}"
+            if port_name == pair.tf2.name and key in reference.slot_names:
+                found.append((reference.slot_names[key], key, variable))
+    return found
+
+
+def port_slot_values(port: TF2Port, slots: list, scale: float | None) -> list[np.ndarray]:
+    return [np.asarray(variable.numpy()) / (scale or 1.0) for _, _, variable in slots]
+
+
+def run_port(
+    port: TF2Port,
+    pairs: Sequence[Pair],
+    reference: Reference,
+    batches: Batches,
+    steps: int,
+    display: dict[str, str],
+) -> StyleCheck:
+    losses = np.empty(steps, dtype=reference.losses.dtype)
+    param_ulps = np.zeros(steps, dtype=np.int64)
+    slots = slot_pairs(reference, port, pairs)
+    scale = port.slot_scale()
+    if scale is None:
+        slots = []  # a scheduled lr: Keras's momentum slot cannot be put in TF1's convention
+    first_loss = first_values = None
+    divergence: Divergence | None = None
+    per_step_first: dict[int, str] = {}
+    max_param = max_slot = 0
+    seconds = 0.0
+    for step in range(steps):
+        features, labels = batches(step)
+        start = time.perf_counter()
+        loss = port.step(features, labels, step)
+        seconds += time.perf_counter() - start
+        check_finite(port.mode, step, loss)
+        losses[step] = np.asarray(loss).astype(losses.dtype)
+        if first_loss is None and losses[step] != reference.losses[step]:
+            first_loss = step
+        if step not in reference.after:
+            continue  # a recording keeps every N-th step's variables
+        values = port.values()
+        tf1_after = reference.after[step]
+        compared = [
+            (p.tf1.name, p.tf2.name, tf1_after[p.tf1.name], values[p.tf2.name]) for p in pairs
+        ]
+        for name, _, _tf1_value, port_value in compared:
+            if not np.isfinite(port_value).all():
+                raise MigrationDiverged(
+                    f"{port.mode} style: variable {name} holds a NaN or infinity after step {step}"
+                )
+        found = first_difference(compared, step)
+        if found is not None:
+            per_step_first.setdefault(step, found.variable)
+            if divergence is None:
+                # Named as the mapping shows it (a second tf2_setup() numbers Keras layers anew).
+                shown = {p.tf2.name: p.tf2.name for p in pairs} | display
+                divergence = replace(found, port_variable=shown[found.port_variable])
+            if first_values is None:
+                first_values = step
+            param_ulps[step] = max(
+                max_ulp_distance(c[2], c[3].astype(c[2].dtype)) for c in compared
+            )
+            max_param = max(max_param, int(param_ulps[step]))
+        if slots:
+            slot_values = port_slot_values(port, slots, scale)
+            for (tf1_name, _, _), value in zip(slots, slot_values, strict=True):
+                distance = max_ulp_distance(
+                    tf1_after[tf1_name], value.astype(tf1_after[tf1_name].dtype)
+                )
+                if distance and first_values is None:
+                    first_values = step
+                max_slot = max(max_slot, distance)
+    loss_ulps = max_ulp_distance(losses, reference.losses)
+    first_step = first_loss
+    if first_step is None and first_values is not None:
+        first_step = min(first_values + 1, steps)
+    variable = None
+    if first_step is not None:
+        at = min(first_step, steps - 1)
+        variable = per_step_first.get(at) or next(iter(per_step_first.values()), None)
+    differences = [s for s in (first_loss, first_values) if s is not None]
+    return StyleCheck(
+        mode=port.mode,
+        losses=losses,
+        max_loss_ulps=loss_ulps,
+        max_param_ulps=max_param,
+        max_slot_ulps=max_slot,
+        first_divergent_step=first_step,
+        first_divergent_variable=variable,
+        divergence=divergence,
+        seconds=seconds,
+        first_difference_step=min(differences) if differences else None,
+        loss_ulps=ulp_distance(losses, reference.losses).astype(np.int64),
+        param_ulps=param_ulps,
+    )

@@ -1,0 +1,130 @@
+"""The TF1 side of a check as data: each step's loss and every variable after recorded updates.
+
+Built live from a `TF1Program` (every step) or from a golden recording (every N steps); the
+ports are measured against it either way. Also the noise floor: how far rounding alone moves it.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from graphmode.migration import TF1Program
+from tfmigration.catalog.errors import UserError
+from tfmigration.measure.migration_report import NoiseFloor
+from tfmigration.measure.ulp import max_ulp_distance
+from tfmigration.migration.contract import MigrationFile
+from tfmigration.migration.golden import recorded_steps
+from tfmigration.migration.mapping import VariableInfo
+
+
+class MigrationDiverged(UserError):
+    """A loss or variable became NaN or infinite; the message names the style and step."""
+
+
+@dataclass
+class Reference:
+    """What TF1 did. `after[s]` holds every variable (the optimizers' too) after step s's
+    update, for the recorded steps; `initial` before step 0."""
+
+    losses: np.ndarray
+    initial: dict[str, np.ndarray]
+    after: dict[int, dict[str, np.ndarray]]
+    seconds: float
+    variables: list[VariableInfo]
+    optimizer_kind: str | None = None
+    hyperparameters: dict[str, float] = field(default_factory=dict)
+    slot_names: dict[str, str] = field(default_factory=dict)  # "tf1name/slot" -> variable name
+    beta_powers: tuple[str, str] | None = None
+    unaligned_random_ops: list[str] = field(default_factory=list)
+
+    def before(self, step: int) -> dict[str, np.ndarray] | None:
+        return self.initial if step == 0 else self.after.get(step - 1)
+
+
+class Batches:
+    """Each step's features and labels: rows drawn up front, or the whole data set."""
+
+    def __init__(self, migration: MigrationFile, indices: np.ndarray | None) -> None:
+        self._migration = migration
+        self.indices = indices
+
+    def __call__(self, step: int) -> tuple[np.ndarray, np.ndarray]:
+        if self.indices is None:
+            return self._migration.features, self._migration.labels
+        rows = self.indices[step]
+        return self._migration.features[rows], self._migration.labels[rows]
+
+
+def run_tf1(program: TF1Program, batches: Batches, steps: int, every: int = 1) -> Reference:
+    """Train the TF1 program, keeping every variable after every `every`-th step's update."""
+    losses = np.empty(steps, dtype=program.loss.dtype.as_numpy_dtype)
+    kept = set(recorded_steps(steps, every))
+    initial = program.snapshot()
+    after = {}
+    start = time.perf_counter()
+    for step in range(steps):
+        features, labels = batches(step)
+        losses[step] = program.step(features, labels, step)
+        check_finite("graph", step, losses[step])
+        if step in kept:
+            after[step] = program.snapshot()
+    return Reference(
+        losses=losses,
+        initial=initial,
+        after=after,
+        seconds=time.perf_counter() - start,
+        variables=program.variable_infos(),
+        optimizer_kind=program.optimizer_kind,
+        hyperparameters=program.optimizer_hyperparameters,
+        slot_names=dict(program.slot_names),
+        beta_powers=program.beta_powers,
+        unaligned_random_ops=list(program.unaligned_random_ops),
+    )
+
+
+def check_finite(style: str, step: int, loss: np.floating) -> None:
+    if not math.isfinite(float(loss)):
+        raise MigrationDiverged(
+            f"{style} style: the loss is {float(loss)} at step {step}"
+            + (" (before any update: check the data and initial values)" if step == 0 else "")
+        )
+
+
+def noise_floor(
+    program: TF1Program,
+    reference: Reference,
+    batches: Batches,
+    steps: int,
+    seed: int,
+) -> NoiseFloor:
+    """How far rounding alone moves TF1's own trajectory: TF1 rerun with every model variable
+    nudged by one ULP at the start and after every update, as a faithful port's rounding
+    differs at every step rather than once. One extra TF1 run; the losses are compared at every
+    step, the variables and slots at the end (where the spread is widest)."""
+    names = [variable.name for variable in reference.variables]
+    program.load(reference.initial)
+    program.nudge(names, -1, seed)
+    loss_ulps = 0
+    last = -1
+    for step in range(steps):
+        features, labels = batches(step)
+        loss = program.step(features, labels, step)
+        if not math.isfinite(float(loss)):
+            break
+        loss_ulps = max(loss_ulps, max_ulp_distance(np.asarray(loss), reference.losses[step]))
+        last = step
+        program.nudge(names, step, seed)
+    if last not in reference.after:  # diverged before the end: the losses say enough
+        return NoiseFloor(loss_ulps, 0, 0)
+    values, expected = program.snapshot(), reference.after[last]
+    finite = [name for name in names if np.isfinite(values[name]).all()]
+    param_ulps = max((max_ulp_distance(values[n], expected[n]) for n in finite), default=0)
+    slot_ulps = max(
+        (max_ulp_distance(values[n], expected[n]) for n in reference.slot_names.values()),
+        default=0,
+    )
+    return NoiseFloor(loss_ulps, param_ulps, slot_ulps)

@@ -1,0 +1,97 @@
+"""Record a migration file's TF1 run once, as a golden trajectory the port is checked against
+after the TF1 code is gone (`tfbridge check FILE --against DIR`). The format is in
+`tfmigration.migration.golden`."""
+
+from __future__ import annotations
+
+import platform
+from pathlib import Path
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from bridge.check import settings
+from bridge.checking.reference import Batches, noise_floor, run_tf1
+from graphmode.migration import TF1Program
+from tfmigration.catalog.errors import ConfigError
+from tfmigration.migration.contract import batch_indices, load
+from tfmigration.migration.golden import recorded_steps, write_recording
+
+
+def record_migration(
+    path: str | Path,
+    output: str | Path,
+    *,
+    steps: int | None = None,
+    strict: bool = False,
+    batch_size: int | None = None,
+    seed: int | None = None,
+    every: int = 1,
+) -> dict:
+    """Run the file's TF1 side and write its golden trajectory to `output`; return the manifest.
+
+    Variables are kept after every `every`-th step's update (the first and the last always);
+    losses and the noise floor (one extra TF1 run) for every step."""
+    if isinstance(every, bool) or not isinstance(every, int) or every <= 0:
+        raise ConfigError(f"--every {every!r} must be a positive whole number")
+    migration = load(path)
+    steps, batch_size, seed = settings(migration, steps, batch_size, seed)
+    indices = batch_indices(migration.rows, steps, batch_size, seed)
+    batches = Batches(migration, indices)
+    program = TF1Program(migration, strict=strict, seed=seed)
+    try:
+        reference = run_tf1(program, batches, steps, every)
+        floor = noise_floor(program, reference, batches, steps, seed)
+    finally:
+        program.close()
+    model_names = {variable.name for variable in reference.variables}
+    manifest = {
+        "model": migration.name,
+        "settings": {
+            "steps": steps,
+            "batch_size": batch_size,
+            "seed": seed,
+            "strict": strict,
+            "every": every,
+        },
+        "data": {
+            "sha256": migration.fingerprint(),
+            "features": {
+                "shape": list(migration.features.shape),
+                "dtype": migration.features.dtype.str,
+            },
+            "labels": {"shape": list(migration.labels.shape), "dtype": migration.labels.dtype.str},
+        },
+        "versions": {
+            "python": platform.python_version(),
+            "numpy": np.__version__,
+            "tensorflow": tf.__version__,
+            "keras": keras.version(),
+        },
+        "variables": [
+            {
+                "name": variable.name,
+                "shape": list(variable.shape),
+                "dtype": variable.dtype,
+                "trainable": variable.trainable,
+            }
+            for variable in reference.variables
+        ],
+        "optimizer": {
+            "kind": reference.optimizer_kind,
+            "hyperparameters": reference.hyperparameters,
+            "slots": reference.slot_names,
+            "beta_powers": list(reference.beta_powers) if reference.beta_powers else None,
+            "owned": sorted(set(reference.initial) - model_names),
+        },
+        "recorded_steps": recorded_steps(steps, every),
+        "noise_floor": {
+            "loss_ulps": floor.loss_ulps,
+            "param_ulps": floor.param_ulps,
+            "slot_ulps": floor.slot_ulps,
+        },
+        "unaligned_random_ops": reference.unaligned_random_ops,
+    }
+    write_recording(output, manifest, reference.losses, indices, reference.initial, reference.after)
+    return manifest
