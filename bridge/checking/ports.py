@@ -115,23 +115,25 @@ def run_port(
         compared = [
             (p.tf1.name, p.tf2.name, tf1_after[p.tf1.name], values[p.tf2.name]) for p in pairs
         ]
-        for name, _, _tf1_value, port_value in compared:
+        worst = []
+        for name, _, tf1_value, port_value in compared:
             if not np.isfinite(port_value).all():
                 raise MigrationDiverged(
                     f"{port.mode} style: variable {name} holds a NaN or infinity after step {step}"
                 )
-        found = first_difference(compared, step)
-        if found is not None:
-            per_step_first.setdefault(step, found.variable)
+            distances = ulp_distance(tf1_value, port_value.astype(tf1_value.dtype))
+            worst.append(int(distances.max()) if distances.size else 0)
+        if any(worst):
+            first = next(index for index, distance in enumerate(worst) if distance)
+            per_step_first.setdefault(step, compared[first][0])
             if divergence is None:
+                found = first_difference([compared[first]], step)
                 # Named as the mapping shows it (a second tf2_setup() numbers Keras layers anew).
                 shown = {p.tf2.name: p.tf2.name for p in pairs} | display
                 divergence = replace(found, port_variable=shown[found.port_variable])
             if first_values is None:
                 first_values = step
-            param_ulps[step] = max(
-                max_ulp_distance(c[2], c[3].astype(c[2].dtype)) for c in compared
-            )
+            param_ulps[step] = max(worst)
             max_param = max(max_param, int(param_ulps[step]))
         if slots:
             slot_values = port_slot_values(port, slots, scale)
