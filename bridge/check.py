@@ -34,7 +34,7 @@ from eagermode.migration import TF2Port
 from graphmode.migration import TF1Program
 from tfmigration.catalog.errors import ConfigError, DataError
 from tfmigration.measure.comparison import DEFAULT_TOLERANCE_ULPS
-from tfmigration.measure.migration_report import CheckReport, NoiseFloor, StyleCheck
+from tfmigration.measure.migration_report import CheckReport, Finding, NoiseFloor, StyleCheck
 from tfmigration.migration.contract import (
     DEFAULT_SEED,
     DEFAULT_STEPS,
@@ -99,20 +99,17 @@ def check_migration(
                 findings += ladder(eager, program, pairs, reference, batches, step, results, strict)
     finally:
         program.close()
-    return CheckReport(
-        model=migration.name,
-        path=str(migration.path),
-        strict=strict,
-        tolerance_ulps=tolerance_ulps,
-        steps=steps,
-        batch_size=batch_size,
-        seed=seed,
-        variable_map=tuple((p.tf1.name, p.tf2.name, p.how) for p in pairs),
-        results=tuple(results),
-        findings=tuple(findings),
-        notes=tuple(_notes(reference, eager)),
-        noise_floor=floor,
-        beyond_floor_step=beyond,
+    return _report(
+        migration,
+        strict,
+        tolerance_ulps,
+        (steps, batch_size, seed),
+        pairs,
+        results,
+        findings,
+        _notes(reference, eager),
+        floor,
+        beyond,
     )
 
 
@@ -232,18 +229,45 @@ def _check_against(
         candidates = {min(differences), *([beyond] if beyond is not None else [])}
         for step in sorted(_with_recorded_before(reference, candidates)):
             findings += ladder(eager, None, pairs, reference, batches, step, results, strict)
+    return _report(
+        migration,
+        strict,
+        tolerance_ulps,
+        (steps, recorded["batch_size"], recorded["seed"]),
+        pairs,
+        results,
+        findings,
+        _notes(reference, eager) + _recording_notes(recording, strict, steps),
+        floor,
+        beyond,
+    )
+
+
+def _report(
+    migration: MigrationFile,
+    strict: bool,
+    tolerance_ulps: int,
+    run: tuple[int, int | None, int],
+    pairs: list[Pair],
+    results: list[StyleCheck],
+    findings: list[Finding],
+    notes: list[str],
+    floor: NoiseFloor | None,
+    beyond: int | None,
+) -> CheckReport:
+    steps, batch_size, seed = run
     return CheckReport(
         model=migration.name,
         path=str(migration.path),
         strict=strict,
         tolerance_ulps=tolerance_ulps,
         steps=steps,
-        batch_size=recorded["batch_size"],
-        seed=recorded["seed"],
+        batch_size=batch_size,
+        seed=seed,
         variable_map=tuple((p.tf1.name, p.tf2.name, p.how) for p in pairs),
         results=tuple(results),
         findings=tuple(findings),
-        notes=tuple(_notes(reference, eager) + _recording_notes(recording, strict, steps)),
+        notes=tuple(notes),
         noise_floor=floor,
         beyond_floor_step=beyond,
     )

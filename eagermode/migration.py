@@ -165,17 +165,26 @@ class TF2Port:
         """The user's step, as tf.function style traces it."""
         return self._train_step(self.state, features, labels)
 
+    # What `step` calls: the eager step here; tf.function style swaps in its traced one.
+    def run_step(self, features: tf.Tensor, labels: tf.Tensor) -> tf.Tensor:
+        return self.call_step(features, labels)
+
     def _run(self, function: Callable[..., Any], features: np.ndarray, labels: np.ndarray) -> Any:
         return function(tf.convert_to_tensor(features), tf.convert_to_tensor(labels))
 
-    def step(self, features: np.ndarray, labels: np.ndarray, step: int) -> np.floating:
+    def _aligned(
+        self, function: Callable[..., Any], features: np.ndarray, labels: np.ndarray, step: int
+    ) -> Any:
+        """`function(features, labels)` as step `step` of the run: dropout aligned from the
+        step's first draw, the user's exceptions trimmed to their file."""
         self.step_variable.assign(step)
+        # Under tf.function this matters for the one trace: the k-th dropout built is the k-th.
         self.dropout.reset()
         with self.dropout.active():
-            loss = call_user(self.migration.path, self._run, self.call_step, features, labels)
-        return self._scalar(loss)
+            return call_user(self.migration.path, self._run, function, features, labels)
 
-    def _scalar(self, loss: Any) -> np.floating:
+    def step(self, features: np.ndarray, labels: np.ndarray, step: int) -> np.floating:
+        loss = self._aligned(self.run_step, features, labels, step)
         return _scalar_loss(self.migration.path, loss)
 
     def values(self) -> dict[str, np.ndarray]:
@@ -267,38 +276,13 @@ class TF2Port:
         function = self.migration.optional("tf2_intermediates")
         if function is None:
             return {}
-        self.step_variable.assign(step)
-        self.dropout.reset()
-        with self.dropout.active():
-            found = call_user(
-                self.migration.path,
-                self._run,
-                lambda f, y: function(self.state, f, y),
-                features,
-                labels,
-            )
+        found = self._aligned(lambda f, y: function(self.state, f, y), features, labels, step)
         if not isinstance(found, dict):
             raise ContractError(
                 f"{self.migration.path}: tf2_intermediates() must return a dict of label -> "
                 f"tensor; it returned {type(found).__name__}"
             )
         return {label: np.asarray(tensor) for label, tensor in found.items()}
-
-    def forward_loss(self, features: np.ndarray, labels: np.ndarray, step: int) -> float | None:
-        """`tf2_loss` at the current values, when the file defines one."""
-        if self._loss_function is None:
-            return None
-        self.step_variable.assign(step)
-        self.dropout.reset()
-        with self.dropout.active():
-            loss = call_user(
-                self.migration.path,
-                self._run,
-                lambda f, y: self._loss_function(self.state, f, y),
-                features,
-                labels,
-            )
-        return _scalar_loss(self.migration.path, loss, what="tf2_loss()")
 
     def tape_gradients(
         self, features: np.ndarray, labels: np.ndarray, step: int

@@ -35,15 +35,23 @@ def _modules() -> dict[str, Path]:
 MODULES = _modules()
 
 
-def _imports(path: Path) -> set[str]:
-    """Every module `path` imports, at the top or inside a function."""
+def _raw_imports(path: Path, *, members: bool = False) -> set[str]:
+    """Every module `path` imports, at the top or inside a function (and, with `members`, each
+    `from M import x` as `M.x`, which may name a submodule)."""
     names = set()
     for node in ast.walk(ast.parse(path.read_text())):
         if isinstance(node, ast.Import):
             names.update(alias.name for alias in node.names)
         elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
             names.add(node.module)
-            names.update(f"{node.module}.{alias.name}" for alias in node.names)
+            if members:
+                names.update(f"{node.module}.{alias.name}" for alias in node.names)
+    return names
+
+
+def _imports(path: Path) -> set[str]:
+    """The modules of ours that `path` imports."""
+    names = _raw_imports(path, members=True)
     return {name for name in names if name in MODULES or name.split(".")[0] in TOP_LEVEL}
 
 
@@ -126,16 +134,6 @@ def test_keras_internals_are_touched_in_one_module_only() -> None:
         source = path.read_text()
         for name in (*private, '"_momentums"', '"_velocities"', '"_accumulators"', "._momentums"):
             assert name not in source, f"{module} uses Keras's {name}"
-
-
-def _raw_imports(path: Path) -> set[str]:
-    names = set()
-    for node in ast.walk(ast.parse(path.read_text())):
-        if isinstance(node, ast.Import):
-            names.update(alias.name for alias in node.names)
-        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-            names.add(node.module)
-    return names
 
 
 @pytest.mark.parametrize("keras_version", ["3.9.0", "3.16.0", "4.0.0", "garbage"])
