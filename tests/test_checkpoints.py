@@ -1,0 +1,151 @@
+"""Checkpoints across styles (issue 10): save in one style, resume in any, bit for bit.
+
+Runs are short (quadratic, minibatches of 10 so that the position in the batch schedule
+matters, 6 steps interrupted after 3) and in strict mode, where every style computes the same
+bits; a resumed run must then be the uninterrupted run of its own style to the last bit.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+from functools import cache
+from pathlib import Path
+
+import numpy as np
+import pytest
+import tensorflow as tf
+from click.testing import CliRunner
+
+from bridge.cli import main as tfbridge
+from eagermode.cli import main as eagermode
+from graphmode.cli import main as graphmode
+from tfmigration.catalog import TrainConfig, prepare
+from tfmigration.catalog.optimizers import OPTIMIZERS, OptimizerChoice
+from tfmigration.checkpoint.names import beta_power_after
+from tfmigration.checkpoint.resume import load_for_resume
+from tfmigration.checkpoint.state import SaveOptions, settings_text
+from tfmigration.training.driver import Trajectory
+from tfmigration.training.styles import STYLES, runner
+
+STEPS, SAVED_AT = 6, 3
+CASES = [
+    (optimizer, decay)
+    for optimizer, decay in itertools.product(OPTIMIZERS, (False, True))
+    if not (optimizer == "gd" and decay)  # gd is a hand-written update with a constant lr
+]
+CLIS = {"graph": graphmode, "eager": eagermode, "function": tfbridge}
+
+
+def problem(optimizer: str, decay: bool, steps: int = STEPS):
+    choice = OptimizerChoice(lr_decay_rate=0.5, lr_decay_steps=2) if decay else OptimizerChoice()
+    config = TrainConfig(steps=steps, optimizer=optimizer, batch_size=10, optimizer_options=choice)
+    return prepare("quadratic", config)
+
+
+@cache
+def uninterrupted(style: str, optimizer: str, decay: bool) -> Trajectory:
+    return runner(style)(problem(optimizer, decay), strict=True)
+
+
+def bits(array: np.ndarray) -> np.ndarray:
+    array = np.asarray(array)
+    return array.view(np.uint32 if array.dtype == np.float32 else np.uint64)
+
+
+def assert_same_bits(resumed: Trajectory, reference: Trajectory) -> None:
+    assert resumed.first_step == SAVED_AT and resumed.steps == reference.steps
+    np.testing.assert_array_equal(bits(resumed.losses), bits(reference.losses[SAVED_AT:]))
+    assert bits(resumed.final_loss) == bits(reference.final_loss)
+    for name, value in reference.final_params.items():
+        np.testing.assert_array_equal(bits(resumed.final_params[name]), bits(value), err_msg=name)
+    assert set(resumed.final_slots) == set(reference.final_slots)
+    for name, value in reference.final_slots.items():
+        np.testing.assert_array_equal(bits(resumed.final_slots[name]), bits(value), err_msg=name)
+
+
+@pytest.mark.parametrize(
+    ("optimizer", "decay"), CASES, ids=[f"{o}-{'decay' if d else 'const'}" for o, d in CASES]
+)
+def test_a_run_saved_in_one_style_resumes_in_every_style_bit_for_bit(
+    optimizer: str, decay: bool, tmp_path: Path
+) -> None:
+    interrupted = problem(optimizer, decay, steps=SAVED_AT)
+    for saver in STYLES:
+        directory = str(tmp_path / saver)
+        runner(saver)(
+            interrupted, strict=True, save=SaveOptions(directory, settings_text(interrupted))
+        )
+        for resumer in STYLES:
+            full = problem(optimizer, decay)
+            resumption = load_for_resume(directory, full, resumer)
+            assert resumption.state.step == SAVED_AT
+            resumed = runner(resumer)(full, strict=True, resume=resumption.state)
+            assert_same_bits(resumed, uninterrupted(resumer, optimizer, decay))
+
+
+def test_graph_checkpoints_hold_tf1s_own_names_and_restore_with_tf1s_saver(
+    tmp_path: Path,
+) -> None:
+    done = CliRunner().invoke(
+        graphmode,
+        [
+            "train",
+            "quadratic",
+            "--optimizer",
+            "adam",
+            "--strict",
+            "--steps",
+            "5",
+            "--json",
+            "--save-to",
+            str(tmp_path),
+        ],
+    )
+    assert done.exit_code == 0, done.output
+    names = {name for name, _ in tf.train.list_variables(str(tmp_path))}
+    assert names == {
+        "w", "b", "w/Adam", "w/Adam_1", "b/Adam", "b/Adam_1",
+        "beta1_power", "beta2_power", "global_step", "tfbridge_settings",
+    }  # fmt: skip
+    assert (tmp_path / "model.ckpt-5.index").is_file()
+    assert 'model_checkpoint_path: "model.ckpt-5"' in (tmp_path / "checkpoint").read_text()
+    # A TF1 user's own graph restores it with TF1's Saver, by name, slots and all.
+    graph = tf.Graph()
+    with graph.as_default():
+        w = tf.compat.v1.get_variable("w", shape=[1])
+        b = tf.compat.v1.get_variable("b", shape=[1])
+        loss = tf.reduce_sum(w * b)
+        tf.compat.v1.train.AdamOptimizer(0.01).minimize(
+            loss, global_step=tf.compat.v1.train.get_or_create_global_step()
+        )
+        saver = tf.compat.v1.train.Saver()
+        with tf.compat.v1.Session() as session:
+            saver.restore(session, tf.train.latest_checkpoint(str(tmp_path)))
+            assert session.run(tf.compat.v1.train.get_global_step()) == 5
+            (beta1_power,) = [
+                v for v in tf.compat.v1.global_variables() if v.op.name == "beta1_power"
+            ]
+            # beta1 multiplied in float32 after each of the 5 steps, as TF1's _finish does
+            assert session.run(beta1_power) == beta_power_after(0.9, 5)
+
+
+def cli_params(cli, *arguments: str) -> dict:
+    done = CliRunner().invoke(
+        cli, ["train", "quadratic", "--optimizer", "adam", "--strict", *arguments, "--json"]
+    )
+    assert done.exit_code == 0, done.output
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+@pytest.mark.parametrize(
+    ("saver", "resumer"), [("graph", "eager"), ("eager", "graph"), ("graph", "function")]
+)
+def test_the_command_lines_resume_each_others_checkpoints(
+    saver: str, resumer: str, tmp_path: Path
+) -> None:
+    cli_params(CLIS[saver], "--steps", "40", "--save-to", str(tmp_path))
+    resumed = cli_params(CLIS[resumer], "--steps", "80", "--resume-from", str(tmp_path))
+    whole = cli_params(CLIS[resumer], "--steps", "80")
+    assert resumed["params"] == whole["params"] and resumed["slots"] == whole["slots"]
+    assert resumed["first_step"] == 40 and resumed["losses"] == whole["losses"][40:]
