@@ -9,6 +9,14 @@ from __future__ import annotations
 
 import itertools
 import json
+import os
+import random
+import re
+import shlex
+import signal
+import subprocess
+import sys
+import time
 from functools import cache
 from pathlib import Path
 
@@ -22,6 +30,7 @@ from eagermode.cli import main as eagermode
 from graphmode.cli import main as graphmode
 from tfmigration.catalog import TrainConfig, prepare
 from tfmigration.catalog.optimizers import OPTIMIZERS, OptimizerChoice
+from tfmigration.checkpoint.files import checkpoint_paths, step_of
 from tfmigration.checkpoint.names import beta_power_after
 from tfmigration.checkpoint.resume import load_for_resume
 from tfmigration.checkpoint.state import SaveOptions, settings_text
@@ -149,3 +158,90 @@ def test_the_command_lines_resume_each_others_checkpoints(
     whole = cli_params(CLIS[resumer], "--steps", "80")
     assert resumed["params"] == whole["params"] and resumed["slots"] == whole["slots"]
     assert resumed["first_step"] == 40 and resumed["losses"] == whole["losses"][40:]
+
+
+ROOT = Path(__file__).resolve().parent.parent
+MODULES = {"graph": "graphmode", "eager": "eagermode", "function": "bridge"}
+
+
+def start_saving_run(style: str, directory: Path, *options: str) -> subprocess.Popen:
+    """A long run saving after every step, in a process of its own (bounded by the caller)."""
+    command = [sys.executable, "-m", MODULES[style], "train", "quadratic", "--optimizer", "adam"]
+    command += ["--steps", "2000000", "--log-every", "0", "--save-to", str(directory), *options]
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "TF_CPP_MIN_LOG_LEVEL": "3"}
+    return subprocess.Popen(
+        command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+
+
+def wait_for_saves(process: subprocess.Popen, directory: Path, count: int) -> None:
+    """Until the directory's `checkpoint` file names a step >= count (60 s at most)."""
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        steps = [step_of(path) or 0 for path in checkpoint_paths(directory)]
+        if steps and max(steps) >= count:
+            return
+        if process.poll() is not None:
+            pytest.fail(f"the run ended early: {process.communicate()[1]}")
+        time.sleep(0.05)
+    process.kill()
+    pytest.fail("no checkpoint within 60 s")
+
+
+@pytest.mark.parametrize("style", ["graph", "eager"])
+def test_a_run_killed_in_the_middle_of_its_saves_leaves_its_latest_checkpoint_whole(
+    style: str, tmp_path: Path
+) -> None:
+    process = start_saving_run(style, tmp_path, "--save-every", "1", "--keep", "2")
+    try:
+        wait_for_saves(process, tmp_path, 20)
+        time.sleep(random.uniform(0.0, 0.3))  # anywhere in the save loop
+        process.send_signal(signal.SIGKILL)
+        process.wait(timeout=30)
+    finally:
+        process.kill()
+        process.communicate(timeout=30)
+    assert process.returncode == -signal.SIGKILL
+    full = prepare("quadratic", TrainConfig(steps=2_000_000, optimizer="adam"))
+    resumption = load_for_resume(str(tmp_path), full, style)  # reads every tensor, CRC-checked
+    assert resumption.state.step >= 20
+    assert resumption.prefix == checkpoint_paths(tmp_path)[-1]
+
+
+def test_ctrl_c_saves_the_last_step_prints_the_resume_command_and_exits_130(
+    tmp_path: Path,
+) -> None:
+    process = start_saving_run("graph", tmp_path, "--save-every", "500", "--strict")
+    try:
+        wait_for_saves(process, tmp_path, 500)
+        process.send_signal(signal.SIGINT)
+        _, stderr = process.communicate(timeout=60)
+    finally:
+        process.kill()
+    assert process.returncode == 130, stderr
+    first, command = stderr.strip().splitlines()
+    match = re.fullmatch(
+        r"interrupted: step (\d+) of 2000000 done and saved to (.+); resume with:", first
+    )
+    assert match, stderr
+    step, path = int(match.group(1)), match.group(2)
+    assert path == str(tmp_path / f"model.ckpt-{step}") == checkpoint_paths(tmp_path)[-1]
+    words = shlex.split(command)
+    assert words[:5] == ["python", "-m", "graphmode", "train", "quadratic"]
+    assert words[-2:] == ["--resume-from", str(tmp_path)]
+    options = [word for word in words[5:-2] if word != "--strict"]
+    assert "--strict" in words
+    assert dict(zip(options[::2], options[1::2], strict=True)) == {
+        "--steps": "2000000",
+        "--optimizer": "adam",
+        "--log-every": "0",
+        "--save-to": str(tmp_path),
+        "--save-every": "500",
+    }
+    # The command resumes exactly (run here with fewer steps to keep the test short).
+    arguments = shlex.split(command)[3:]
+    arguments[arguments.index("--steps") + 1] = str(step + 5)
+    resumed = CliRunner().invoke(graphmode, [*arguments, "--json"])
+    assert resumed.exit_code == 0, resumed.output
+    whole = cli_params(graphmode, "--steps", str(step + 5))
+    assert json.loads(resumed.stdout.splitlines()[-1])["params"] == whole["params"]
