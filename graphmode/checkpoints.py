@@ -27,7 +27,8 @@ def read_tensors(prefix: str) -> dict[str, np.ndarray]:
     try:
         reader = tf.compat.v1.train.NewCheckpointReader(prefix)
         return {key: reader.get_tensor(key) for key in reader.get_variable_to_shape_map()}
-    except (tf.errors.OpError, ValueError) as error:
+    # A truncated data file surfaces as IndexError ("Read less bytes than requested").
+    except (tf.errors.OpError, ValueError, IndexError, RuntimeError) as error:
         message = str(getattr(error, "message", error)).strip().splitlines()[0]
         raise CheckpointError(f"{prefix} cannot be read: {message}") from None
 

@@ -13,6 +13,7 @@ import os
 import random
 import re
 import shlex
+import shutil
 import signal
 import subprocess
 import sys
@@ -245,3 +246,145 @@ def test_ctrl_c_saves_the_last_step_prints_the_resume_command_and_exits_130(
     assert resumed.exit_code == 0, resumed.output
     whole = cli_params(graphmode, "--steps", str(step + 5))
     assert json.loads(resumed.stdout.splitlines()[-1])["params"] == whole["params"]
+
+
+@pytest.fixture(scope="module")
+def saved(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A 5-step adam run of quadratic saved by graph style (copy it before damaging it)."""
+    directory = tmp_path_factory.mktemp("saved")
+    cli_params(graphmode, "--steps", "5", "--save-to", str(directory))
+    return directory
+
+
+def snapshot(directory: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in sorted(directory.iterdir()) if p.is_file()}
+
+
+def damaged(saved: Path, tmp_path: Path, how: str) -> Path:
+    copy = tmp_path / "copy"
+    shutil.copytree(saved, copy)
+    data = copy / "model.ckpt-5.data-00000-of-00001"
+    if how == "truncated":
+        data.write_bytes(data.read_bytes()[: data.stat().st_size // 2])
+    elif how == "corrupted":
+        raw = bytearray(data.read_bytes())
+        raw[10] ^= 0xFF
+        data.write_bytes(bytes(raw))
+    elif how == "index deleted":
+        (copy / "model.ckpt-5.index").unlink()
+    return copy
+
+
+def refused(cli, arguments: list[str], code: int, *pieces: str) -> None:
+    """One line on standard error, naming the problem; the exit status; no traceback."""
+    done = CliRunner().invoke(cli, arguments)
+    assert done.exit_code == code, done.output
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("Error: "), done.stderr
+    for piece in pieces:
+        assert piece in lines[0], lines[0]
+    assert "Traceback" not in done.output
+
+
+@pytest.mark.parametrize(
+    ("how", "message"),
+    [
+        ("truncated", "cannot be read: Read less bytes than requested"),
+        ("corrupted", "cannot be read: TensorBundle at"),
+        ("index deleted", "is missing its index file"),
+    ],
+)
+def test_a_damaged_checkpoint_is_refused_in_one_line_with_exit_1_and_nothing_written(
+    saved: Path, tmp_path: Path, how: str, message: str
+) -> None:
+    source = damaged(saved, tmp_path, how)
+    before = snapshot(source)
+    output = tmp_path / "out.json"
+    refused(
+        eagermode,
+        [
+            *("train", "quadratic", "--optimizer", "adam", "--steps", "9"),
+            *("--resume-from", str(source), "--save-to", str(source), "--output", str(output)),
+        ],
+        1,
+        message,
+    )
+    assert snapshot(source) == before and not output.exists()
+
+
+@pytest.mark.parametrize(
+    ("arguments", "pieces"),
+    [
+        (["house", "--optimizer", "adam"], ["model 'quadratic', not 'house'", "w is float32 [1]"]),
+        (
+            ["quadratic", "--optimizer", "momentum"],
+            ["optimizer adam, not momentum", "missing w/momentum, b/momentum", "w/m"],
+        ),
+        (["quadratic", "--optimizer", "adam", "--beta1", "0.8"], ["beta1 0.9 vs 0.8 (--beta1)"]),
+        (["quadratic", "--optimizer", "adam", "--seed", "4"], ["seed 100 vs 4 (pass --seed 100)"]),
+        (
+            ["quadratic", "--optimizer", "adam", "--batch-size", "10"],
+            ["batch_size None vs 10"],
+        ),
+        (
+            ["quadratic", "--optimizer", "adam", "--lr-decay-rate", "0.5", "--lr-decay-steps", "2"],
+            ["decay None vs"],
+        ),
+    ],
+    ids=["model", "optimizer", "hyperparameter", "seed", "batch-size", "decay"],
+)
+def test_a_checkpoint_of_another_run_is_refused_naming_what_differs(
+    saved: Path, arguments: list[str], pieces: list[str]
+) -> None:
+    before = snapshot(saved)
+    for cli in (graphmode, eagermode):
+        refused(cli, ["train", *arguments, "--steps", "9", "--resume-from", str(saved)], 1, *pieces)
+    assert snapshot(saved) == before
+
+
+def test_another_shape_is_refused_with_both_shapes(tmp_path: Path) -> None:
+    for columns, name in ((2, "two.csv"), (3, "three.csv")):
+        rows = ["a,b,c,y"[: 2 * columns + 1] + "\n"] + [
+            ",".join(str(i + j) for j in range(columns + 1)) + "\n" for i in range(8)
+        ]
+        (tmp_path / name).write_text("".join(rows))
+    directory = tmp_path / "saved"
+    base = ["train", "linear", "--optimizer", "adam", "--steps"]
+    done = CliRunner().invoke(
+        eagermode, [*base, "3", "--data", str(tmp_path / "two.csv"), "--save-to", str(directory)]
+    )
+    assert done.exit_code == 0, done.output
+    refused(
+        graphmode,
+        [*base, "6", "--data", str(tmp_path / "three.csv"), "--resume-from", str(directory)],
+        1,
+        "w is float32 [2, 1] where this run has float32 [3, 1]",
+    )
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        (
+            ["--steps", "5", "--resume-from", "{saved}"],
+            "--steps 5 is not beyond the checkpoint's step 5",
+        ),
+        (["--resume-from", "{tmp}/nothing"], "no such checkpoint or directory"),
+        (["--resume-from", "{tmp}"], "the directory holds no checkpoint"),
+        (["--save-to", "{saved}"], "already holds checkpoints (latest step 5)"),
+        (["--save-to", "{tmp}/file/sub"], "is not a directory"),
+        (["--save-to", "{tmp}/file"], "exists and is not a directory"),
+        (["--save-every", "3"], "--save-every needs --save-to DIR"),
+        (["--keep", "3"], "--keep needs --save-to DIR"),
+    ],
+    ids=["steps", "missing", "empty-dir", "overwrite", "under-a-file", "a-file", "every", "keep"],
+)
+def test_a_bad_checkpoint_option_exits_2_before_training(
+    saved: Path, tmp_path: Path, arguments: list[str], message: str
+) -> None:
+    (tmp_path / "file").write_text("not a directory")
+    arguments = [a.format(saved=saved, tmp=tmp_path) for a in arguments]
+    before = snapshot(saved)
+    base = ["train", "quadratic", "--optimizer", "adam", "--steps", "9"]
+    refused(tfbridge, [*base, *arguments], 2, message)
+    assert snapshot(saved) == before and (tmp_path / "file").read_text() == "not a directory"

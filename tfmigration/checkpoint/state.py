@@ -153,14 +153,14 @@ def check_fits(state: TrainingState, problem: Problem, source: str) -> None:
     differences = []
     for key, value in settings_of(problem).items():
         saved = settings.get(key)
-        if saved != value:
-            shown = "the data" if key == "data_sha256" else key
-            if key == "data_sha256":
-                differences.append("the data differs (another --data file or --seed)")
-            elif key in ("optimizer", "keras_optimizer"):
-                differences.append(f"{shown} {_describe_spec(saved)} vs {_describe_spec(value)}")
-            else:
-                differences.append(f"{shown} {saved} vs {value}{_what_to_pass(key, saved)}")
+        if saved == value:
+            continue
+        if key == "data_sha256":
+            differences.append("the data differs (another --data file or --seed)")
+        elif key in ("optimizer", "keras_optimizer"):
+            differences.extend(_spec_differences(saved, value))
+        else:
+            differences.append(f"{key} {saved} vs {value}{_what_to_pass(key, saved)}")
     if differences:
         raise CheckpointError(
             f"{source} was saved with other settings (checkpoint vs this run): "
@@ -168,14 +168,29 @@ def check_fits(state: TrainingState, problem: Problem, source: str) -> None:
         )
 
 
-def _describe_spec(record: Any) -> str:
-    if not isinstance(record, dict):
-        return repr(record)
-    keys = ("name", "momentum", "nesterov", "beta1", "beta2", "epsilon", "rho")
-    shown = [f"{key}={record.get(key)}" for key in keys if key in record]
-    if record.get("decay"):
-        shown.append(f"decay={record['decay']}")
-    return "(" + ", ".join(shown) + ")"
+_SPEC_OPTIONS = {
+    "momentum": "--momentum",
+    "nesterov": "--nesterov",
+    "beta1": "--beta1",
+    "beta2": "--beta2",
+    "epsilon": "--epsilon",
+    "rho": "--rho",
+    "initial_accumulator": "--initial-accumulator",
+    "learning_rate": "--lr",
+    "formulation": "--defaults",
+    "decay": "--lr-decay-rate/--lr-decay-steps/--staircase",
+}
+
+
+def _spec_differences(saved: Any, value: dict[str, Any]) -> list[str]:
+    if not isinstance(saved, dict):
+        return [f"optimizer {saved!r} vs {value.get('name')}"]
+    found = []
+    for key, current in value.items():
+        if saved.get(key) != current:
+            option = _SPEC_OPTIONS.get(key, f"--{key}")
+            found.append(f"{key} {saved.get(key)} vs {current} ({option})")
+    return found
 
 
 DEFAULT_KEEP = 5  # TF1 Saver's max_to_keep (tensorflow/python/training/saver.py)
