@@ -111,3 +111,27 @@ def load_state(engine: EagerEngine, state: TrainingState) -> None:
             beta_power_after(spec.beta2, state.step),
         )
         optimizer.load_beta_powers(*powers)
+
+
+def write_tensors(tensors: dict[str, np.ndarray], directory: str, step: int) -> str:
+    """Write `tensors`, keyed by object path ("optimizer/m/w"), as a `tf.train.Checkpoint`
+    DIR/ckpt-STEP (and DIR/checkpoint), one variable per path."""
+    tree: dict = {}
+    for path, value in tensors.items():
+        *parents, leaf = path.split("/")
+        node = tree
+        for parent in parents:
+            node = node.setdefault(parent, {})
+        node[leaf] = tf.Variable(value)
+
+    def build(node: dict) -> dict[str, object]:
+        return {
+            name: _node(**build(child)) if isinstance(child, dict) else child
+            for name, child in node.items()
+        }
+
+    checkpoint = tf.train.Checkpoint(**build(tree))
+    manager = tf.train.CheckpointManager(
+        checkpoint, directory, max_to_keep=None, checkpoint_name=TF2_BASENAME
+    )
+    return manager.save(checkpoint_number=step)

@@ -96,3 +96,23 @@ def load_state(engine: GraphEngine, state: TrainingState) -> None:
         for name, variable in variables.items():
             value = np.asarray(values[name]).astype(variable.dtype.as_numpy_dtype)
             variable.load(value, engine.session)
+
+
+def write_tensors(tensors: dict[str, np.ndarray], directory: str, step: int) -> str:
+    """Write `tensors`, keyed by TF1 names, as a TF1 `Saver` checkpoint DIR/model.ckpt-STEP
+    (and DIR/checkpoint): a graph of its own holding one variable per name."""
+    graph = tf.Graph()
+    with graph.as_default():
+        variables = {
+            name: tf.compat.v1.Variable(value, name=name, trainable=False)
+            for name, value in tensors.items()
+        }
+        saver = tf.compat.v1.train.Saver(var_list=variables, save_relative_paths=True)
+        with tf.compat.v1.Session(graph=graph) as session:
+            session.run(tf.compat.v1.variables_initializer(list(variables.values())))
+            return saver.save(
+                session,
+                os.path.join(directory, TF1_BASENAME),
+                global_step=step,
+                write_meta_graph=False,
+            )

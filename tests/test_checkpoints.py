@@ -28,6 +28,7 @@ from click.testing import CliRunner
 
 from bridge.cli import main as tfbridge
 from eagermode.cli import main as eagermode
+from graphmode.checkpoints import read_tensors, write_tensors
 from graphmode.cli import main as graphmode
 from tfmigration.catalog import TrainConfig, prepare
 from tfmigration.catalog.optimizers import OPTIMIZERS, OptimizerChoice
@@ -388,3 +389,72 @@ def test_a_bad_checkpoint_option_exits_2_before_training(
     base = ["train", "quadratic", "--optimizer", "adam", "--steps", "9"]
     refused(tfbridge, [*base, *arguments], 2, message)
     assert snapshot(saved) == before and (tmp_path / "file").read_text() == "not a directory"
+
+
+@pytest.mark.parametrize(
+    ("saver", "to", "resumer"), [("graph", "tf2", "eager"), ("function", "tf1", "graph")]
+)
+def test_convert_checkpoint_prints_the_table_and_the_converted_checkpoint_resumes_exactly(
+    saver: str, to: str, resumer: str, tmp_path: Path
+) -> None:
+    source, converted = tmp_path / "source", tmp_path / "converted"
+    cli_params(CLIS[saver], "--steps", "20", "--save-to", str(source))
+    done = CliRunner().invoke(
+        tfbridge, ["convert-checkpoint", str(source), str(converted), "--to", to]
+    )
+    assert done.exit_code == 0, done.output
+    table = done.stdout.splitlines()
+    if to == "tf2":
+        assert table[0] == (
+            f"{source}/model.ckpt-20 (TF1 Saver checkpoint) -> "
+            f"{converted}/ckpt-20 (TF2 tf.train.Checkpoint):"
+        )
+        assert "w/Adam -> optimizer/m/w [1] float32" in [" ".join(row.split()) for row in table]
+        assert "derived from global_step: the steps done" in done.stdout
+        keys = {name for name, _ in tf.train.list_variables(str(converted))}
+        assert "optimizer/v/b/.ATTRIBUTES/VARIABLE_VALUE" in keys
+    else:
+        assert any(row.split()[2:4] == ["w/Adam_1", "[1]"] for row in table)
+        assert {name for name, _ in tf.train.list_variables(str(converted))} >= {
+            "w/Adam", "w/Adam_1", "beta1_power", "beta2_power", "global_step",
+        }  # fmt: skip
+    resumed = cli_params(CLIS[resumer], "--steps", "40", "--resume-from", str(converted))
+    whole = cli_params(CLIS[resumer], "--steps", "40")
+    assert resumed["params"] == whole["params"] and resumed["slots"] == whole["slots"]
+
+
+def test_convert_checkpoint_refuses_a_lossy_conversion_with_the_reason(tmp_path: Path) -> None:
+    # Keras's own SGD momentum (--defaults each) keeps -lr x TF1's accumulator, rounded.
+    source = tmp_path / "keras"
+    done = CliRunner().invoke(
+        eagermode,
+        [
+            *("train", "quadratic", "--optimizer", "momentum", "--defaults", "each"),
+            *("--steps", "3", "--save-to", str(source), "--json"),
+        ],
+    )
+    assert done.exit_code == 0, done.output
+    destination = tmp_path / "tf1"
+    refused(
+        tfbridge,
+        ["convert-checkpoint", str(source), str(destination), "--to", "tf1"],
+        1,
+        "is Keras SGD's momentum, -lr x TF1's accumulator",
+        "refusing a lossy conversion",
+    )
+    assert not destination.exists()
+    # One of our TF1 checkpoints with a variable of no parameter or slot added: converting
+    # would drop it.
+    ours, foreign = tmp_path / "ours", tmp_path / "foreign"
+    cli_params(graphmode, "--steps", "3", "--save-to", str(ours))
+    tensors = read_tensors(checkpoint_paths(ours)[-1])
+    write_tensors({**tensors, "extra/kernel": np.ones(2, np.float32)}, str(foreign), 3)
+    refused(
+        tfbridge,
+        ["convert-checkpoint", str(foreign), str(destination), "--to", "tf2"],
+        1,
+        "belong to no parameter or slot of the model, which the conversion would drop: "
+        "extra/kernel",
+    )
+    assert not destination.exists()
+    refused(tfbridge, ["convert-checkpoint", str(foreign), str(source), "--to", "tf2"], 2, "DEST")

@@ -42,7 +42,7 @@ def step_of(prefix: str) -> int | None:
     return int(match.group(1)) if match else None
 
 
-def resolve(path: str) -> str:
+def resolve(path: str, option: str = "--resume-from") -> str:
     """The checkpoint prefix `path` names: itself, or the latest in a directory. A missing
     path is a bad option (exit 2); a named checkpoint whose files are gone or cut short is one
     that cannot be used (exit 1)."""
@@ -52,14 +52,14 @@ def resolve(path: str) -> str:
         if not listed:
             if any(given.glob("*.index")):
                 raise CheckpointError(
-                    f"--resume-from {path}: the directory's `checkpoint` file is missing or "
+                    f"{option} {path}: the directory's `checkpoint` file is missing or "
                     "unreadable; name a checkpoint prefix (DIR/model.ckpt-STEP or DIR/ckpt-STEP)"
                 )
-            raise ConfigError(f"--resume-from {path}: the directory holds no checkpoint")
+            raise ConfigError(f"{option} {path}: the directory holds no checkpoint")
         prefix = listed[-1]
         if not Path(prefix + ".index").is_file():
             raise CheckpointError(
-                f"--resume-from {path}: its latest checkpoint {prefix} is missing its index "
+                f"{option} {path}: its latest checkpoint {prefix} is missing its index "
                 "file (deleted or cut short)"
             )
         return prefix
@@ -69,28 +69,32 @@ def resolve(path: str) -> str:
         return str(given.with_suffix(""))
     if given.exists():
         raise ConfigError(
-            f"--resume-from {path}: not a checkpoint; name a directory or a prefix "
+            f"{option} {path}: not a checkpoint; name a directory or a prefix "
             "(DIR/model.ckpt-STEP, without .index or .data-*)"
         )
-    raise ConfigError(f"--resume-from {path}: no such checkpoint or directory")
+    raise ConfigError(f"{option} {path}: no such checkpoint or directory")
 
 
 def check_save_directory(
-    directory: str, *, resumed_step: int | None, resuming: bool = False
+    directory: str,
+    *,
+    resumed_step: int | None,
+    resuming: bool = False,
+    option: str = "--save-to",
 ) -> None:
     """Refuse before training a --save-to a run could not write, or one holding checkpoints
     this run would overwrite (only a run resumed from its latest checkpoint continues there).
     `resuming` with no step yet: the second check waits until the checkpoint has been read."""
     path = Path(directory)
     if path.exists() and not path.is_dir():
-        raise ConfigError(f"--save-to {directory}: exists and is not a directory")
+        raise ConfigError(f"{option} {directory}: exists and is not a directory")
     existing = path
     while not existing.exists():
         existing = existing.parent
     if not existing.is_dir():
-        raise ConfigError(f"--save-to {directory}: {existing} is not a directory")
+        raise ConfigError(f"{option} {directory}: {existing} is not a directory")
     if not os.access(existing, os.W_OK | os.X_OK):
-        raise ConfigError(f"--save-to {directory}: {existing} is not writable")
+        raise ConfigError(f"{option} {directory}: {existing} is not writable")
     listed = checkpoint_paths(path) if path.is_dir() else []
     steps = [step for step in map(step_of, listed) if step is not None]
     if resuming and resumed_step is None:
@@ -98,13 +102,13 @@ def check_save_directory(
     if listed and (resumed_step is None or any(step > resumed_step for step in steps)):
         latest = max(steps) if steps else "?"
         raise ConfigError(
-            f"--save-to {directory} already holds checkpoints (latest step {latest}) that this "
+            f"{option} {directory} already holds checkpoints (latest step {latest}) that this "
             f"run would overwrite: resume with --resume-from {directory}, or save elsewhere"
         )
 
 
-def make_save_directory(directory: str) -> None:
+def make_save_directory(directory: str, option: str = "--save-to") -> None:
     try:
         Path(directory).mkdir(parents=True, exist_ok=True)
     except OSError as error:
-        raise ConfigError(f"--save-to {directory}: {error.strerror or error}") from None
+        raise ConfigError(f"{option} {directory}: {error.strerror or error}") from None

@@ -96,14 +96,21 @@ def state_from_tf1(tensors: Mapping[str, np.ndarray]) -> TrainingState:
     params = {}
     special = {TF1_GLOBAL_STEP, TF1_SETTINGS, *BETA_POWERS}
     slot_keys = []
+    # Our settings name the parameters; a checkpoint without them (a user's own TF1 run)
+    # has every variable that is neither a slot nor a counter taken for one.
+    declared = set((settings or {}).get("params") or ())
+    unknown = []
     for key in sorted(tensors):
         parent, _, leaf = key.rpartition("/")
         if parent and leaf in by_suffix:
             slot_keys.append(key)
-        elif key not in special:
+        elif key in special:
+            continue
+        elif declared and key not in declared:
+            unknown.append(key)
+        else:
             params[key] = np.asarray(tensors[key])
             sources[key] = key
-    unknown = []
     for key in slot_keys:
         parent, _, leaf = key.rpartition("/")
         optimizer, slot = by_suffix[leaf]
@@ -122,6 +129,8 @@ def state_from_tf1(tensors: Mapping[str, np.ndarray]) -> TrainingState:
     optimizer = named_optimizer or (next(iter(found_optimizers)) if found_optimizers else None)
     if BETA_POWERS[0] in tensors:
         optimizer = optimizer or "adam"
+    if settings is not None:
+        sources["settings"] = TF1_SETTINGS
     state = TrainingState(
         step=0,
         params=params,
@@ -161,6 +170,8 @@ def state_from_tf2(tensors: Mapping[str, np.ndarray]) -> TrainingState:
     )
     optimizer, spec = _optimizer_of(settings, keras_side=True)
     state = TrainingState(step=0, params={}, optimizer=optimizer, settings=settings)
+    if settings is not None:
+        state.sources["settings"] = paths[TF2_SETTINGS]
     slot_names = {slot for slots in SLOTS.values() for slot in slots}
     for path, key in sorted(paths.items()):
         parts = path.split("/")
@@ -253,7 +264,8 @@ def state_to_tensors(state: TrainingState, fmt: str) -> tuple[dict[str, np.ndarr
         tensors[key] = value
         source = state.sources.get(item, "-")
         note = note or state.derived.get(item, "")
-        rows.append(Row(source, key, tuple(value.shape), str(value.dtype), note))
+        dtype = "string" if value.dtype == object else str(value.dtype)
+        rows.append(Row(source, key, tuple(value.shape), dtype, note))
 
     optimizer = state.optimizer
     for name, value in state.params.items():

@@ -76,6 +76,8 @@ def settings_of(problem: Problem) -> dict[str, Any]:
         "defaults": problem.defaults,
         "optimizer": _spec_record(problem.optimizer_spec),
         "keras_optimizer": _spec_record(problem.keras_optimizer_spec),
+        # Which names in a checkpoint are the parameters (the rest are slots and counters).
+        "params": {name: list(value.shape) for name, value in problem.initial_params.items()},
     }
 
 
