@@ -458,3 +458,17 @@ def test_convert_checkpoint_refuses_a_lossy_conversion_with_the_reason(tmp_path:
     )
     assert not destination.exists()
     refused(tfbridge, ["convert-checkpoint", str(foreign), str(source), "--to", "tf2"], 2, "DEST")
+
+
+def test_every_test_the_checkpoint_reference_names_exists() -> None:
+    """docs/migration-checkpoints.md names a test on every row (a bare `[id]` repeats the
+    resumption matrix): each must be defined, with that parameter id."""
+    page = (ROOT / "docs" / "migration-checkpoints.md").read_text(encoding="utf-8")
+    rows = [line for line in page.splitlines() if line.startswith("| ")][2:]
+    assert len(rows) >= 8 and all("`tests/" in row or "`[" in row for row in rows)
+    source = Path(__file__).read_text(encoding="utf-8")
+    for name in re.findall(r"tests/test_checkpoints\.py::(\w+)", page):
+        assert f"def {name}(" in source, name
+    matrix_ids = {f"{o}-{'decay' if d else 'const'}" for o, d in CASES}
+    for test_id in re.findall(r"`(?:tests/test_checkpoints\.py::\w+)?\[([\w-]+)\]`", page):
+        assert test_id in matrix_ids | {"graph-eager", "graph-tf2-eager"}, test_id
