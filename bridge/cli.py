@@ -244,3 +244,36 @@ def record(
         f"{len(manifest['variables'])} variables kept at {len(manifest['recorded_steps'])} "
         f"steps, into {output}"
     )
+
+
+@main.command("convert-checkpoint")
+@click.argument("source", metavar="SRC")
+@click.argument("destination", metavar="DEST")
+@click.option(
+    "--to",
+    "to",
+    type=click.Choice(["tf1", "tf2"]),
+    required=True,
+    help="tf1: a tf.compat.v1.train.Saver checkpoint (DEST/model.ckpt-STEP); tf2: a "
+    "tf.train.Checkpoint (DEST/ckpt-STEP).",
+)
+@reports_user_errors
+def convert_checkpoint(source: str, destination: str, to: str) -> None:
+    """Convert the checkpoint SRC (a prefix, or a directory's latest) into directory DEST.
+
+    Parameters, every optimizer slot and counter, the step and the run's settings; prints each
+    tensor's source name, destination name, shape, dtype and what was derived. A conversion
+    that would lose or round a value is refused with the reason (exit 1), as is a DEST that
+    already holds checkpoints (exit 2).
+    """
+    import_tensorflow_quietly()
+    from bridge.convert import convert_checkpoint as convert
+    from tfmigration.checkpoint.names import render_rows
+    from tfmigration.checkpoint.resume import FORMAT_NAMES
+
+    conversion = convert(source, destination, to)
+    click.echo(
+        f"{conversion.source} ({FORMAT_NAMES[conversion.source_format]}) -> "
+        f"{conversion.destination} ({FORMAT_NAMES[to]}):"
+    )
+    click.echo(render_rows(conversion.rows), nl=False)

@@ -8,7 +8,9 @@ import tensorflow as tf
 
 from eagermode.tf1_compatible import keras_optimizer, keras_slots
 from tfmigration.catalog.losses import squared_error
+from tfmigration.catalog.optimizers import OptimizerSpec
 from tfmigration.catalog.problem import Problem
+from tfmigration.checkpoint.state import SaveOptions, TrainingState
 from tfmigration.training.driver import Observer, Trajectory, run
 from tfmigration.training.styles import check_execution
 
@@ -71,6 +73,15 @@ class EagerEngine:
         """The Keras optimizer this engine steps with; None for gd."""
         return self._optimizer
 
+    @property
+    def optimizer_spec(self) -> OptimizerSpec:
+        """The spec the Keras optimizer was built from (Keras's side under --defaults each)."""
+        return self._spec
+
+    @property
+    def problem(self) -> Problem:
+        return self._problem
+
 
 def train(
     problem: Problem,
@@ -79,7 +90,34 @@ def train(
     observer: Observer | None = None,
     steps_per_call: int = 1,
     jit_compile: bool = False,
+    save: SaveOptions | None = None,
+    resume: TrainingState | None = None,
 ) -> Trajectory:
-    """Train `problem` eagerly. `strict` changes nothing here: eager ops are never rewritten."""
+    """Train `problem` eagerly, from the checkpointed state `resume` if given, saving TF2
+    checkpoints as `save` asks. `strict` changes nothing here: eager ops are never rewritten."""
     check_execution("eager", steps_per_call=steps_per_call, jit_compile=jit_compile)
-    return run(problem, EagerEngine(problem), observer)
+    return run_resumable(problem, EagerEngine(problem), observer, save=save, resume=resume)
+
+
+def run_resumable(
+    problem: Problem,
+    engine: EagerEngine,
+    observer: Observer | None = None,
+    *,
+    steps_per_call: int = 1,
+    save: SaveOptions | None = None,
+    resume: TrainingState | None = None,
+) -> Trajectory:
+    """`driver.run` for an eager or tf.function engine, loading and saving checkpoints."""
+    from eagermode.checkpoints import EagerCheckpoints, load_state
+
+    if resume is not None:
+        load_state(engine, resume)
+    return run(
+        problem,
+        engine,
+        observer,
+        steps_per_call=steps_per_call,
+        start=resume.step if resume is not None else 0,
+        checkpoints=EagerCheckpoints(engine, save) if save is not None else None,
+    )

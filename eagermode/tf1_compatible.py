@@ -139,6 +139,12 @@ class TF1Adam(internals.AfterEveryUpdate, keras.optimizers.Adam):
         self._beta1_power.assign(self.beta_1)
         self._beta2_power.assign(self.beta_2)
 
+    @property
+    def beta_power_variables(self) -> tuple[tf.Variable, tf.Variable]:
+        """TF1's `beta1_power` and `beta2_power`: what a checkpoint must keep of this optimizer
+        beyond its slots and `iterations`."""
+        return self._beta1_power, self._beta2_power
+
     def load_beta_powers(self, beta1_power: float, beta2_power: float) -> None:
         """Set beta^t as TF1's `beta1_power` and `beta2_power` variables hold it."""
         self._beta1_power.assign(beta1_power)

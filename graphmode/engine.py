@@ -13,6 +13,7 @@ import tensorflow as tf
 from tfmigration.catalog.losses import squared_error
 from tfmigration.catalog.optimizers import SLOTS, OptimizerSpec
 from tfmigration.catalog.problem import Problem
+from tfmigration.checkpoint.state import SaveOptions, TrainingState
 from tfmigration.training.driver import Observer, Trajectory, run
 from tfmigration.training.in_graph_batches import InGraphBatches
 from tfmigration.training.styles import check_execution
@@ -55,7 +56,14 @@ def session_config(*, strict: bool) -> tf.compat.v1.ConfigProto:
 class GraphEngine:
     mode = "graph"
 
-    def __init__(self, problem: Problem, *, strict: bool = False, steps_per_call: int = 1) -> None:
+    def __init__(
+        self,
+        problem: Problem,
+        *,
+        strict: bool = False,
+        steps_per_call: int = 1,
+        counts_steps: bool = False,
+    ) -> None:
         self.dtype = problem.dtype
         self._problem = problem
         # No call runs more steps than the run has; the loop's TensorArray is K entries long.
@@ -78,10 +86,13 @@ class GraphEngine:
             }
             self._optimizer = None
             self._global_step = None
+            # A checkpointing run counts its steps in TF1's `global_step`, as TF1 scripts do:
+            # the checkpoint's step is the position in the batch schedule.
+            if counts_steps or spec.decay is not None:
+                self._global_step = tf.compat.v1.train.get_or_create_global_step()
             if problem.optimizer != "gd":
                 learning_rate: object = problem.learning_rate
                 if spec.decay is not None:
-                    self._global_step = tf.compat.v1.train.get_or_create_global_step()
                     # A callable, so that every minimize() (each fused step included) reads
                     # global_step afresh; TF1 optimizers call it in _prepare().
                     learning_rate = self._decayed_learning_rate
@@ -126,7 +137,10 @@ class GraphEngine:
                 lr = self._problem.learning_rate
                 gradients = tf.gradients(loss, variables)
                 pairs = zip(variables, gradients, strict=True)
-                train = tf.group(*[var.assign(var - lr * grad) for var, grad in pairs])
+                updates = [var.assign(var - lr * grad) for var, grad in pairs]
+                if self._global_step is not None:
+                    updates.append(self._global_step.assign_add(1))
+                train = tf.group(*updates)
             else:  # a TF1 library optimizer
                 train = self._optimizer.minimize(
                     loss, var_list=variables, global_step=self._global_step
@@ -180,6 +194,23 @@ class GraphEngine:
     def slots(self) -> dict[str, np.ndarray]:
         return self.session.run(self._slot_tensors) if self._slot_tensors else {}
 
+    @property
+    def problem(self) -> Problem:
+        return self._problem
+
+    def state_variables(self) -> dict[str, tf.Variable]:
+        """Every variable a checkpoint must hold, by the name TF1's Saver keys it under:
+        parameters, slots (`w/Adam`, ...), Adam's `beta1_power`/`beta2_power`, `global_step`.
+        Not the variables holding the batch schedule of fused loops: they are data."""
+        variables: list[tf.Variable] = [*self._variables.values(), *self._slot_tensors.values()]
+        if isinstance(self._optimizer, tf.compat.v1.train.AdamOptimizer):
+            # TF1's own accessor for Adam's non-slot variables (adam.py).
+            with self.graph.as_default():
+                variables.extend(self._optimizer._get_beta_accumulators())
+        if self._global_step is not None:
+            variables.append(self._global_step)
+        return {variable.op.name: variable for variable in variables}
+
     def close(self) -> None:
         self.session.close()
 
@@ -191,11 +222,29 @@ def train(
     observer: Observer | None = None,
     steps_per_call: int = 1,
     jit_compile: bool = False,
+    save: SaveOptions | None = None,
+    resume: TrainingState | None = None,
 ) -> Trajectory:
-    """Train `problem` the TF1 way: one `Session.run` per step, or per `steps_per_call` steps."""
+    """Train `problem` the TF1 way: one `Session.run` per step, or per `steps_per_call` steps;
+    from the checkpointed state `resume` if given, saving TF1 checkpoints as `save` asks."""
+    from graphmode.checkpoints import GraphCheckpoints, load_state
+
     check_execution("graph", steps_per_call=steps_per_call, jit_compile=jit_compile)
-    engine = GraphEngine(problem, strict=strict, steps_per_call=steps_per_call)
+    checkpointing = save is not None or resume is not None
+    engine = GraphEngine(
+        problem, strict=strict, steps_per_call=steps_per_call, counts_steps=checkpointing
+    )
     try:
-        return run(problem, engine, observer, steps_per_call=engine.steps_per_call)
+        if resume is not None:
+            load_state(engine, resume)
+        checkpoints = GraphCheckpoints(engine, save) if save is not None else None
+        return run(
+            problem,
+            engine,
+            observer,
+            steps_per_call=engine.steps_per_call,
+            start=resume.step if resume is not None else 0,
+            checkpoints=checkpoints,
+        )
     finally:
         engine.close()

@@ -43,6 +43,8 @@ def trajectory_record(trajectory: Trajectory) -> dict[str, Any]:
         "params": exact(trajectory.final_params),
         "slots": exact(trajectory.final_slots),
         "seconds": trajectory.seconds,
+        # Only a resumed run has it: `losses` then start at this step.
+        **({"first_step": trajectory.first_step} if trajectory.first_step else {}),
     }
 
 

@@ -11,8 +11,9 @@ import numpy as np
 import tensorflow as tf
 
 from bridge.function.grappler import grappler_disabled
-from eagermode.engine import EagerEngine
+from eagermode.engine import EagerEngine, run_resumable
 from tfmigration.catalog.problem import Problem
+from tfmigration.checkpoint.state import SaveOptions, TrainingState
 from tfmigration.training.driver import Observer, Trajectory, run
 from tfmigration.training.in_graph_batches import InGraphBatches
 
@@ -62,10 +63,22 @@ def train(
     steps_per_call: int = 1,
     jit_compile: bool = False,
     engine: FunctionEngine | None = None,
+    save: SaveOptions | None = None,
+    resume: TrainingState | None = None,
 ) -> Trajectory:
-    """Train `problem` with the eager step under tf.function; `strict` turns Grappler off."""
+    """Train `problem` with the eager step under tf.function; `strict` turns Grappler off.
+    From the checkpointed state `resume` if given, saving TF2 checkpoints as `save` asks."""
     engine = engine or FunctionEngine(
         problem, steps_per_call=steps_per_call, jit_compile=jit_compile
     )
     with grappler_disabled(strict):
-        return run(problem, engine, observer, steps_per_call=engine.steps_per_call)
+        if save is None and resume is None:
+            return run(problem, engine, observer, steps_per_call=engine.steps_per_call)
+        return run_resumable(
+            problem,
+            engine,
+            observer,
+            steps_per_call=engine.steps_per_call,
+            save=save,
+            resume=resume,
+        )

@@ -16,10 +16,16 @@ import click
 from tfmigration.catalog.errors import UserError
 from tfmigration.catalog.models import MODELS
 from tfmigration.catalog.problem import Problem, prepare
+from tfmigration.cli.checkpoint_options import (
+    checkpoint_options,
+    plan_checkpoints,
+    resume_command,
+)
 from tfmigration.cli.options import execution_options, train_config, training_options
 from tfmigration.cli.output import format_params
 from tfmigration.quiet import import_tensorflow_quietly
 from tfmigration.serialize import to_json, trajectory_record, write_atomically
+from tfmigration.training.driver import TrainingInterrupted
 from tfmigration.training.styles import check_execution, runner
 
 MODEL_CHOICE = click.Choice(list(MODELS))
@@ -116,6 +122,7 @@ def add_common_commands(group: click.Group, style: str) -> None:
         type=click.IntRange(min=0),
         help="Print step, loss and parameters every N steps (model's default; 0: never).",
     )
+    @checkpoint_options(style)
     @reports_user_errors
     def train(model: str, log_every: int | None, **options: Any) -> None:
         """Train MODEL and print its losses and parameters."""
@@ -123,20 +130,48 @@ def add_common_commands(group: click.Group, style: str) -> None:
         check_execution(
             style, steps_per_call=options["steps_per_call"], jit_compile=options["jit_compile"]
         )
+        plan = plan_checkpoints(options, problem)
         import_tensorflow_quietly()
         train_style = runner(style)
-        if options["as_json"]:
-            trajectory = train_style(problem, **execution_options(options))
-            save_json(trajectory_record(trajectory), options["output"])
-            click.echo(to_json(trajectory_record(trajectory)))
-            return
-        click.echo(f"{describe(problem, style)}, {style} style")
-        every = problem.model.log_every if log_every is None else log_every
-        bar = sys.stdout.isatty()
-        with ConsoleObserver(problem, every, bar=bar) as observer:
-            trajectory = train_style(problem, observer=observer, **execution_options(options))
+        run_options = execution_options(options)
+        resumption = None
+        if plan.resume_from is not None:
+            from tfmigration.checkpoint.resume import load_for_resume
+
+            resumption = load_for_resume(plan.resume_from, problem, style)
+            run_options["resume"] = resumption.state
+        if plan.save is not None:
+            plan.prepare_directory(resumption.state.step if resumption else None)
+            run_options["save"] = plan.save
+        if resumption is not None:
+            click.echo(resumption.describe(style), err=options["as_json"])
+        try:
+            if options["as_json"]:
+                trajectory = train_style(problem, **run_options)
+                record = trajectory_record(trajectory)
+                save_json(record, options["output"])
+                click.echo(to_json(record))
+                return
+            click.echo(f"{describe(problem, style)}, {style} style")
+            every = problem.model.log_every if log_every is None else log_every
+            bar = sys.stdout.isatty()
+            with ConsoleObserver(problem, every, bar=bar) as observer:
+                trajectory = train_style(problem, observer=observer, **run_options)
+        except TrainingInterrupted as interrupted:
+            click.echo(
+                f"interrupted: step {interrupted.step} of {problem.steps} done and saved to "
+                f"{interrupted.path}; resume with:\n  "
+                + resume_command(click.get_current_context(), plan.save.directory),
+                err=True,
+            )
+            sys.exit(130)
+        if plan.save is not None and not options["as_json"]:
+            click.echo(f"saved {plan.save.directory} (step {problem.steps})")
         click.echo(
             f"final  loss {trajectory.final_loss:<14.8g}  {format_params(trajectory.final_params)}"
         )
-        click.echo(f"{plural(trajectory.steps, 'step')} in {trajectory.seconds:.2f} s")
+        ran = plural(trajectory.steps - trajectory.first_step, "step")
+        if trajectory.first_step:
+            ran += f" (steps {trajectory.first_step} to {trajectory.steps - 1})"
+        click.echo(f"{ran} in {trajectory.seconds:.2f} s")
         save_json(trajectory_record(trajectory), options["output"])

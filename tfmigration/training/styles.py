@@ -70,3 +70,16 @@ _DIFFERENCE_MODULES = {
 def difference_observer(style: str) -> Callable[[str], dict[str, str]]:
     """The `observe(name) -> {case: what happened}` of one style's autodiff differences."""
     return importlib.import_module(_DIFFERENCE_MODULES[style]).observe
+
+
+_CHECKPOINT_MODULES = {
+    "graph": "graphmode.checkpoints",
+    "eager": "eagermode.checkpoints",
+    "function": "eagermode.checkpoints",  # tf.function style keeps the eager engine's state
+}
+
+
+def checkpoint_reader(style: str) -> Callable[[str], dict[str, np.ndarray]]:
+    """The `read_tensors(prefix) -> {key: array}` of one style: TF1's `NewCheckpointReader` in
+    graph style, `tf.train.load_checkpoint` in the others; both read either format."""
+    return importlib.import_module(_CHECKPOINT_MODULES[style]).read_tensors
