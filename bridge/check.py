@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from bridge.checking.ladder import ladder
-from bridge.checking.ports import align, first_beyond, renamed, run_port
+from bridge.checking.ports import align, align_optimizer, first_beyond, renamed, run_port
 from bridge.checking.reference import (
     Batches,
     MigrationDiverged,
@@ -59,6 +59,7 @@ def check_migration(
     seed: int | None = None,
     tolerance_ulps: int = DEFAULT_TOLERANCE_ULPS,
     against: str | Path | None = None,
+    tf1_checkpoint: str | Path | None = None,
     styles: Sequence[str] = PORT_STYLES,
     on_style: Callable[[str], None] | None = None,
 ) -> CheckReport:
@@ -66,8 +67,12 @@ def check_migration(
 
     `steps`, `batch_size` and `seed` default to the file's `STEPS`, `BATCH_SIZE` and `SEED`, then
     to 20 steps on the whole data set with seed 0. `strict` turns Grappler off. `against` names a
-    recording of the TF1 run to compare with instead of running TF1.
+    recording of the TF1 run to compare with instead of running TF1. `tf1_checkpoint` names a
+    TF1 `Saver` checkpoint of the model to start from (variables, slots and step count), in TF1
+    and, through the variable pairing, in the port.
     """
+    if against is not None and tf1_checkpoint is not None:
+        raise ConfigError("--against and --tf1-checkpoint: a recording holds its own start")
     if against is not None:
         return _check_against(
             path, against, steps, strict, batch_size, seed, tolerance_ulps, styles, on_style
@@ -81,9 +86,30 @@ def check_migration(
     try:
         eager = TF2Port(migration)
         pairs = _pairs(migration, program.variable_infos(), eager)
-        reference = run_tf1(program, batches, steps)
+        start, restored = 0, []
+        if tf1_checkpoint is not None:
+            from tfmigration.checkpoint.files import resolve
+
+            prefix = resolve(str(tf1_checkpoint), option="--tf1-checkpoint")
+            start, not_found = program.restore(prefix)
+            restored = [f"started from the TF1 checkpoint {prefix} (global step {start})"]
+            if not_found:
+                restored.append(
+                    "not in the checkpoint, so left at their initial values: "
+                    + ", ".join(not_found[:5])
+                )
+        reference = run_tf1(program, batches, steps, start_iteration=start)
         results = _run_ports(
-            migration, eager, pairs, reference, batches, steps, strict, styles, announce
+            migration,
+            eager,
+            pairs,
+            reference,
+            batches,
+            steps,
+            strict,
+            styles,
+            announce,
+            optimizer_state=tf1_checkpoint is not None,
         )
         floor = beyond = None
         findings = []
@@ -107,7 +133,7 @@ def check_migration(
         pairs,
         results,
         findings,
-        _notes(reference, eager),
+        _notes(reference, eager) + restored,
         floor,
         beyond,
     )
@@ -149,6 +175,8 @@ def _run_ports(
     strict: bool,
     styles: Sequence[str],
     announce: Callable[[str], None],
+    *,
+    optimizer_state: bool = False,
 ) -> list[StyleCheck]:
     """The reference's record, then each port style trained from TF1's initial values."""
     results = [
@@ -169,6 +197,8 @@ def _run_ports(
         port = eager if style == "eager" else FunctionPort(migration)
         port_pairs = renamed(pairs, eager, port)
         align(port, port_pairs, reference.initial)
+        if optimizer_state:
+            align_optimizer(port, port_pairs, reference, reference.initial)
         # Named as the mapping shows them (a second tf2_setup() numbers Keras layers anew).
         shown = {
             moved.tf2.name: pair.tf2.name for moved, pair in zip(port_pairs, pairs, strict=True)

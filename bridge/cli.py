@@ -139,6 +139,12 @@ def compare(models: tuple[str, ...], all_models: bool, tolerance_ulps: int, **op
     help="A recording of the TF1 run (tfbridge record): check the port against it; FILE then "
     "needs no tf1_train.",
 )
+@click.option(
+    "--tf1-checkpoint",
+    type=click.Path(),
+    help="A TF1 Saver checkpoint of FILE's model (a prefix, or a directory's latest): start "
+    "TF1 and, through the variable pairing, the port from it (slots and step count too).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON record per style.")
 @click.option(
     "--output",
@@ -155,6 +161,7 @@ def check(
     strict: bool,
     tolerance_ulps: int,
     against: str | None,
+    tf1_checkpoint: str | None,
     as_json: bool,
     output: str | None,
 ) -> None:
@@ -181,6 +188,7 @@ def check(
         seed=seed,
         tolerance_ulps=tolerance_ulps,
         against=against,
+        tf1_checkpoint=tf1_checkpoint,
         on_style=announce,
     )
     records = report.records()
@@ -253,19 +261,46 @@ def record(
     "--to",
     "to",
     type=click.Choice(["tf1", "tf2"]),
-    required=True,
     help="tf1: a tf.compat.v1.train.Saver checkpoint (DEST/model.ckpt-STEP); tf2: a "
-    "tf.train.Checkpoint (DEST/ckpt-STEP).",
+    "tf.train.Checkpoint (DEST/ckpt-STEP). Required unless --migration.",
+)
+@click.option(
+    "--migration",
+    "migration_file",
+    type=click.Path(dir_okay=False),
+    help="A migration file: SRC is a TF1 checkpoint of its model; DEST gets the TF2 checkpoint "
+    "its port restores with tf.train.Checkpoint(model=..., optimizer=...).",
 )
 @reports_user_errors
-def convert_checkpoint(source: str, destination: str, to: str) -> None:
+def convert_checkpoint(
+    source: str, destination: str, to: str | None, migration_file: str | None
+) -> None:
     """Convert the checkpoint SRC (a prefix, or a directory's latest) into directory DEST.
 
     Parameters, every optimizer slot and counter, the step and the run's settings; prints each
     tensor's source name, destination name, shape, dtype and what was derived. A conversion
     that would lose or round a value is refused with the reason (exit 1), as is a DEST that
-    already holds checkpoints (exit 2).
+    already holds checkpoints (exit 2). With --migration, SRC is a TF1 checkpoint of that file's
+    model, carried into its port through check's variable pairing.
     """
+    if migration_file is not None:
+        if to not in (None, "tf2"):
+            raise ConfigError("--migration writes the port's TF2 checkpoint: drop --to tf1")
+        import_tensorflow_quietly()
+        from bridge.convert_migration import convert_migration_checkpoint
+
+        done = convert_migration_checkpoint(migration_file, source, destination)
+        click.echo(
+            f"{done.source} (TF1 Saver) -> {done.destination} (the port's objects: "
+            + ", ".join(f"{name}={kind}" for name, kind in done.objects.items())
+            + "):"
+        )
+        width = max((len(row[0]) for row in done.rows), default=0)
+        for tf1_name, tf2_name, shape, dtype in done.rows:
+            click.echo(f"  {tf1_name:<{width}}  ->  {tf2_name}  {list(shape)} {dtype}")
+        return
+    if to is None:
+        raise ConfigError("convert-checkpoint needs --to tf1|tf2 (or --migration FILE)")
     import_tensorflow_quietly()
     from bridge.convert import convert_checkpoint as convert
     from tfmigration.checkpoint.names import render_rows

@@ -284,6 +284,42 @@ class TF1Program:
                 ) from None
         return self.session.run(tensors, self._feed(features, labels, step))
 
+    def restore(self, prefix: str) -> tuple[int, list[str]]:
+        """Load a TF1 checkpoint of this model (a `Saver`'s, keys = TF1 variable names) into the
+        graph: every model variable must be there with its shape; the optimizer's slots and
+        counters are loaded where present. Returns (global step, names not found)."""
+        from graphmode.checkpoints import read_tensors
+
+        tensors = read_tensors(prefix)
+        model = {info.name: info for info in self.variable_infos()}
+        missing = [name for name in model if name not in tensors]
+        wrong = [
+            f"{name} {list(tensors[name].shape)} in the checkpoint, {list(info.shape)} here"
+            for name, info in model.items()
+            if name in tensors and tuple(tensors[name].shape) != info.shape
+        ]
+        if missing or wrong:
+            from tfmigration.checkpoint.state import CheckpointError
+
+            problems = [f"lacks {name}" for name in missing] + wrong
+            raise CheckpointError(
+                f"--tf1-checkpoint {prefix} is not a checkpoint of this model: "
+                + "; ".join(problems[:6])
+                + (f" (and {len(problems) - 6} more)" if len(problems) > 6 else "")
+            )
+        self.load({name: value for name, value in tensors.items() if name in self._loaders})
+        not_found = [name for name in self._loaders if name not in tensors]
+        step = tensors.get("global_step")
+        if step is not None:
+            return int(step), not_found
+        if self.beta_powers and self.beta_powers[0] in tensors:
+            # No global_step (minimize() without one): Adam's beta1_power counts the steps.
+            from tfmigration.checkpoint.names import steps_from_beta_power
+
+            beta1 = self.optimizer_hyperparameters.get("beta_1", 0.9)
+            return steps_from_beta_power(tensors[self.beta_powers[0]], beta1), not_found
+        return 0, not_found
+
     def nudge(self, names: list[str], step: int, seed: int) -> None:
         """Move every element of the named variables one ULP up or down (signs drawn from
         `seed` and `step`), in the graph: the noise floor's per-step rounding, without carrying

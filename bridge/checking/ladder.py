@@ -49,7 +49,10 @@ def ladder(
         for tf1_name, _, variable in slots if scale is not None else []:
             variable.assign(before[tf1_name] * scale)
         powers = reference.beta_powers
-        port.set_iterations(step, (before[powers[0]], before[powers[1]]) if powers else None)
+        port.set_iterations(
+            reference.start_iteration + step,
+            (before[powers[0]], before[powers[1]]) if powers else None,
+        )
 
     tf1_loss = reference.losses[step]
     tf1_gradients: dict[str, np.ndarray] = {}

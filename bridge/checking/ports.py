@@ -60,6 +60,21 @@ def align(port: TF2Port, pairs: Sequence[Pair], values: dict[str, np.ndarray]) -
     port.load({pair.tf2.name: values[pair.tf1.name] for pair in pairs})
 
 
+def align_optimizer(
+    port: TF2Port, pairs: Sequence[Pair], reference: Reference, values: dict[str, np.ndarray]
+) -> None:
+    """Copy TF1's optimizer state too (slots both keep, the step count, Adam's beta powers):
+    for a start from a TF1 checkpoint, where the optimizer is mid-run."""
+    scale = port.slot_scale()
+    for tf1_name, _, variable in slot_pairs(reference, port, pairs) if scale is not None else []:
+        variable.assign(values[tf1_name] * scale)
+    powers = reference.beta_powers
+    port.set_iterations(
+        reference.start_iteration,
+        (values[powers[0]], values[powers[1]]) if powers else None,
+    )
+
+
 def slot_pairs(
     reference: Reference, port: TF2Port, pairs: Sequence[Pair]
 ) -> list[tuple[str, str, object]]:

@@ -40,6 +40,8 @@ class Reference:
     slot_names: dict[str, str] = field(default_factory=dict)  # "tf1name/slot" -> variable name
     beta_powers: tuple[str, str] | None = None
     unaligned_random_ops: list[str] = field(default_factory=list)
+    # The optimizer's step count before step 0: 0, or a TF1 checkpoint's global step.
+    start_iteration: int = 0
 
     def before(self, step: int) -> dict[str, np.ndarray] | None:
         return self.initial if step == 0 else self.after.get(step - 1)
@@ -59,7 +61,9 @@ class Batches:
         return self._migration.features[rows], self._migration.labels[rows]
 
 
-def run_tf1(program: TF1Program, batches: Batches, steps: int, every: int = 1) -> Reference:
+def run_tf1(
+    program: TF1Program, batches: Batches, steps: int, every: int = 1, start_iteration: int = 0
+) -> Reference:
     """Train the TF1 program, keeping every variable after every `every`-th step's update."""
     losses = np.empty(steps, dtype=program.loss.dtype.as_numpy_dtype)
     kept = set(recorded_steps(steps, every))
@@ -83,6 +87,7 @@ def run_tf1(program: TF1Program, batches: Batches, steps: int, every: int = 1) -
         slot_names=dict(program.slot_names),
         beta_powers=program.beta_powers,
         unaligned_random_ops=list(program.unaligned_random_ops),
+        start_iteration=start_iteration,
     )
 
 
