@@ -16,7 +16,12 @@ import click
 from tfmigration.catalog.errors import UserError
 from tfmigration.catalog.models import MODELS
 from tfmigration.catalog.problem import Problem, prepare
-from tfmigration.cli.options import execution_options, train_config, training_options
+from tfmigration.cli.options import (
+    execution_options,
+    train_config,
+    training_options,
+    variables_option,
+)
 from tfmigration.cli.output import format_params
 from tfmigration.cli.quiet import import_tensorflow_quietly
 from tfmigration.serialize import to_json, trajectory_record, write_atomically
@@ -108,9 +113,13 @@ def add_common_commands(group: click.Group, style: str) -> None:
         for name, model in MODELS.items():
             click.echo(f"{name:<{width}}  {model.summary}")
 
+    def graph_only(command: Callable[..., Any]) -> Callable[..., Any]:
+        return variables_option(command) if style == "graph" else command
+
     @group.command("train")
     @click.argument("model", type=MODEL_CHOICE)
     @training_options
+    @graph_only
     @click.option(
         "--log-every",
         type=click.IntRange(min=0),
