@@ -99,7 +99,7 @@ def compare(
             f"--plot {plot}: only training models have loss curves to draw; name a model "
             f"({', '.join(MODELS)}), not only demos"
         )
-    import_tensorflow_quietly()
+    import_tensorflow_quietly(onednn=not options["strict"])
     from bridge.grad_compare import compare_demo
     from tfmigration.measure.demo_comparison import demo_records, render_demo_table
 

@@ -1,8 +1,10 @@
 """The floors the product's loops are measured against: minimal hand-written training loops.
 
 Each takes the same prepared problem the product trains (same data, initial values, batch
-order), does its set-up, and returns a `train()` that runs every step and returns the per-step
-losses, so a benchmark can time a warm second call and check it computed the same thing.
+order), does its set-up (graph, Session, device copies of the data), and returns a `train()`
+that runs every step and returns the per-step losses and the final parameters as NumPy arrays,
+as a product run does; the benchmark times set-up and `train()` together, so every variant's
+clock starts at the same point.
 The TensorFlow floors use the catalog's predict and loss (the same maths); what they leave out
 is the product's machinery: the shared driver, observers, checks and records.
 """
@@ -41,12 +43,12 @@ def minimal_graph(problem: Problem) -> Callable[[], np.ndarray]:
     session = tf.compat.v1.Session(graph=graph)
     session.run(init)
 
-    def run() -> np.ndarray:
+    def run() -> tuple[np.ndarray, dict]:
         losses = np.empty(problem.steps, dtype=problem.dtype)
         for step in range(problem.steps):
             features, targets = problem.batch(step)
             losses[step], _ = session.run([loss, train], {x: features, y: targets})
-        return losses
+        return losses, session.run(params)
 
     return run
 
@@ -67,6 +69,7 @@ def _eager_step(problem: Problem):
             variable.assign_sub(lr * gradient)
         return loss
 
+    step.params = params
     return step
 
 
@@ -81,16 +84,19 @@ def minimal_function(problem: Problem) -> Callable[[], np.ndarray]:
     """The bare eager step under tf.function, called once per step."""
     import tensorflow as tf
 
-    return _per_step_loop(problem, tf.function(_eager_step(problem)), tf)
+    eager_step = _eager_step(problem)
+    step = tf.function(eager_step)
+    step.params = eager_step.params
+    return _per_step_loop(problem, step, tf)
 
 
 def _per_step_loop(problem: Problem, step, tf):
-    def run() -> np.ndarray:
+    def run() -> tuple[np.ndarray, dict]:
         losses = np.empty(problem.steps, dtype=problem.dtype)
         for index in range(problem.steps):
             features, targets = problem.batch(index)
             losses[index] = step(tf.constant(features), tf.constant(targets)).numpy()
-        return losses
+        return losses, {name: value.numpy() for name, value in step.params.items()}
 
     return run
 
@@ -103,7 +109,7 @@ def numpy_loop(problem: Problem) -> Callable[[], np.ndarray]:
     lr = problem.dtype.type(problem.learning_rate)
     two = problem.dtype.type(2)
 
-    def run() -> np.ndarray:
+    def run() -> tuple[np.ndarray, dict]:
         w = problem.initial_params["w"].copy()
         b = problem.initial_params["b"].copy()
         losses = np.empty(problem.steps, dtype=problem.dtype)
@@ -115,7 +121,7 @@ def numpy_loop(problem: Problem) -> Callable[[], np.ndarray]:
             scale = -two / residual.size
             w = w - lr * (scale * np.sum(residual * basis))
             b = b - lr * (scale * np.sum(residual))
-        return losses
+        return losses, {"w": w, "b": b}
 
     return run
 
@@ -153,12 +159,13 @@ def jax_jit_step(problem: Problem) -> Callable[[], np.ndarray]:
     jax, _, step, params = _jax_parts(problem)
     step = jax.jit(step)
 
-    def run() -> np.ndarray:
+    def run() -> tuple[np.ndarray, dict]:
         current, losses = params, []
         for index in range(problem.steps):
             current, loss = step(current, index)
             losses.append(loss)
-        return np.array(jax.device_get(losses), dtype=problem.dtype)
+        w, b = jax.device_get(current)
+        return np.array(jax.device_get(losses), dtype=problem.dtype), {"w": w, "b": b}
 
     return run
 
@@ -171,9 +178,10 @@ def jax_fori_loop(problem: Problem) -> Callable[[], np.ndarray]:
     def train(params):
         return jax.lax.scan(step, params, jnp.arange(problem.steps))
 
-    def run() -> np.ndarray:
-        _, losses = train(params)
-        return np.asarray(losses, dtype=problem.dtype)
+    def run() -> tuple[np.ndarray, dict]:
+        (w, b), losses = train(params)
+        w, b = jax.device_get((w, b))
+        return np.asarray(losses, dtype=problem.dtype), {"w": w, "b": b}
 
     return run
 

@@ -375,3 +375,31 @@ def test_plot_draws_style_free_inputs(tmp_path: Path) -> None:
     )
     draw_panels(tmp_path / "toy.png", [panel])
     assert (tmp_path / "toy.png").read_bytes()[:4] == b"\x89PNG"
+
+
+# --- oneDNN -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("flag", "expected"), [("--strict", "0"), (None, "unset")])
+def test_strict_turns_onednn_off_before_tensorflow_is_imported(
+    flag: str | None, expected: str
+) -> None:
+    """TensorFlow reads TF_ENABLE_ONEDNN_OPTS once, at import: strict sets it first."""
+    import subprocess
+    import sys
+
+    args = ["compare", "house", "--steps", "1", "--json", *([flag] if flag else [])]
+    probe = (
+        "import os, sys\n"
+        "os.environ.pop('TF_ENABLE_ONEDNN_OPTS', None)\n"
+        "from bridge.cli import main\n"
+        "try:\n"
+        f"    main({args!r})\n"
+        "except SystemExit:\n"
+        "    pass\n"
+        "print(os.environ.get('TF_ENABLE_ONEDNN_OPTS', 'unset'), file=sys.stderr)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True, cwd=Path.cwd()
+    )
+    assert done.stderr.strip().splitlines()[-1] == expected

@@ -132,7 +132,7 @@ def add_common_commands(group: click.Group, style: str) -> None:
         check_execution(
             style, steps_per_call=options["steps_per_call"], jit_compile=options["jit_compile"]
         )
-        import_tensorflow_quietly()
+        import_tensorflow_quietly(onednn=not options["strict"])
         train_style = runner(style)
         if options["as_json"]:
             trajectory = train_style(problem, **execution_options(options))

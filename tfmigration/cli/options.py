@@ -114,7 +114,8 @@ TRAINING_OPTIONS = (
     click.option(
         "--strict",
         is_flag=True,
-        help="Turn Grappler's rewrites off for graph and tf.function runs.",
+        help="Turn Grappler's rewrites off for graph and tf.function runs, and oneDNN's CPU "
+        "kernels off (TF_ENABLE_ONEDNN_OPTS=0, set before TensorFlow is imported).",
     ),
     click.option(
         "--steps-per-call",
