@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+import textwrap
 from typing import Any
 
 import click
@@ -133,7 +134,7 @@ def compare(
             )
         if comparisons:
             click.echo(render_table(comparisons), nl=False)
-            click.echo(NOISE_FLOOR_NOTE)
+            click.echo(textwrap.fill(NOISE_FLOOR_NOTE, width=100))
         if demo_comparisons:
             click.echo(render_demo_table(demo_comparisons), nl=False)
     verdicts = {comparison.model: comparison.verdict for comparison in comparisons}

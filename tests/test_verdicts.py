@@ -403,3 +403,22 @@ def test_strict_turns_onednn_off_before_tensorflow_is_imported(
         [sys.executable, "-c", probe], capture_output=True, text=True, check=True, cwd=Path.cwd()
     )
     assert done.stderr.strip().splitlines()[-1] == expected
+
+
+def test_compare_help_imports_neither_tensorflow_nor_matplotlib() -> None:
+    import subprocess
+    import sys
+
+    probe = (
+        "import sys\n"
+        "from bridge.cli import main\n"
+        "try:\n"
+        "    main(['compare', '--help'])\n"
+        "except SystemExit:\n"
+        "    pass\n"
+        "print('tensorflow' in sys.modules, 'matplotlib' in sys.modules)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True, cwd=Path.cwd()
+    )
+    assert done.stdout.strip().splitlines()[-1] == "False False"
