@@ -422,3 +422,16 @@ def test_compare_help_imports_neither_tensorflow_nor_matplotlib() -> None:
         [sys.executable, "-c", probe], capture_output=True, text=True, check=True, cwd=Path.cwd()
     )
     assert done.stdout.strip().splitlines()[-1] == "False False"
+
+
+def test_a_demo_beyond_the_oracle_is_different_though_every_style_agrees() -> None:
+    from tfmigration.measure.demo_comparison import ORACLE_BOUND, DemoComparison
+    from tfmigration.measure.demo_comparison import measure as measure_demo
+
+    wrong = {"dy/dx": np.array([7.0], dtype=np.float32)}  # the oracle says 6
+    oracle = {"dy/dx": np.array([6.0])}
+    results = tuple(measure_demo(mode, wrong, wrong, oracle, 0.0) for mode in ("graph", "eager"))
+    assert all(r.max_ulps == 0 for r in results)
+    assert results[0].oracle_relative_error == pytest.approx(1 / 6)
+    assert ORACLE_BOUND < 1 / 6
+    assert DemoComparison("square", True, 64, results, oracle).verdict == "different"
