@@ -10,7 +10,7 @@ values and batch order drawn in NumPy), TensorFlow or JAX imported. The clock co
 the run (graph and Session, engine, tf.function tracing, XLA or JAX compilation, and the data
 path: the fused loops' pre-gathered batch schedule, JAX's device copies), every step, and
 reading the losses and final parameters back as NumPy arrays. One untimed run warms the process
-(thread pools, kernel caches), then three timed runs; the fastest is reported.
+(thread pools, kernel caches), then five timed runs (`REPEATS`); the fastest is reported.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "scripts")]
 
-REPEATS = 3  # timed runs after the warm-up; the fastest is reported
+REPEATS = 5  # timed runs after the warm-up; the fastest is reported
 FUSED = 0  # steps per call: the whole run in one call
 PRODUCT = {
     # variant: (style, steps per call, XLA)
@@ -178,6 +178,7 @@ def main() -> None:
     have_jax = importlib.util.find_spec("jax") is not None
     floors = [f for f in FLOORS if have_jax or not f.startswith("jax")]
     results: dict[tuple[str, str], dict] = {}
+    load_at_start = os.getloadavg()[0]
     for model in args.models:
         for variant in [*PRODUCT, *floors]:
             print(f"measuring {model} / {variant} ...", file=sys.stderr)
@@ -191,7 +192,8 @@ def main() -> None:
             ["bridge", "list"],
         )
     }
-    page = report(results, args.models, args.steps, have_jax, startup)
+    load = (load_at_start, os.getloadavg()[0])
+    page = report(results, args.models, args.steps, have_jax, startup, load)
     if args.write:
         from tfmigration.serialize import write_atomically
 
@@ -226,7 +228,12 @@ VARIANTS_TEXT = """\
 
 
 def report(
-    results: dict, models: list[str], steps: int, have_jax: bool, startup: dict[str, float]
+    results: dict,
+    models: list[str],
+    steps: int,
+    have_jax: bool,
+    startup: dict[str, float],
+    load: tuple[float, float] = (float("nan"), float("nan")),
 ) -> str:
     """The whole of BENCHMARKS.md: method, tables, targets and whether each was met."""
     lines = [
@@ -255,7 +262,8 @@ def report(
         "## Results",
         "",
         f"Machine: {machine()}.",
-        f"Steps per run: {steps}.",
+        f"Steps per run: {steps}. Load average (1 min) when the run started: {load[0]:.2f}, "
+        f"when it ended: {load[1]:.2f} (on 2 cores, above about 1 means other work shared them).",
         "",
         "| model | variant | µs/step | peak MiB |",
         "|---|---|---:|---:|",
