@@ -8,8 +8,9 @@ Every case runs in a fresh subprocess (so its peak resident memory is its own). 
 product or floor, is timed from the same start: a prepared problem in memory (data, initial
 values and batch order drawn in NumPy), TensorFlow or JAX imported. The clock covers building
 the run (graph and Session, engine, tf.function tracing, XLA or JAX compilation, and the data
-path: the fused loops' pre-gathered batch schedule, JAX's device copies), every step, and
-reading the losses and final parameters back as NumPy arrays. One untimed run warms the process
+path: the fused loops' pre-gathered batch schedule, JAX's device copies), every step, the
+final loss on the whole data (each floor computes it too, in its own style), and reading the
+losses, final loss and final parameters back as NumPy values. One untimed run warms the process
 (thread pools, kernel caches), then five timed runs (`REPEATS`); the fastest is reported.
 """
 
@@ -69,7 +70,7 @@ def _product_run(problem, variant: str):
         finally:
             if hasattr(engine, "close"):
                 engine.close()
-        return trajectory.losses, trajectory.final_params
+        return trajectory.losses, trajectory.final_loss, trajectory.final_params
 
     return once
 
@@ -93,7 +94,7 @@ def worker(model: str, variant: str, steps: int) -> dict:
 
         import_tensorflow_quietly()
     once = _product_run(problem, variant) if variant in PRODUCT else _floor_run(problem, variant)
-    losses, _ = once()  # warm-up, untimed
+    losses, _, _ = once()  # warm-up, untimed
     seconds = float("inf")
     for _ in range(REPEATS):
         start = time.perf_counter()
@@ -249,9 +250,11 @@ def report(
         "memory (data, initial values and batch order drawn once in NumPy) and its library",
         "imported. The clock covers building the run (graph and Session, engine, tf.function",
         "tracing, XLA or JAX compilation, and the data path: the fused loops' pre-gathered batch",
-        "schedule, JAX's device copies of the data), every step, and reading the losses and the",
-        "final parameters back as NumPy arrays; a product run also evaluates the final loss. So",
-        "set-up is counted in every row, and `µs/step` is that whole time divided by the steps.",
+        "schedule, JAX's device copies of the data), every step, one more forward pass for the",
+        "final loss on the whole data (each floor in its own style: a traced or compiled",
+        "function where the product's run traces or compiles one), and reading the losses, the",
+        "final loss and the final parameters back as NumPy values. So set-up is counted in",
+        "every row, and `µs/step` is that whole time divided by the steps.",
         "Each case runs in a fresh subprocess (its `peak MiB`, `ru_maxrss`, is its own), once",
         f"untimed to warm the process, then {REPEATS} times timed; the fastest is reported. Every",
         "case trains the same prepared problem with plain gradient descent (`--optimizer gd`),",
@@ -305,7 +308,8 @@ def report(
         "(`tests/test_cli.py::test_help_and_list_do_not_import_tensorflow`).",
         "",
         "Single rows move between runs on this machine: its two cores are shared with whatever",
-        "else runs, which the best of three damps but does not remove.",
+        f"else runs (the load average above), which the best of {REPEATS} damps but does not",
+        "remove.",
     ]
     if not have_jax:
         lines += ["", "JAX is not installed: its rows were skipped (`pip install '.[bench]'`)."]

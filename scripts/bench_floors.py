@@ -2,8 +2,9 @@
 
 Each takes the same prepared problem the product trains (same data, initial values, batch
 order), does its set-up (graph, Session, device copies of the data), and returns a `train()`
-that runs every step and returns the per-step losses and the final parameters as NumPy arrays,
-as a product run does; the benchmark times set-up and `train()` together, so every variant's
+that runs every step and returns what a product run returns: the per-step losses, the final
+loss (one more forward pass on the whole data, in the floor's own style) and the final
+parameters, as NumPy values; the benchmark times set-up and `train()` together, so every variant's
 clock starts at the same point.
 The TensorFlow floors use the catalog's predict and loss (the same maths); what they leave out
 is the product's machinery: the shared driver, observers, checks and records.
@@ -43,12 +44,13 @@ def minimal_graph(problem: Problem) -> Callable[[], np.ndarray]:
     session = tf.compat.v1.Session(graph=graph)
     session.run(init)
 
-    def run() -> tuple[np.ndarray, dict]:
+    def run() -> tuple[np.ndarray, np.floating, dict]:
         losses = np.empty(problem.steps, dtype=problem.dtype)
         for step in range(problem.steps):
             features, targets = problem.batch(step)
             losses[step], _ = session.run([loss, train], {x: features, y: targets})
-        return losses, session.run(params)
+        final = session.run(loss, {x: problem.features, y: problem.targets})
+        return losses, final, session.run(params)
 
     return run
 
@@ -69,7 +71,11 @@ def _eager_step(problem: Problem):
             variable.assign_sub(lr * gradient)
         return loss
 
+    def forward_loss(features, targets):
+        return squared_error(problem.loss, targets, problem.model.predict(params, features))
+
     step.params = params
+    step.forward_loss = forward_loss
     return step
 
 
@@ -87,16 +93,19 @@ def minimal_function(problem: Problem) -> Callable[[], np.ndarray]:
     eager_step = _eager_step(problem)
     step = tf.function(eager_step)
     step.params = eager_step.params
+    # The product traces its final-loss evaluation too (FunctionEngine.compiled_loss).
+    step.forward_loss = tf.function(eager_step.forward_loss)
     return _per_step_loop(problem, step, tf)
 
 
 def _per_step_loop(problem: Problem, step, tf):
-    def run() -> tuple[np.ndarray, dict]:
+    def run() -> tuple[np.ndarray, np.floating, dict]:
         losses = np.empty(problem.steps, dtype=problem.dtype)
         for index in range(problem.steps):
             features, targets = problem.batch(index)
             losses[index] = step(tf.constant(features), tf.constant(targets)).numpy()
-        return losses, {name: value.numpy() for name, value in step.params.items()}
+        final = step.forward_loss(tf.constant(problem.features), tf.constant(problem.targets))
+        return losses, final.numpy(), {name: value.numpy() for name, value in step.params.items()}
 
     return run
 
@@ -109,7 +118,7 @@ def numpy_loop(problem: Problem) -> Callable[[], np.ndarray]:
     lr = problem.dtype.type(problem.learning_rate)
     two = problem.dtype.type(2)
 
-    def run() -> tuple[np.ndarray, dict]:
+    def run() -> tuple[np.ndarray, np.floating, dict]:
         w = problem.initial_params["w"].copy()
         b = problem.initial_params["b"].copy()
         losses = np.empty(problem.steps, dtype=problem.dtype)
@@ -121,7 +130,9 @@ def numpy_loop(problem: Problem) -> Callable[[], np.ndarray]:
             scale = -two / residual.size
             w = w - lr * (scale * np.sum(residual * basis))
             b = b - lr * (scale * np.sum(residual))
-        return losses, {"w": w, "b": b}
+        basis = problem.features * problem.features if name == "quadratic" else problem.features
+        residual = problem.targets - (w * basis + b)
+        return losses, np.mean(residual * residual), {"w": w, "b": b}
 
     return run
 
@@ -151,37 +162,41 @@ def _jax_parts(problem: Problem):
         return (params[0] - lr * grads[0], params[1] - lr * grads[1]), loss
 
     params = (jnp.asarray(problem.initial_params["w"]), jnp.asarray(problem.initial_params["b"]))
-    return jax, jnp, step, params
+    # The final loss on the whole data, compiled as the product's XLA run compiles its own.
+    final_loss = jax.jit(lambda params: loss_fn(params, features, targets))
+    return jax, jnp, step, params, final_loss
 
 
 def jax_jit_step(problem: Problem) -> Callable[[], np.ndarray]:
     """JAX with a jitted step called once per step (what users weigh against tf.function)."""
-    jax, _, step, params = _jax_parts(problem)
+    jax, _, step, params, final_loss = _jax_parts(problem)
     step = jax.jit(step)
 
-    def run() -> tuple[np.ndarray, dict]:
+    def run() -> tuple[np.ndarray, np.floating, dict]:
         current, losses = params, []
         for index in range(problem.steps):
             current, loss = step(current, index)
             losses.append(loss)
+        final = jax.device_get(final_loss(current))
         w, b = jax.device_get(current)
-        return np.array(jax.device_get(losses), dtype=problem.dtype), {"w": w, "b": b}
+        return np.array(jax.device_get(losses), dtype=problem.dtype), final, {"w": w, "b": b}
 
     return run
 
 
 def jax_fori_loop(problem: Problem) -> Callable[[], np.ndarray]:
     """JAX with the whole loop compiled (lax.scan, fori_loop's loss-collecting sibling)."""
-    jax, jnp, step, params = _jax_parts(problem)
+    jax, jnp, step, params, final_loss = _jax_parts(problem)
 
     @jax.jit
     def train(params):
         return jax.lax.scan(step, params, jnp.arange(problem.steps))
 
-    def run() -> tuple[np.ndarray, dict]:
-        (w, b), losses = train(params)
-        w, b = jax.device_get((w, b))
-        return np.asarray(losses, dtype=problem.dtype), {"w": w, "b": b}
+    def run() -> tuple[np.ndarray, np.floating, dict]:
+        final_params, losses = train(params)
+        final = jax.device_get(final_loss(final_params))
+        w, b = jax.device_get(final_params)
+        return np.asarray(losses, dtype=problem.dtype), final, {"w": w, "b": b}
 
     return run
 

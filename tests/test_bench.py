@@ -32,7 +32,7 @@ def test_each_floor_trains_the_same_problem_as_the_product(model: str, floor: st
     if floor.startswith("jax") and importlib.util.find_spec("jax") is None:
         pytest.skip("JAX is an optional extra (pip install '.[bench]')")
     problem = prepare(model, TrainConfig(steps=20, optimizer="gd"))
-    losses, params = FLOORS[floor](problem)()
+    losses, final_loss, params = FLOORS[floor](problem)()
     product = runner(STYLE_OF.get(floor, "graph"))(problem)
     if floor in STYLE_OF:
         # Same ops, same style: same bits (the minimal loops make resource variables).
@@ -42,10 +42,12 @@ def test_each_floor_trains_the_same_problem_as_the_product(model: str, floor: st
             else (product)
         )
         np.testing.assert_array_equal(losses, product.losses)
+        assert final_loss == product.final_loss
         for name, value in product.final_params.items():
             np.testing.assert_array_equal(params[name], value)
     else:
         np.testing.assert_allclose(losses, product.losses, rtol=1e-5)
+        np.testing.assert_allclose(final_loss, product.final_loss, rtol=1e-5)
         for name, value in product.final_params.items():
             np.testing.assert_allclose(params[name], value, rtol=1e-5)
 
