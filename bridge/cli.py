@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import sys
+import textwrap
 from typing import Any
 
 import click
 
 from bridge.compare import DEFAULT_TOLERANCE_ULPS, compare_problem
 from tfmigration.catalog.demos import DEMOS
-from tfmigration.catalog.errors import ConfigError
+from tfmigration.catalog.errors import ConfigError, UserError
 from tfmigration.catalog.models import MODELS
 from tfmigration.catalog.problem import MAX_SEED, MAX_STEPS, prepare
 from tfmigration.cli.commands import add_common_commands, reports_user_errors, save_json
@@ -17,10 +18,12 @@ from tfmigration.cli.grad_commands import add_differences_command, add_grad_comm
 from tfmigration.cli.options import (
     execution_options,
     output_path,
+    plot_option,
     train_config,
     training_options,
+    variables_option,
 )
-from tfmigration.measure.report import comparison_records, render_table
+from tfmigration.measure.report import NOISE_FLOOR_NOTE, comparison_records, render_table
 from tfmigration.quiet import import_tensorflow_quietly
 from tfmigration.serialize import to_json
 
@@ -31,6 +34,18 @@ def main() -> None:
 
 
 add_common_commands(main, "function")
+
+
+def save_plot(comparisons: list, path: str) -> None:
+    """Draw the comparisons into the --plot file; an unwritable file is exit 1, one line."""
+    from tfmigration.measure.plot import comparison_panel, draw_panels
+
+    try:
+        draw_panels(path, [comparison_panel(comparison) for comparison in comparisons])
+    except OSError as error:
+        raise UserError(f"cannot write --plot {path}: {error.strerror or error}") from None
+
+
 add_grad_command(main, "function")
 add_differences_command(main)
 
@@ -48,12 +63,23 @@ add_differences_command(main)
     help="Largest ULP distance still called 'equivalent'.",
 )
 @training_options
+@variables_option
+@plot_option
 @reports_user_errors
-def compare(models: tuple[str, ...], all_models: bool, tolerance_ulps: int, **options: Any) -> None:
+def compare(
+    models: tuple[str, ...],
+    all_models: bool,
+    tolerance_ulps: int,
+    plot: str | None,
+    **options: Any,
+) -> None:
     """Train MODELS in graph, eager and tf.function style and measure how far they agree.
 
-    Graph style (the TF1 original) is the reference. Exit status 0 when every model is
-    'identical' or 'equivalent', 1 otherwise.
+    Graph style (the TF1 original) is the reference; it runs once more from initial values
+    nudged by one ULP, to measure how far rounding alone carries it (the noise floor). A model
+    is 'identical' (0 ULPs), 'equivalent' (within --tolerance-ulps or within the noise floor)
+    or 'different' (beyond both, or any style beyond its bound against the float64 oracle).
+    Exit status 0 when every model is 'identical' or 'equivalent', 1 otherwise.
 
     MODELS may also name autodiff demos (see `grad`): each demo's quantities are measured the
     same way (ULPs from graph over every quantity, oracle relative error, same verdicts). The
@@ -70,7 +96,12 @@ def compare(models: tuple[str, ...], all_models: bool, tolerance_ulps: int, **op
     config = train_config(options)
     problems = [prepare(name, config) for name in names if name in MODELS]
     demos = [name for name in names if name in DEMOS]
-    import_tensorflow_quietly()
+    if plot is not None and not problems:
+        raise ConfigError(
+            f"--plot {plot}: only training models have loss curves to draw; name a model "
+            f"({', '.join(MODELS)}), not only demos"
+        )
+    import_tensorflow_quietly(onednn=not options["strict"])
     from bridge.grad_compare import compare_demo
     from tfmigration.measure.demo_comparison import demo_records, render_demo_table
 
@@ -89,6 +120,8 @@ def compare(models: tuple[str, ...], all_models: bool, tolerance_ulps: int, **op
             compare_demo(demo, strict=options["strict"], tolerance_ulps=tolerance_ulps)
         )
     records = comparison_records(comparisons) + demo_records(demo_comparisons)
+    if plot is not None:
+        save_plot(comparisons, plot)
     save_json(records, options["output"])
     if options["as_json"]:
         click.echo(to_json(records))
@@ -102,6 +135,7 @@ def compare(models: tuple[str, ...], all_models: bool, tolerance_ulps: int, **op
             )
         if comparisons:
             click.echo(render_table(comparisons), nl=False)
+            click.echo(textwrap.fill(NOISE_FLOOR_NOTE, width=100))
         if demo_comparisons:
             click.echo(render_demo_table(demo_comparisons), nl=False)
     verdicts = {comparison.model: comparison.verdict for comparison in comparisons}

@@ -6,6 +6,7 @@ against it in ULPs, step by step, and every style against the NumPy float64 orac
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Sequence
 
 from tfmigration.catalog.problem import Problem
@@ -15,6 +16,8 @@ from tfmigration.measure.comparison import (
     Comparison,
     measure,
 )
+from tfmigration.measure.noise_floor import measure_noise_floor, nudge_one_ulp
+from tfmigration.measure.oracle_check import problem_bound
 from tfmigration.training.styles import STYLES, runner
 
 
@@ -27,37 +30,55 @@ def compare_problem(
     on_style: Callable[[str], None] | None = None,
     steps_per_call: int = 1,
     jit_compile: bool = False,
+    variables: str = "ref",
 ) -> Comparison:
     """Train `problem` in every style (graph first) and in the oracle, and measure each.
 
     `steps_per_call` fuses the graph and tf.function loops (eager always runs step by step);
-    `jit_compile` applies to tf.function style alone.
+    `jit_compile` applies to tf.function style alone, `variables` ("ref", TF1's RefVariables,
+    or "resource") to graph style alone.
+
+    The reference style runs once more, from initial values nudged by one ULP, to measure its
+    noise floor: how far rounding alone carries it (tfmigration/measure/noise_floor.py).
 
     The oracle follows TF1's equations (the code being migrated), so under --defaults each the
     Keras styles' oracle error is how far renaming the class lands from the TF1 result.
     """
     from tfmigration.oracle.engine import train as train_oracle
 
+    execution = {
+        "graph": {"steps_per_call": steps_per_call, "variables": variables},
+        "eager": {},
+        "function": {"steps_per_call": steps_per_call, "jit_compile": jit_compile},
+    }
     trajectories = {}
     for style in (REFERENCE_STYLE, *(s for s in styles if s != REFERENCE_STYLE)):
         if on_style is not None:
             on_style(style)
-        execution = {
-            "graph": {"steps_per_call": steps_per_call},
-            "eager": {},
-            "function": {"steps_per_call": steps_per_call, "jit_compile": jit_compile},
-        }[style]
-        trajectories[style] = runner(style)(problem, strict=strict, **execution)
-    oracle = train_oracle(problem)
+        trajectories[style] = runner(style)(problem, strict=strict, **execution[style])
+    if on_style is not None:
+        on_style("noise floor")
+    nudged = dataclasses.replace(problem, initial_params=nudge_one_ulp(problem.initial_params))
     reference = trajectories[REFERENCE_STYLE]
+    floor = measure_noise_floor(
+        reference,
+        runner(REFERENCE_STYLE)(nudged, strict=strict, **execution[REFERENCE_STYLE]),
+    )
+    oracle = train_oracle(problem)
+    bound = problem_bound(problem)
     return Comparison(
         model=problem.model.name,
         strict=strict,
         tolerance_ulps=tolerance_ulps,
-        results=tuple(measure(t, reference, oracle) for t in trajectories.values()),
+        results=tuple(
+            measure(t, reference, oracle, noise_floor=floor, oracle_bound=bound)
+            for t in trajectories.values()
+        ),
         oracle=oracle,
         optimizer=problem.optimizer,
         defaults=problem.defaults,
         steps_per_call=steps_per_call,
         jit_compile=jit_compile,
+        noise_floor=floor,
+        variables=variables,
     )

@@ -183,6 +183,18 @@ def _variables(run: Run) -> Observations:
     return observations
 
 
+def _ref_read_order(run: Run) -> Observations:
+    v = tf.Variable(1.9)
+
+    def body() -> Any:
+        with tf.GradientTape() as tape:
+            loss = v * v
+        v.assign(v - 0.1 * tape.gradient(loss, v))
+        return loss
+
+    return {"tf.Variable: loss, then update": _outcome(run, body)}
+
+
 OBSERVERS: dict[str, Callable[[Run], Observations]] = {
     "one-shot-tape": _one_shot_tape,
     "watched": _watched,
@@ -190,6 +202,7 @@ OBSERVERS: dict[str, Callable[[Run], Observations]] = {
     "stop-gradient": _stop_gradient,
     "jacobian": _jacobian,
     "variables": _variables,
+    "ref-read-order": _ref_read_order,
 }
 
 

@@ -7,6 +7,9 @@ styles running in the same process.
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
+
 import numpy as np
 import tensorflow as tf
 
@@ -16,7 +19,7 @@ from tfmigration.catalog.problem import Problem
 from tfmigration.checkpoint.state import SaveOptions, TrainingState
 from tfmigration.training.driver import Observer, Trajectory, run
 from tfmigration.training.in_graph_batches import InGraphBatches
-from tfmigration.training.styles import check_execution
+from tfmigration.training.styles import VARIABLE_KINDS, check_execution
 
 # Our slot names -> the names TF1's optimizers give them (`optimizer.get_slot(var, name)`).
 _TF1_SLOT_NAMES = {"ms": "rms"}
@@ -53,6 +56,25 @@ def session_config(*, strict: bool) -> tf.compat.v1.ConfigProto:
     return config
 
 
+@contextlib.contextmanager
+def _tf1_control_flow(enabled: bool) -> Iterator[None]:
+    """TF1's while_loop (control flow v1) while building, when RefVariables are used.
+
+    TF2's while_v2 builds a function whose inputs cannot be reference-typed ("input types
+    (float32, float32) are not compatible with expected types (float32_ref, float32)"); TF1
+    built its loops with v1 frames, which can. The switch is process-wide but read only while a
+    loop is built, so it is turned back on before any other style builds one.
+    """
+    if not enabled or not tf.compat.v1.control_flow_v2_enabled():
+        yield
+        return
+    tf.compat.v1.disable_control_flow_v2()
+    try:
+        yield
+    finally:
+        tf.compat.v1.enable_control_flow_v2()
+
+
 class GraphEngine:
     mode = "graph"
 
@@ -63,9 +85,13 @@ class GraphEngine:
         strict: bool = False,
         steps_per_call: int = 1,
         counts_steps: bool = False,
+        variables: str = "ref",
     ) -> None:
+        if variables not in VARIABLE_KINDS:
+            raise ValueError(f"variables {variables!r} is not one of {VARIABLE_KINDS}")
         self.dtype = problem.dtype
         self._problem = problem
+        self._ref_variables = variables == "ref"
         # No call runs more steps than the run has; the loop's TensorArray is K entries long.
         steps_per_call = self.steps_per_call = min(steps_per_call, problem.steps)
         model = problem.model
@@ -80,8 +106,10 @@ class GraphEngine:
             self._y = tf.compat.v1.placeholder(
                 model.dtype, shape=(None, *problem.targets.shape[1:]), name="y"
             )
+            # tf.Variable in a TF2 process makes resource variables even inside a tf.Graph;
+            # TF1 code got RefVariables unless it asked otherwise.
             self._variables = {
-                name: tf.Variable(value, name=name)
+                name: tf.compat.v1.Variable(value, name=name, use_resource=variables == "resource")
                 for name, value in problem.initial_params.items()
             }
             self._optimizer = None
@@ -166,14 +194,15 @@ class GraphEngine:
                 return offset + 1, losses.write(offset, loss)
 
         losses = tf.TensorArray(self._problem.model.dtype, size=steps_per_call, element_shape=())
-        # One iteration at a time: each step reads the parameters the previous one wrote.
-        _, losses = tf.while_loop(
-            lambda offset, _: offset < self._count,
-            body,
-            (tf.constant(0), losses),
-            parallel_iterations=1,
-        )
-        self._fused_losses = losses.stack()
+        with _tf1_control_flow(self._ref_variables):
+            # One iteration at a time: each step reads the parameters the previous one wrote.
+            _, losses = tf.while_loop(
+                lambda offset, _: offset < self._count,
+                body,
+                (tf.constant(0), losses),
+                parallel_iterations=1,
+            )
+            self._fused_losses = losses.stack()
 
     def steps(self, start: int, count: int) -> np.ndarray:
         losses = self.session.run(self._fused_losses, {self._start: start, self._count: count})
@@ -224,15 +253,21 @@ def train(
     jit_compile: bool = False,
     save: SaveOptions | None = None,
     resume: TrainingState | None = None,
+    variables: str = "ref",
 ) -> Trajectory:
     """Train `problem` the TF1 way: one `Session.run` per step, or per `steps_per_call` steps;
-    from the checkpointed state `resume` if given, saving TF1 checkpoints as `save` asks."""
+    from the checkpointed state `resume` if given, saving TF1 checkpoints as `save` asks;
+    `variables` "ref" (TF1's RefVariables, the default) or "resource" (TF2's)."""
     from graphmode.checkpoints import GraphCheckpoints, load_state
 
     check_execution("graph", steps_per_call=steps_per_call, jit_compile=jit_compile)
     checkpointing = save is not None or resume is not None
     engine = GraphEngine(
-        problem, strict=strict, steps_per_call=steps_per_call, counts_steps=checkpointing
+        problem,
+        strict=strict,
+        steps_per_call=steps_per_call,
+        counts_steps=checkpointing,
+        variables=variables,
     )
     try:
         if resume is not None:

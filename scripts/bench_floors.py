@@ -1,8 +1,11 @@
 """The floors the product's loops are measured against: minimal hand-written training loops.
 
 Each takes the same prepared problem the product trains (same data, initial values, batch
-order), does its set-up, and returns a `train()` that runs every step and returns the per-step
-losses, so a benchmark can time a warm second call and check it computed the same thing.
+order), does its set-up (graph, Session, device copies of the data), and returns a `train()`
+that runs every step and returns what a product run returns: the per-step losses, the final
+loss (one more forward pass on the whole data, in the floor's own style) and the final
+parameters, as NumPy values; the benchmark times set-up and `train()` together, so every variant's
+clock starts at the same point.
 The TensorFlow floors use the catalog's predict and loss (the same maths); what they leave out
 is the product's machinery: the shared driver, observers, checks and records.
 """
@@ -41,12 +44,13 @@ def minimal_graph(problem: Problem) -> Callable[[], np.ndarray]:
     session = tf.compat.v1.Session(graph=graph)
     session.run(init)
 
-    def run() -> np.ndarray:
+    def run() -> tuple[np.ndarray, np.floating, dict]:
         losses = np.empty(problem.steps, dtype=problem.dtype)
         for step in range(problem.steps):
             features, targets = problem.batch(step)
             losses[step], _ = session.run([loss, train], {x: features, y: targets})
-        return losses
+        final = session.run(loss, {x: problem.features, y: problem.targets})
+        return losses, final, session.run(params)
 
     return run
 
@@ -67,6 +71,11 @@ def _eager_step(problem: Problem):
             variable.assign_sub(lr * gradient)
         return loss
 
+    def forward_loss(features, targets):
+        return squared_error(problem.loss, targets, problem.model.predict(params, features))
+
+    step.params = params
+    step.forward_loss = forward_loss
     return step
 
 
@@ -81,16 +90,22 @@ def minimal_function(problem: Problem) -> Callable[[], np.ndarray]:
     """The bare eager step under tf.function, called once per step."""
     import tensorflow as tf
 
-    return _per_step_loop(problem, tf.function(_eager_step(problem)), tf)
+    eager_step = _eager_step(problem)
+    step = tf.function(eager_step)
+    step.params = eager_step.params
+    # The product traces its final-loss evaluation too (FunctionEngine.compiled_loss).
+    step.forward_loss = tf.function(eager_step.forward_loss)
+    return _per_step_loop(problem, step, tf)
 
 
 def _per_step_loop(problem: Problem, step, tf):
-    def run() -> np.ndarray:
+    def run() -> tuple[np.ndarray, np.floating, dict]:
         losses = np.empty(problem.steps, dtype=problem.dtype)
         for index in range(problem.steps):
             features, targets = problem.batch(index)
             losses[index] = step(tf.constant(features), tf.constant(targets)).numpy()
-        return losses
+        final = step.forward_loss(tf.constant(problem.features), tf.constant(problem.targets))
+        return losses, final.numpy(), {name: value.numpy() for name, value in step.params.items()}
 
     return run
 
@@ -103,7 +118,7 @@ def numpy_loop(problem: Problem) -> Callable[[], np.ndarray]:
     lr = problem.dtype.type(problem.learning_rate)
     two = problem.dtype.type(2)
 
-    def run() -> np.ndarray:
+    def run() -> tuple[np.ndarray, np.floating, dict]:
         w = problem.initial_params["w"].copy()
         b = problem.initial_params["b"].copy()
         losses = np.empty(problem.steps, dtype=problem.dtype)
@@ -115,7 +130,9 @@ def numpy_loop(problem: Problem) -> Callable[[], np.ndarray]:
             scale = -two / residual.size
             w = w - lr * (scale * np.sum(residual * basis))
             b = b - lr * (scale * np.sum(residual))
-        return losses
+        basis = problem.features * problem.features if name == "quadratic" else problem.features
+        residual = problem.targets - (w * basis + b)
+        return losses, np.mean(residual * residual), {"w": w, "b": b}
 
     return run
 
@@ -145,35 +162,41 @@ def _jax_parts(problem: Problem):
         return (params[0] - lr * grads[0], params[1] - lr * grads[1]), loss
 
     params = (jnp.asarray(problem.initial_params["w"]), jnp.asarray(problem.initial_params["b"]))
-    return jax, jnp, step, params
+    # The final loss on the whole data, compiled as the product's XLA run compiles its own.
+    final_loss = jax.jit(lambda params: loss_fn(params, features, targets))
+    return jax, jnp, step, params, final_loss
 
 
 def jax_jit_step(problem: Problem) -> Callable[[], np.ndarray]:
     """JAX with a jitted step called once per step (what users weigh against tf.function)."""
-    jax, _, step, params = _jax_parts(problem)
+    jax, _, step, params, final_loss = _jax_parts(problem)
     step = jax.jit(step)
 
-    def run() -> np.ndarray:
+    def run() -> tuple[np.ndarray, np.floating, dict]:
         current, losses = params, []
         for index in range(problem.steps):
             current, loss = step(current, index)
             losses.append(loss)
-        return np.array(jax.device_get(losses), dtype=problem.dtype)
+        final = jax.device_get(final_loss(current))
+        w, b = jax.device_get(current)
+        return np.array(jax.device_get(losses), dtype=problem.dtype), final, {"w": w, "b": b}
 
     return run
 
 
 def jax_fori_loop(problem: Problem) -> Callable[[], np.ndarray]:
     """JAX with the whole loop compiled (lax.scan, fori_loop's loss-collecting sibling)."""
-    jax, jnp, step, params = _jax_parts(problem)
+    jax, jnp, step, params, final_loss = _jax_parts(problem)
 
     @jax.jit
     def train(params):
         return jax.lax.scan(step, params, jnp.arange(problem.steps))
 
-    def run() -> np.ndarray:
-        _, losses = train(params)
-        return np.asarray(losses, dtype=problem.dtype)
+    def run() -> tuple[np.ndarray, np.floating, dict]:
+        final_params, losses = train(params)
+        final = jax.device_get(final_loss(final_params))
+        w, b = jax.device_get(final_params)
+        return np.asarray(losses, dtype=problem.dtype), final, {"w": w, "b": b}
 
     return run
 

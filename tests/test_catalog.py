@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fractions
 import re
 from pathlib import Path
 
@@ -13,9 +14,11 @@ from tfmigration.catalog import MODELS, ConfigError, TrainConfig, parse_init, pr
 
 def test_house_initial_values_are_the_tutorials_seeded_draws() -> None:
     problem = prepare("house")
-    # docs/catalog.md: w0 ~ -0.0133771, b0 ~ -1.1628988, from np.random.seed(612) and two randn().
-    assert problem.initial_params["w"] == pytest.approx(-0.0133771, abs=1e-7)
-    assert problem.initial_params["b"] == pytest.approx(-1.1628988, abs=1e-7)
+    # The tutorial's own draws, replayed here: np.random.seed(612), then randn() twice.
+    tutorial = np.random.RandomState(612)
+    w0, b0 = tutorial.randn(), tutorial.randn()
+    assert problem.initial_params["w"] == np.float32(w0)
+    assert problem.initial_params["b"] == np.float32(b0)
     assert problem.dtype == np.float32
 
 
@@ -134,3 +137,20 @@ def test_a_default_batch_larger_than_the_users_data_is_not_blamed_on_the_user(
 def test_bad_configuration_is_one_clear_error(name: str, config: TrainConfig, message: str) -> None:
     with pytest.raises(ConfigError, match=message):
         prepare(name, config)
+
+
+@pytest.mark.parametrize(
+    "learning_rate",
+    [0.01, 1, np.float32(0.01), np.float64(0.01), np.int64(1), fractions.Fraction(1, 100)],
+    ids=["float", "int", "np.float32", "np.float64", "np.int64", "Fraction"],
+)
+def test_the_api_takes_any_real_learning_rate(learning_rate: object) -> None:
+    problem = prepare("house", TrainConfig(steps=2, learning_rate=learning_rate))
+    assert problem.learning_rate == float(learning_rate)
+    assert type(problem.learning_rate) is float
+
+
+@pytest.mark.parametrize("learning_rate", [True, "0.01", np.float32("nan"), -0.01, 0])
+def test_the_api_refuses_a_learning_rate_that_is_not_a_positive_real(learning_rate) -> None:
+    with pytest.raises(ConfigError, match=r"--lr .* must be a positive finite number"):
+        prepare("house", TrainConfig(steps=2, learning_rate=learning_rate))

@@ -111,13 +111,14 @@ def test_linear_on_user_data_matches_the_oracle_for_every_loss_reduction(
     config = TrainConfig(data_path=str(path), loss=loss, steps=60, learning_rate=lr, batch_size=8)
     problem = prepare("linear", config)
     from tfmigration.measure.comparison import measure
+    from tfmigration.measure.oracle_check import problem_bound
     from tfmigration.oracle import train as train_oracle
     from tfmigration.oracle.models import squared_error
 
     oracle = train_oracle(problem)
     trajectory = runner(style)(problem)
-    result = measure(trajectory, trajectory, oracle)
-    assert result.oracle_relative_error < 1e-5
+    result = measure(trajectory, trajectory, oracle, oracle_bound=problem_bound(problem))
+    assert result.oracle.within, result.oracle
     initial_loss = squared_error(loss, problem.targets, np.zeros_like(problem.targets))
     assert trajectory.final_loss < initial_loss / 2
 

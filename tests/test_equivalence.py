@@ -12,13 +12,9 @@ import pytest
 from bridge.compare import compare_problem
 from tfmigration.catalog import TrainConfig, prepare
 from tfmigration.measure.comparison import Comparison
+from tfmigration.measure.oracle_check import problem_bound
 
 BUILTIN_MODELS = ["house", "house-multi", "noisy-line", "quadratic"]
-
-# Largest normwise relative error against the float64 oracle over the whole run (losses and
-# final parameters), per model. Measured: house 3.1e-6, house-multi 2e-16 (float64 end to end),
-# noisy-line 3.4e-7, quadratic 6.6e-7; the bounds leave a few times that.
-ORACLE_TOLERANCE = {"house": 1e-5, "house-multi": 1e-12, "noisy-line": 2e-6, "quadratic": 5e-6}
 
 
 @pytest.fixture(scope="module")
@@ -47,7 +43,10 @@ def test_every_style_agrees_with_the_numpy_oracle(
 ) -> None:
     comparison = strict_runs[model]
     result = next(r for r in comparison.results if r.mode == style)
-    assert result.oracle_relative_error <= ORACLE_TOLERANCE[model]
+    # Every loss and parameter element within the bound the catalog states for the model, not
+    # widened: the tutorial runs are insensitive to a one-ULP nudge.
+    assert result.oracle.within, result.oracle
+    assert result.oracle.bound == problem_bound(prepare(model))
     assert result.trajectory.steps == comparison.oracle.steps
 
 

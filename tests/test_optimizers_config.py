@@ -35,18 +35,56 @@ def test_model_default_optimizer_is_kept(model: str, expected: str) -> None:
     assert problem.optimizer_spec.name == expected
 
 
-@pytest.mark.parametrize(
-    ("name", "key", "tf1", "keras"),
-    [
-        ("adam", "epsilon", 1e-8, 1e-7),
-        ("rmsprop", "epsilon", 1e-10, 1e-7),
-        ("adagrad", "epsilon", 0.0, 1e-7),
-    ],
-    ids=["adam-epsilon", "rmsprop-epsilon", "adagrad-epsilon"],
-)
-def test_defaults_that_differ(name: str, key: str, tf1: float, keras: float) -> None:
-    assert TF1_DEFAULTS[name][key] == tf1
-    assert KERAS_DEFAULTS[name][key] == keras
+# Our hyperparameter names -> each library's, where they differ.
+TF1_CLASSES = {
+    "momentum": ("MomentumOptimizer", {"nesterov": "use_nesterov"}),
+    "adam": ("AdamOptimizer", {}),
+    "rmsprop": ("RMSPropOptimizer", {"rho": "decay"}),
+    "adagrad": ("AdagradOptimizer", {"initial_accumulator": "initial_accumulator_value"}),
+}
+KERAS_CLASSES = {
+    "momentum": ("SGD", {}),
+    "adam": ("Adam", {"beta1": "beta_1", "beta2": "beta_2"}),
+    "rmsprop": ("RMSprop", {}),
+    "adagrad": ("Adagrad", {"initial_accumulator": "initial_accumulator_value"}),
+}
+
+
+@pytest.mark.parametrize("name", list(TF1_CLASSES))
+def test_tf1_defaults_are_the_installed_tf1_optimizers(name: str) -> None:
+    """Read from `inspect.signature` of tf.compat.v1.train, not typed a second time."""
+    import inspect
+
+    import tensorflow as tf
+
+    class_name, renamed = TF1_CLASSES[name]
+    parameters = inspect.signature(getattr(tf.compat.v1.train, class_name).__init__).parameters
+    for key, value in TF1_DEFAULTS[name].items():
+        if (name, key) == ("momentum", "momentum"):
+            # MomentumOptimizer has no default momentum; 0.9 is our stated choice.
+            assert parameters["momentum"].default is inspect.Parameter.empty
+        elif (name, key) == ("adagrad", "epsilon"):
+            # TF1's Adagrad has no epsilon at all; 0.0 stands for "none".
+            assert "epsilon" not in parameters and value == 0.0
+        else:
+            assert parameters[renamed.get(key, key)].default == value, key
+
+
+@pytest.mark.parametrize("name", list(KERAS_CLASSES))
+def test_keras_defaults_are_the_installed_keras_optimizers(name: str) -> None:
+    """Read from each Keras optimizer's `get_config()`, built with no arguments."""
+    import keras
+    import numpy as np
+
+    class_name, renamed = KERAS_CLASSES[name]
+    config = getattr(keras.optimizers, class_name)().get_config()
+    for key, value in KERAS_DEFAULTS[name].items():
+        if (name, key) == ("momentum", "momentum"):
+            # Keras's SGD defaults to no momentum; a user renaming MomentumOptimizer(lr, 0.9)
+            # carries the 0.9 over, so that is the Keras side's default here.
+            assert config["momentum"] == 0.0 and value == 0.9
+        else:
+            assert np.float32(config[renamed.get(key, key)]) == np.float32(value), key
 
 
 @pytest.mark.parametrize("optimizer", ["adam", "rmsprop", "adagrad"])
@@ -187,3 +225,18 @@ def test_cli_train_header_names_the_optimizer_each_style_runs() -> None:
     eager = CliRunner().invoke(eagermode, [*arguments, "--steps", "2"])
     assert "adam (beta1 0.9, beta2 0.999, epsilon 1e-08)" in graph.output
     assert "adam (beta1 0.9, beta2 0.999, epsilon 1e-07)" in eager.output
+
+
+@pytest.mark.parametrize("optimizer", OPTIMIZERS)
+def test_a_problem_built_directly_resolves_the_optimizer_as_prepare_does(optimizer: str) -> None:
+    """One place fills in optimizer defaults: `Problem(..., optimizer=...)` and `prepare` agree
+    (MomentumOptimizer's momentum was 0.0 one way and 0.9 the other)."""
+    import dataclasses
+
+    from tfmigration.catalog.problem import Problem
+
+    prepared = _prepare(optimizer)
+    fields = {f.name: getattr(prepared, f.name) for f in dataclasses.fields(Problem)}
+    direct = Problem(**{**fields, "optimizer_spec": None, "keras_optimizer_spec": None})
+    assert direct.optimizer_spec == prepared.optimizer_spec
+    assert direct.keras_optimizer_spec == prepared.keras_optimizer_spec

@@ -84,10 +84,9 @@ def test_each_keras_side_follows_keras_equations(optimizer: str) -> None:
 
 def test_each_momentum_is_equivalent_under_a_constant_lr() -> None:
     """Keras's SGD(momentum) keeps lr-scaled gradients; with lr constant that is the same
-    update, up to rounding: measured 12 ULPs on quadratic over 50 steps."""
+    update, up to rounding: within the tolerance, without needing the noise floor."""
     comparison = compare_problem(_problem("momentum", defaults="each"), strict=True)
-    assert comparison.verdict == "equivalent"
-    assert max(r.max_loss_ulps for r in comparison.results) <= 16
+    assert str(comparison.full_verdict) == "equivalent (within tolerance)"
 
 
 DECAY = {"lr_decay_rate": 0.5, "lr_decay_steps": 10, "staircase": True}

@@ -52,13 +52,26 @@ def to_json(value: Any) -> str:
     return json.dumps(value, indent=None, allow_nan=False)
 
 
-def write_atomically(path: str | Path, text: str) -> None:
-    """Write `text` to `path` through a temporary file and a rename: all of it or nothing."""
+def _umask() -> int:
+    # The only portable way to read the umask is to set it; set it straight back.
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def write_atomically(path: str | Path, content: str | bytes) -> None:
+    """Write `content` to `path` through a temporary file and a rename: all of it or nothing.
+
+    The file gets the mode a plain `open(path, "w")` would give (0666 less the umask), not
+    mkstemp's private 0600.
+    """
     path = Path(path)
+    data = content.encode("utf-8") if isinstance(content, str) else content
     descriptor, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent or ".")
     try:
-        with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
-            handle.write(text)
+        with os.fdopen(descriptor, "wb") as handle:
+            handle.write(data)
+        os.chmod(temporary, 0o666 & ~_umask())
         os.replace(temporary, path)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)

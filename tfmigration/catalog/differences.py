@@ -113,6 +113,27 @@ DIFFERENCES: dict[str, Difference] = {
                 "A Variable is not a tf.Tensor, though tf.is_tensor accepts both."
             ),
         ),
+        Difference(
+            name="ref-read-order",
+            title=(
+                "a loss fetched with its own update (v = Variable(1.9), loss = v * v, "
+                "update = v.assign(v - 0.1 * dloss/dv), run [loss, update]; "
+                "1.9^2 = 3.61, after the update 1.52^2 = 2.3104)"
+            ),
+            cases=(
+                "RefVariable (use_resource=False, TF1's default)",
+                "RefVariable, update under control_dependencies([loss])",
+                "ResourceVariable (use_resource=True, TF2's)",
+                "tf.Variable: loss, then update",
+            ),
+            lesson=(
+                "A TF1 RefVariable is read when the op using it runs, not in program order: the "
+                "loss fetched with its update can see the updated value, depending on the "
+                "scheduler (graphs run with Grappler off here). Order the update after the loss "
+                "with control_dependencies, as graph style's engine does, or use resource "
+                "variables; eager and tf.function run in program order."
+            ),
+        ),
     )
 }
 

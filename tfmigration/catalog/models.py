@@ -133,6 +133,7 @@ MODELS: dict[str, Model] = {
             log_every=10,
             seed=612,
             loss="half-mean",
+            oracle_budget_eps=256,  # 100 steps; the loss ends near 89, far from 0
         ),
         Model(
             name="house-multi",
@@ -148,6 +149,7 @@ MODELS: dict[str, Model] = {
             log_every=50,
             seed=612,
             loss="half-mean",
+            oracle_budget_eps=64,  # float64 end to end, no cancellation to speak of
         ),
         Model(
             name="noisy-line",

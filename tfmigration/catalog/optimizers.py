@@ -96,6 +96,9 @@ class LearningRateDecay:
 class OptimizerSpec:
     """One optimizer, every hyperparameter resolved (TF1 names).
 
+    Build it through `resolve`, the one place that fills in each library's defaults; the field
+    defaults here only keep hand-written specs (tests of the oracle's equations) short.
+
     `formulation` says whose update equations a side computes: "tf1" (the graph style always,
     and the Keras side when translated) or "keras" (the Keras side under --defaults each).
     `epsilon` is Adagrad's Keras epsilon (0 in TF1's formulation, which has none).

@@ -8,6 +8,7 @@ computes, never in what they are given.
 from __future__ import annotations
 
 import math
+import numbers
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -68,8 +69,13 @@ class Problem:
 
     def __post_init__(self) -> None:
         if self.optimizer_spec is None:
-            spec = OptimizerSpec(name=self.optimizer, learning_rate=self.learning_rate)
-            object.__setattr__(self, "optimizer_spec", spec)
+            # The same resolution `prepare` makes: one place fills in optimizer defaults.
+            graph, keras = resolve(
+                self.optimizer, OptimizerChoice(defaults=self.defaults), self.learning_rate
+            )
+            object.__setattr__(self, "optimizer_spec", graph)
+            if self.keras_optimizer_spec is None:
+                object.__setattr__(self, "keras_optimizer_spec", keras)
         if self.keras_optimizer_spec is None:
             object.__setattr__(self, "keras_optimizer_spec", self.optimizer_spec)
 
@@ -256,6 +262,12 @@ def _positive_int(option: str, value: int | None, default: int) -> int:
 
 def _positive_float(option: str, value: float | None, default: float) -> float:
     value = default if value is None else value
-    if not isinstance(value, int | float) or not math.isfinite(value) or value <= 0:
+    # Any real number: NumPy scalars (np.float32(0.01)) and fractions too, but not a bool.
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, numbers.Real)
+        or not math.isfinite(value)
+        or value <= 0
+    ):
         raise ConfigError(f"{option} {value!r} must be a positive finite number")
     return float(value)

@@ -23,6 +23,10 @@ Initializer = Callable[[int, np.ndarray], dict[str, np.ndarray]]
 # (params, features) -> predictions, written with operators that tensors and arrays share.
 Predictor = Callable[[Mapping[str, Any], Any], Any]
 
+DEFAULT_ORACLE_BUDGET_EPS = 1024.0
+"""A model's bound against the oracle, in epsilons of its working precision, unless it states
+one: 1.2e-4 in float32, room for a loss whose residual cancels a thousandfold."""
+
 
 @dataclass(frozen=True)
 class Model:
@@ -48,6 +52,10 @@ class Model:
     loss: str
     optimizer: str = "gd"
     batch_size: int | None = None
+    # Largest relative error of any loss or final parameter element against the float64 oracle,
+    # in epsilons of the working precision (tfmigration/measure/oracle_check.py); see
+    # docs/catalog.md for each model's reason.
+    oracle_budget_eps: float = DEFAULT_ORACLE_BUDGET_EPS
 
     def __post_init__(self) -> None:
         if self.loss not in LOSS_REDUCTIONS:

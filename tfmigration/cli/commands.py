@@ -21,7 +21,12 @@ from tfmigration.cli.checkpoint_options import (
     plan_checkpoints,
     resume_command,
 )
-from tfmigration.cli.options import execution_options, train_config, training_options
+from tfmigration.cli.options import (
+    execution_options,
+    train_config,
+    training_options,
+    variables_option,
+)
 from tfmigration.cli.output import format_params
 from tfmigration.quiet import import_tensorflow_quietly
 from tfmigration.serialize import to_json, trajectory_record, write_atomically
@@ -114,9 +119,13 @@ def add_common_commands(group: click.Group, style: str) -> None:
         for name, model in MODELS.items():
             click.echo(f"{name:<{width}}  {model.summary}")
 
+    def graph_only(command: Callable[..., Any]) -> Callable[..., Any]:
+        return variables_option(command) if style == "graph" else command
+
     @group.command("train")
     @click.argument("model", type=MODEL_CHOICE)
     @training_options
+    @graph_only
     @click.option(
         "--log-every",
         type=click.IntRange(min=0),
@@ -131,7 +140,7 @@ def add_common_commands(group: click.Group, style: str) -> None:
             style, steps_per_call=options["steps_per_call"], jit_compile=options["jit_compile"]
         )
         plan = plan_checkpoints(options, problem)
-        import_tensorflow_quietly()
+        import_tensorflow_quietly(onednn=not options["strict"])
         train_style = runner(style)
         run_options = execution_options(options)
         resumption = None

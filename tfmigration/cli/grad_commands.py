@@ -65,7 +65,7 @@ def add_grad_command(group: click.Group, style: str) -> None:
         JSON records are {"demo", "mode", "results": {quantity: number or nested list}}.
         """
         names = chosen(demos, all_demos, list(DEMOS), "demos")
-        import_tensorflow_quietly()
+        import_tensorflow_quietly(onednn=not strict)
         run_demo = demo_runner(style)
         runs = [(name, run_demo(name, strict=strict)) for name in names]
         if as_json:

@@ -12,6 +12,7 @@ from tfmigration.catalog.errors import ConfigError
 from tfmigration.catalog.optimizers import DEFAULTS_MODES, OPTIMIZERS, OptimizerChoice
 from tfmigration.catalog.problem import MAX_SEED, MAX_STEPS, TrainConfig, parse_init
 from tfmigration.catalog.spec import LOSS_REDUCTIONS
+from tfmigration.training.styles import VARIABLE_KINDS
 
 
 def _init_values(
@@ -113,7 +114,8 @@ TRAINING_OPTIONS = (
     click.option(
         "--strict",
         is_flag=True,
-        help="Turn Grappler's rewrites off for graph and tf.function runs.",
+        help="Turn Grappler's rewrites off for graph and tf.function runs, and oneDNN's CPU "
+        "kernels off (TF_ENABLE_ONEDNN_OPTS=0, set before TensorFlow is imported).",
     ),
     click.option(
         "--steps-per-call",
@@ -140,6 +142,31 @@ TRAINING_OPTIONS = (
 )
 
 
+variables_option = click.option(
+    "--variables",
+    type=click.Choice(VARIABLE_KINDS),
+    default="ref",
+    show_default=True,
+    help="Graph style's variables: ref (RefVariables, what TF1 made) or resource (TF2's).",
+)
+
+
+def _plot_path(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    if value is not None and not value.lower().endswith(".png"):
+        raise click.BadParameter(f"{value!r} does not end in .png; name a PNG file", ctx, param)
+    return output_path(ctx, param, value)
+
+
+plot_option = click.option(
+    "--plot",
+    type=click.Path(dir_okay=False, writable=True),
+    callback=_plot_path,
+    metavar="FILE.png",
+    help="Draw each model's loss curves (every style and the oracle) and each style's ULPs "
+    "from graph per step, the noise floor as a band, into this PNG.",
+)
+
+
 def training_options(command: Callable[..., Any]) -> Callable[..., Any]:
     for option in reversed(TRAINING_OPTIONS):
         command = option(command)
@@ -148,11 +175,14 @@ def training_options(command: Callable[..., Any]) -> Callable[..., Any]:
 
 def execution_options(options: dict[str, Any]) -> dict[str, Any]:
     """How to run (not what to train): keyword arguments for a style's `train`."""
-    return {
+    execution = {
         "strict": options["strict"],
         "steps_per_call": options["steps_per_call"],
         "jit_compile": options["jit_compile"],
     }
+    if "variables" in options:  # graph style's train and compare only
+        execution["variables"] = options["variables"]
+    return execution
 
 
 def train_config(options: dict[str, Any]) -> TrainConfig:

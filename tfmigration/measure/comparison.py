@@ -1,8 +1,9 @@
 """How far one style's run lands from the reference style's and from the oracle's.
 
 Graph style is the reference (it is the code being migrated); eager and tf.function are measured
-against it in ULPs, step by step, and every style against the NumPy float64 oracle. Style-free:
-this module runs nothing, it only measures trajectories it is given.
+against it in ULPs, step by step, and every style against the NumPy float64 oracle, element by
+element. The reference's own noise floor (`noise_floor.py`) says how far rounding alone can carry
+it. Style-free: this module runs nothing, it only measures trajectories it is given.
 """
 
 from __future__ import annotations
@@ -11,7 +12,15 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from tfmigration.measure.ulp import max_ulp_distance, relative_error
+from tfmigration.measure.noise_floor import NoiseFloor, loss_curve
+from tfmigration.measure.oracle_check import (
+    DEFAULT_BUDGET_EPS,
+    OracleCheck,
+    base_bound,
+    check_against_oracle,
+)
+from tfmigration.measure.ulp import max_ulp_distance
+from tfmigration.measure.verdict import Verdict, combine, style_verdict
 from tfmigration.training.driver import Trajectory
 
 REFERENCE_STYLE = "graph"
@@ -29,11 +38,16 @@ class StyleResult:
     max_param_ulps: int
     max_slot_ulps: int
     first_divergent_step: int | None
-    oracle_relative_error: float
+    oracle: OracleCheck
 
     @property
     def mode(self) -> str:
         return self.trajectory.mode
+
+    @property
+    def oracle_relative_error(self) -> float:
+        """The relative error of the element nearest (or furthest beyond) its oracle bound."""
+        return self.oracle.relative_error
 
 
 @dataclass(frozen=True)
@@ -47,12 +61,29 @@ class Comparison:
     defaults: str = "translated"
     steps_per_call: int = 1
     jit_compile: bool = False
+    # None: no floor was measured, and nothing is excused by one.
+    noise_floor: NoiseFloor | None = None
+    variables: str = "ref"
+
+    def style_verdict(self, result: StyleResult) -> Verdict:
+        return style_verdict(
+            loss_ulps=result.max_loss_ulps,
+            param_ulps=result.max_param_ulps,
+            slot_ulps=result.max_slot_ulps,
+            tolerance_ulps=self.tolerance_ulps,
+            noise_floor=self.noise_floor,
+            oracle=result.oracle,
+        )
+
+    @property
+    def full_verdict(self) -> Verdict:
+        """The verdict with its basis (within tolerance, within noise floor, beyond ...)."""
+        return combine(self.style_verdict(result) for result in self.results)
 
     @property
     def verdict(self) -> str:
-        """`identical` (0 ULPs everywhere), `equivalent` (within tolerance) or `different`."""
-        worst = max(max(r.max_loss_ulps, r.max_param_ulps, r.max_slot_ulps) for r in self.results)
-        return verdict_for(worst, self.tolerance_ulps)
+        """`identical`, `equivalent` or `different`: see tfmigration/measure/verdict.py."""
+        return self.full_verdict.verdict
 
 
 def verdict_for(worst_ulps: int, tolerance_ulps: int) -> str:
@@ -64,14 +95,17 @@ def verdict_for(worst_ulps: int, tolerance_ulps: int) -> str:
     return "different"
 
 
-def _loss_curve(trajectory: Trajectory) -> np.ndarray:
-    """Every step's loss followed by the final loss: the whole loss record of a run."""
-    return np.append(trajectory.losses, trajectory.final_loss).astype(trajectory.losses.dtype)
-
-
-def measure(trajectory: Trajectory, reference: Trajectory, oracle: Trajectory) -> StyleResult:
-    """How far `trajectory` lies from `reference` (ULPs) and from `oracle` (relative error)."""
-    curve, reference_curve = _loss_curve(trajectory), _loss_curve(reference)
+def measure(
+    trajectory: Trajectory,
+    reference: Trajectory,
+    oracle: Trajectory,
+    *,
+    noise_floor: NoiseFloor | None = None,
+    oracle_bound: float | None = None,
+) -> StyleResult:
+    """How far `trajectory` lies from `reference` (ULPs) and from `oracle` (relative error,
+    element by element, against `oracle_bound`: by default 1024 epsilons of its dtype)."""
+    curve, reference_curve = loss_curve(trajectory), loss_curve(reference)
     differing = np.flatnonzero(curve != reference_curve)
     param_ulps = [
         max_ulp_distance(trajectory.final_params[name], reference.final_params[name])
@@ -82,10 +116,10 @@ def measure(trajectory: Trajectory, reference: Trajectory, oracle: Trajectory) -
         max_ulp_distance(trajectory.final_slots[key], reference.final_slots[key])
         for key in reference.final_slots.keys() & trajectory.final_slots.keys()
     ]
-    errors = [relative_error(curve, _loss_curve(oracle))] + [
-        relative_error(trajectory.final_params[name], oracle.final_params[name])
-        for name in oracle.final_params
-    ]
+    if oracle_bound is None:
+        oracle_bound = base_bound(
+            DEFAULT_BUDGET_EPS, trajectory.losses.dtype, float32_hyperparameters=False
+        )
     first = int(differing[0]) if differing.size else None
     if first is None and any(param_ulps + slot_ulps):
         first = len(curve) - 1
@@ -95,5 +129,7 @@ def measure(trajectory: Trajectory, reference: Trajectory, oracle: Trajectory) -
         max_param_ulps=max(param_ulps, default=0),
         max_slot_ulps=max(slot_ulps, default=0),
         first_divergent_step=first,
-        oracle_relative_error=max(errors),
+        oracle=check_against_oracle(
+            trajectory, oracle, bound=oracle_bound, noise_floor=noise_floor
+        ),
     )

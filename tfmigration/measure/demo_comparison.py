@@ -11,7 +11,8 @@ A JSON record, one per demo and style (`demo_records`), holds:
 - `results`: each quantity by name, a number or nested list, in the catalog's print order;
 - `max_ulps`: the largest ULP distance from graph style over every element of every quantity;
 - `first_divergent_quantity`: the first quantity (print order) that differs from graph, or null;
-- `oracle_rel_error`: the largest normwise relative error from the oracle over the quantities;
+- `oracle_rel_error`: the largest relative error from the oracle, element by element, over the
+  quantities; beyond `ORACLE_BOUND` the demo is `different`, whatever the ULPs say;
 - `seconds`, `strict`, `tolerance_ulps`, and the demo's `verdict`.
 """
 
@@ -23,10 +24,16 @@ from typing import Any
 
 import numpy as np
 
+from tfmigration.catalog.spec import DEFAULT_ORACLE_BUDGET_EPS
 from tfmigration.measure.comparison import verdict_for
+from tfmigration.measure.noise_floor import elementwise_relative_error
+from tfmigration.measure.oracle_check import base_bound
 from tfmigration.measure.report import render_grouped_table
-from tfmigration.measure.ulp import max_ulp_distance, relative_error
+from tfmigration.measure.ulp import max_ulp_distance
 from tfmigration.serialize import exact
+
+# The demos compute in float32 (small exact integers, so every style is exact in practice).
+ORACLE_BOUND = base_bound(DEFAULT_ORACLE_BUDGET_EPS, "float32", float32_hyperparameters=False)
 
 Quantities = dict[str, np.ndarray]
 
@@ -53,6 +60,8 @@ class DemoComparison:
 
     @property
     def verdict(self) -> str:
+        if any(result.oracle_relative_error > ORACLE_BOUND for result in self.results):
+            return "different"
         return verdict_for(max(result.max_ulps for result in self.results), self.tolerance_ulps)
 
 
@@ -68,7 +77,11 @@ def measure(
         max_ulps=max(ulps.values(), default=0),
         first_divergent_quantity=divergent[0] if divergent else None,
         oracle_relative_error=max(
-            (relative_error(results[name], oracle[name]) for name in oracle), default=0.0
+            (
+                float(np.max(elementwise_relative_error(results[name], oracle[name]), initial=0.0))
+                for name in oracle
+            ),
+            default=0.0,
         ),
         seconds=seconds,
     )

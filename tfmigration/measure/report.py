@@ -13,6 +13,8 @@ def comparison_records(comparisons: Sequence[Comparison]) -> list[dict[str, Any]
     """One record per model and style, each carrying its model's verdict."""
     records = []
     for comparison in comparisons:
+        verdict = comparison.full_verdict
+        floor = comparison.noise_floor
         for result in comparison.results:
             records.append(
                 {
@@ -26,13 +28,21 @@ def comparison_records(comparisons: Sequence[Comparison]) -> list[dict[str, Any]
                     "max_param_ulps": result.max_param_ulps,
                     "max_slot_ulps": result.max_slot_ulps,
                     "first_divergent_step": result.first_divergent_step,
-                    "oracle_rel_error": result.oracle_relative_error,
+                    "noise_floor_ulps": None if floor is None else floor.max_loss_ulps,
+                    "noise_floor_param_ulps": None if floor is None else floor.param_ulps,
+                    "noise_floor_slot_ulps": None if floor is None else floor.slot_ulps,
+                    "oracle_rel_error": result.oracle.relative_error,
+                    "oracle_bound": result.oracle.bound,
+                    "oracle_worst": result.oracle.where,
                     "seconds": result.trajectory.seconds,
                     "strict": comparison.strict,
                     "steps_per_call": comparison.steps_per_call,
                     "jit_compile": comparison.jit_compile,
+                    "variables": comparison.variables,
                     "tolerance_ulps": comparison.tolerance_ulps,
-                    "verdict": comparison.verdict,
+                    "style_verdict": str(comparison.style_verdict(result)),
+                    "verdict": verdict.verdict,
+                    "verdict_basis": verdict.basis,
                 }
             )
     return records
@@ -68,28 +78,58 @@ def render_table(comparisons: Sequence[Comparison], *, width: int | None = None)
         ("slot ULPs", "right"),
         ("first diff step", "right"),
         ("oracle rel err", "right"),
+        ("bound", "right"),
         ("seconds", "right"),
         ("verdict", "left"),
     ]
-    groups = [
-        [
-            (
-                comparison.model if index == 0 else "",
-                result.mode,
-                str(result.trajectory.final_loss),
-                str(result.max_loss_ulps),
-                str(result.max_param_ulps),
-                str(result.max_slot_ulps),
-                "none" if result.first_divergent_step is None else str(result.first_divergent_step),
-                f"{result.oracle_relative_error:.2e}",
-                f"{result.trajectory.seconds:.2f}",
-                comparison.verdict if index == 0 else "",
-            )
-            for index, result in enumerate(comparison.results)
-        ]
-        for comparison in comparisons
+    return render_grouped_table(columns, [_rows(c) for c in comparisons], width=width)
+
+
+def _rows(comparison: Comparison) -> list[tuple[str, ...]]:
+    """One row per style, then the noise floor's (the reference nudged by one ULP)."""
+    rows = [
+        (
+            comparison.model if index == 0 else "",
+            result.mode,
+            str(result.trajectory.final_loss),
+            str(result.max_loss_ulps),
+            str(result.max_param_ulps),
+            str(result.max_slot_ulps),
+            "none" if result.first_divergent_step is None else str(result.first_divergent_step),
+            f"{result.oracle.relative_error:.2e}",
+            f"{result.oracle.bound:.1e}",
+            f"{result.trajectory.seconds:.2f}",
+            str(comparison.full_verdict) if index == 0 else "",
+        )
+        for index, result in enumerate(comparison.results)
     ]
-    return render_grouped_table(columns, groups, width=width)
+    floor = comparison.noise_floor
+    if floor is not None:
+        rows.append(
+            (
+                "",
+                "noise floor",
+                "",
+                str(floor.max_loss_ulps),
+                str(floor.param_ulps),
+                str(floor.slot_ulps),
+                "",
+                "",
+                "",
+                "",
+                "",
+            )
+        )
+    return rows
+
+
+NOISE_FLOOR_NOTE = (
+    "noise floor: graph style rerun from its initial values nudged by one ULP; a style no "
+    "further from graph than that is 'equivalent (within noise floor)': the run amplifies "
+    "rounding, and no port can be held closer. Oracle: each loss and parameter element's "
+    "relative error from the float64 oracle, within the bound shown (scaled by the noise floor "
+    "where the run is sensitive), or the verdict is 'different'."
+)
 
 
 def render_text(renderable: Any, *, width: int | None = None) -> str:

@@ -14,6 +14,10 @@ from tfmigration.training.driver import Trajectory
 
 STYLES = ("graph", "eager", "function")
 
+VARIABLE_KINDS = ("ref", "resource")
+"""Graph style's variables. ref: RefVariables, what TF1 made (`use_resource=False`), whose reads
+are not ordered against assigns in the same Session.run; resource: what TF2 makes everywhere."""
+
 _MODULES = {
     "graph": "graphmode.engine",
     "eager": "eagermode.engine",
