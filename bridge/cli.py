@@ -38,10 +38,16 @@ add_common_commands(main, "function")
 
 def save_plot(comparisons: list, path: str) -> None:
     """Draw the comparisons into the --plot file; an unwritable file is exit 1, one line."""
-    from tfmigration.measure.plot import comparison_panel, draw_panels
+    from tfmigration.measure.plot import comparison_panel
+
+    draw(path, [comparison_panel(comparison) for comparison in comparisons])
+
+
+def draw(path: str, panels: list) -> None:
+    from tfmigration.measure.plot import draw_panels
 
     try:
-        draw_panels(path, [comparison_panel(comparison) for comparison in comparisons])
+        draw_panels(path, panels)
     except OSError as error:
         raise UserError(f"cannot write --plot {path}: {error.strerror or error}") from None
 
@@ -186,6 +192,7 @@ def compare(
     callback=output_path,
     help="Also write the JSON records to this file (all or nothing).",
 )
+@plot_option
 @reports_user_errors
 def check(
     file: str,
@@ -198,6 +205,7 @@ def check(
     tf1_checkpoint: str | None,
     as_json: bool,
     output: str | None,
+    plot: str | None,
 ) -> None:
     """Check your migration: FILE's TF1 code against its TF2 port, in all three styles.
 
@@ -205,9 +213,10 @@ def check(
     and tf2_train_step(state, features, labels) -> loss, and optionally VARIABLE_MAP (see the
     README). TF1 runs in a Session; the port eagerly and under tf.function, from TF1's initial
     values on the same batches. Exit status 0 when 'identical' or 'equivalent', 1 when
-    'different' or a loss becomes NaN, 2 when the file breaks the contract.
+    'different' or a loss becomes NaN, 2 when the file breaks the contract. --plot draws the
+    styles' losses and the ports' ULPs from TF1 per step, the noise floor as a band.
     """
-    import_tensorflow_quietly()
+    import_tensorflow_quietly(onednn=not strict)
     from bridge.check import check_migration
 
     def announce(style: str) -> None:
@@ -227,6 +236,10 @@ def check(
     )
     records = report.records()
     save_json(records, output)
+    if plot is not None:
+        from tfmigration.measure.migration_report import migration_panel
+
+        draw(plot, [migration_panel(report)])
     if as_json:
         click.echo(to_json(records))
     else:
@@ -274,7 +287,7 @@ def record(
     and after every N-th update, every step's loss, the noise floor, the settings and the
     versions that produced it. `tfbridge check FILE --against DIR` then needs no TF1 code.
     """
-    import_tensorflow_quietly()
+    import_tensorflow_quietly(onednn=not strict)
     from bridge.record import record_migration
 
     manifest = record_migration(

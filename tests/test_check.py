@@ -314,3 +314,14 @@ def test_named_intermediates_say_which_layer_parts_first(tmp_path: Path) -> None
     assert "the first intermediate that differs is 'hidden'" in forward.message
     path.write_text(INTERMEDIATES.replace("ACTIVATION", "relu"))
     assert check_migration(path, strict=True).verdict == "identical"
+
+
+def test_check_plot_writes_a_png_and_refuses_other_names(tmp_path: Path) -> None:
+    picture = tmp_path / "check.png"
+    path = str(MIGRATIONS / "layers_model.py")
+    result = CliRunner().invoke(tfbridge, ["check", path, "--strict", "--plot", str(picture)])
+    assert result.exit_code == 0, result.output
+    assert picture.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    result = CliRunner().invoke(tfbridge, ["check", path, "--plot", str(tmp_path / "c.jpg")])
+    assert result.exit_code == 2 and "does not end in .png" in result.output
+    assert not (tmp_path / "c.jpg").exists()

@@ -309,3 +309,24 @@ def first_difference(
                 ulps=int(distances.max()),
             )
     return None
+
+
+def migration_panel(report: CheckReport) -> Any:
+    """The report as a plot panel: each style's losses, each port's loss ULPs from TF1 per step,
+    the noise floor (one value for the run) as a band."""
+    from tfmigration.measure.plot import PlotPanel
+
+    floor = report.noise_floor
+    steps = len(report.results[0].losses)
+    return PlotPanel(
+        title=f"{report.model}: {report.verdict}",
+        loss_curves={result.mode: result.losses for result in report.results},
+        ulps={
+            result.mode: result.loss_ulps
+            for result in report.results[1:]
+            if result.loss_ulps is not None
+        },
+        noise_band=None if floor is None else np.full(steps, floor.loss_ulps),
+        tolerance_ulps=report.tolerance_ulps,
+        reference="graph",
+    )
