@@ -193,8 +193,10 @@ def main() -> None:
             ["bridge", "list"],
         )
     }
+    print("measuring tfbridge check on examples/digits_mlp.py ...", file=sys.stderr)
+    checking = check_overheads()
     load = (load_at_start, os.getloadavg()[0])
-    page = report(results, args.models, args.steps, have_jax, startup, load)
+    page = report(results, args.models, args.steps, have_jax, startup, load, checking)
     if args.write:
         from tfmigration.serialize import write_atomically
 
@@ -202,6 +204,29 @@ def main() -> None:
     else:
         print(page, end="")
 
+
+def check_overheads(steps: int = 100, repeat: int = 3) -> dict:
+    """`tfbridge check` on examples/digits_mlp.py against its bare trainings, in a subprocess
+    (scripts/bench_check.py): live against the three styles' trainings, and against a recording
+    against the two ports' trainings."""
+    done = subprocess.run(
+        [
+            sys.executable,
+            str(Path(__file__).with_name("bench_check.py")),
+            "--steps",
+            str(steps),
+            "--repeat",
+            str(repeat),
+            "--json",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+CHECK_TARGETS = {"live": 1.20, "against": 1.10}
 
 TARGETS = [
     # (model or None for every model, slower variant, faster variant, largest ratio allowed, why)
@@ -235,6 +260,7 @@ def report(
     have_jax: bool,
     startup: dict[str, float],
     load: tuple[float, float] = (float("nan"), float("nan")),
+    checking: dict | None = None,
 ) -> str:
     """The whole of BENCHMARKS.md: method, tables, targets and whether each was met."""
     lines = [
@@ -311,6 +337,31 @@ def report(
         f"else runs (the load average above), which the best of {REPEATS} damps but does not",
         "remove.",
     ]
+    if checking:
+        live, against = checking["live"], checking["against"]
+        lines += [
+            "",
+            "## Checking a migration",
+            "",
+            f"`tfbridge check {live['file']} --strict`, {live['steps']} steps ({live['verdict']}:",
+            "so the noise floor and the ladder run too), against the same file's trainings with",
+            "nothing compared (`scripts/bench_check.py`): both timed from the file on disk to the",
+            "last style's last step, best of 3, interleaved in one process. Against a recording:",
+            "`check --against DIR` against the two ports' bare trainings from the recording.",
+            "",
+            "| what | bare seconds | checked seconds | ratio | target | met |",
+            "|---|---:|---:|---:|---|---|",
+        ]
+        for label, key, measured in (
+            ("check, three styles", "live", live),
+            ("check --against, two ports", "against", against),
+        ):
+            limit = CHECK_TARGETS[key]
+            met = "yes" if measured["ratio"] <= limit else "**no**"
+            lines.append(
+                f"| {label} | {measured['bare_seconds']:.2f} | {measured['check_seconds']:.2f} "
+                f"| {measured['ratio']:.2f} | at most {limit:.2f} | {met} |"
+            )
     if not have_jax:
         lines += ["", "JAX is not installed: its rows were skipped (`pip install '.[bench]'`)."]
     return "\n".join(lines) + "\n"

@@ -138,8 +138,15 @@ def main() -> None:
     parser.add_argument("file", nargs="?", type=Path, default=DEFAULT_FILE)
     parser.add_argument("--steps", type=int, default=100)
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--json", action="store_true", help="Print both measures as JSON.")
     args = parser.parse_args()
     result = measure(args.file.resolve(), args.steps, args.repeat)
+    if args.json:
+        import json
+
+        against = measure_against(args.file.resolve(), args.steps, args.repeat)
+        print(json.dumps({"live": result, "against": against}))
+        return
     print(
         f"{result['file']}, {result['steps']} steps ({result['verdict']}): three trainings "
         f"{result['bare_seconds']:.2f} s, checked {result['check_seconds']:.2f} s, "
