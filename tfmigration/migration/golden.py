@@ -71,11 +71,11 @@ def write_recording(
 ) -> None:
     """Write a recording all or nothing: into a sibling temporary directory, then renamed."""
     directory = Path(directory)
-    if directory.exists() and not (directory / MANIFEST).is_file():
-        if not directory.is_dir() or any(directory.iterdir()):
-            raise ConfigError(
-                f"--output {directory} exists and is not a recording; name a new directory"
-            )
+    stranger = directory.exists() and not (directory / MANIFEST).is_file()
+    if stranger and (not directory.is_dir() or any(directory.iterdir())):
+        raise ConfigError(
+            f"--output {directory} exists and is not a recording; name a new directory"
+        )
     parent = directory.parent
     if not parent.is_dir():
         raise ConfigError(f"--output: directory {str(parent)!r} does not exist")
