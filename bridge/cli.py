@@ -12,7 +12,13 @@ from tfmigration.catalog.demos import DEMOS
 from tfmigration.catalog.errors import ConfigError
 from tfmigration.catalog.models import MODELS
 from tfmigration.catalog.problem import MAX_SEED, MAX_STEPS, prepare
-from tfmigration.cli.commands import add_common_commands, reports_user_errors, save_json
+from tfmigration.cli.commands import (
+    add_common_commands,
+    ask_for_replica_devices,
+    prepare_replicas,
+    reports_user_errors,
+    save_json,
+)
 from tfmigration.cli.grad_commands import add_differences_command, add_grad_command
 from tfmigration.cli.options import (
     execution_options,
@@ -20,7 +26,7 @@ from tfmigration.cli.options import (
     train_config,
     training_options,
 )
-from tfmigration.measure.report import comparison_records, render_table
+from tfmigration.measure.report import comparison_records, render_one_device, render_table
 from tfmigration.quiet import import_tensorflow_quietly
 from tfmigration.serialize import to_json
 
@@ -69,8 +75,11 @@ def compare(models: tuple[str, ...], all_models: bool, tolerance_ulps: int, **op
         raise ConfigError("name one or more models or demos, or pass --all")
     config = train_config(options)
     problems = [prepare(name, config) for name in names if name in MODELS]
+    for problem in problems:
+        prepare_replicas(problem, options)
     demos = [name for name in names if name in DEMOS]
     import_tensorflow_quietly()
+    ask_for_replica_devices(options["replicas"])
     from bridge.grad_compare import compare_demo
     from tfmigration.measure.demo_comparison import demo_records, render_demo_table
 
@@ -94,7 +103,14 @@ def compare(models: tuple[str, ...], all_models: bool, tolerance_ulps: int, **op
         click.echo(to_json(records))
     else:
         mode = "strict (Grappler off)" if options["strict"] else "default (Grappler on)"
-        click.echo(f"eager and tf.function against graph (the TF1 original), {mode}:")
+        if options["replicas"] > 1:
+            click.echo(
+                f"{options['replicas']} replicas: eager and tf.function (MirroredStrategy, "
+                "compute_average_loss scaling) against graph (the split-batch reference: the "
+                f"same shards, gradients summed in replica order, one Session), {mode}:"
+            )
+        else:
+            click.echo(f"eager and tf.function against graph (the TF1 original), {mode}:")
         if options["defaults"] == "each" and comparisons:
             click.echo(
                 "--defaults each: graph runs TF1's optimizer with TF1's defaults, eager and "
@@ -102,6 +118,7 @@ def compare(models: tuple[str, ...], all_models: bool, tolerance_ulps: int, **op
             )
         if comparisons:
             click.echo(render_table(comparisons), nl=False)
+            click.echo(render_one_device(comparisons), nl=False)
         if demo_comparisons:
             click.echo(render_demo_table(demo_comparisons), nl=False)
     verdicts = {comparison.model: comparison.verdict for comparison in comparisons}

@@ -44,7 +44,7 @@ class MirroredEngine(EagerEngine):
     def __init__(self, problem: Problem, replicas: int) -> None:
         self.replicas = replicas
         self.strategy = mirrored_strategy(replicas)
-        rows = problem.batch_size or len(problem.features)
+        rows = problem.batch_rows
         self._bounds = shard_bounds(rows, replicas)
         # The global batch's element count: compute_average_loss divides each replica's sum by it.
         self._global_count = rows * int(np.prod(problem.targets.shape[1:], dtype=np.int64))

@@ -79,7 +79,17 @@ def train(
     observer: Observer | None = None,
     steps_per_call: int = 1,
     jit_compile: bool = False,
+    replicas: int = 1,
 ) -> Trajectory:
-    """Train `problem` eagerly. `strict` changes nothing here: eager ops are never rewritten."""
+    """Train `problem` eagerly. `strict` changes nothing here: eager ops are never rewritten.
+
+    With `replicas` > 1: MirroredStrategy over that many logical CPUs (eagermode.distributed).
+    """
     check_execution("eager", steps_per_call=steps_per_call, jit_compile=jit_compile)
+    if replicas > 1:
+        from eagermode.distributed import MirroredEngine
+        from tfmigration.distributed import check_replicas
+
+        check_replicas(replicas, problem.batch_rows)
+        return run(problem, MirroredEngine(problem, replicas), observer)
     return run(problem, EagerEngine(problem), observer)

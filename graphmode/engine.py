@@ -191,10 +191,21 @@ def train(
     observer: Observer | None = None,
     steps_per_call: int = 1,
     jit_compile: bool = False,
+    replicas: int = 1,
 ) -> Trajectory:
-    """Train `problem` the TF1 way: one `Session.run` per step, or per `steps_per_call` steps."""
+    """Train `problem` the TF1 way: one `Session.run` per step, or per `steps_per_call` steps.
+
+    With `replicas` > 1: the split-batch reference in one Session (graphmode.distributed).
+    """
     check_execution("graph", steps_per_call=steps_per_call, jit_compile=jit_compile)
-    engine = GraphEngine(problem, strict=strict, steps_per_call=steps_per_call)
+    if replicas > 1:
+        from graphmode.distributed import SplitBatchGraphEngine
+        from tfmigration.distributed import check_replicas
+
+        check_replicas(replicas, problem.batch_rows, steps_per_call=steps_per_call)
+        engine: GraphEngine = SplitBatchGraphEngine(problem, replicas, strict=strict)
+    else:
+        engine = GraphEngine(problem, strict=strict, steps_per_call=steps_per_call)
     try:
         return run(problem, engine, observer, steps_per_call=engine.steps_per_call)
     finally:

@@ -62,8 +62,20 @@ def train(
     steps_per_call: int = 1,
     jit_compile: bool = False,
     engine: FunctionEngine | None = None,
+    replicas: int = 1,
 ) -> Trajectory:
-    """Train `problem` with the eager step under tf.function; `strict` turns Grappler off."""
+    """Train `problem` with the eager step under tf.function; `strict` turns Grappler off.
+
+    With `replicas` > 1: MirroredStrategy's custom loop, traced (bridge.function.distributed).
+    """
+    if replicas > 1 and engine is None:
+        from bridge.function.distributed import MirroredFunctionEngine
+        from tfmigration.distributed import check_replicas
+
+        check_replicas(
+            replicas, problem.batch_rows, steps_per_call=steps_per_call, jit_compile=jit_compile
+        )
+        engine = MirroredFunctionEngine(problem, replicas)
     engine = engine or FunctionEngine(
         problem, steps_per_call=steps_per_call, jit_compile=jit_compile
     )

@@ -33,7 +33,11 @@ def replica_squared_error(
     """
     squares = tf.square(targets - predictions)
     if reduction in ("mean", "half-mean"):
-        share = tf.nn.compute_average_loss(squares, global_batch_size=global_count)
+        # tf.nn.compute_average_loss's arithmetic (nn_impl_distribute.py: reduce_sum, then
+        # div_no_nan by the cast global batch size) without its integer checks, whose Assert ops
+        # a TF1 graph never runs and TensorFlow then logs as "never used".
+        total = tf.reduce_sum(squares)
+        share = tf.math.divide_no_nan(total, tf.cast(global_count, total.dtype))
     elif reduction in ("sum", "half-sum"):
         share = tf.reduce_sum(squares)
     else:

@@ -123,14 +123,19 @@ def add_common_commands(group: click.Group, style: str) -> None:
         check_execution(
             style, steps_per_call=options["steps_per_call"], jit_compile=options["jit_compile"]
         )
+        prepare_replicas(problem, options)
         import_tensorflow_quietly()
+        ask_for_replica_devices(options["replicas"])
         train_style = runner(style)
         if options["as_json"]:
             trajectory = train_style(problem, **execution_options(options))
-            save_json(trajectory_record(trajectory), options["output"])
-            click.echo(to_json(trajectory_record(trajectory)))
+            record = replicated_record(trajectory_record(trajectory), options["replicas"])
+            save_json(record, options["output"])
+            click.echo(to_json(record))
             return
-        click.echo(f"{describe(problem, style)}, {style} style")
+        replicas = options["replicas"]
+        spread = f", {replicas} replicas" if replicas > 1 else ""
+        click.echo(f"{describe(problem, style)}, {style} style{spread}")
         every = problem.model.log_every if log_every is None else log_every
         bar = sys.stdout.isatty()
         with ConsoleObserver(problem, every, bar=bar) as observer:
@@ -139,4 +144,31 @@ def add_common_commands(group: click.Group, style: str) -> None:
             f"final  loss {trajectory.final_loss:<14.8g}  {format_params(trajectory.final_params)}"
         )
         click.echo(f"{plural(trajectory.steps, 'step')} in {trajectory.seconds:.2f} s")
-        save_json(trajectory_record(trajectory), options["output"])
+        save_json(
+            replicated_record(trajectory_record(trajectory), options["replicas"]), options["output"]
+        )
+
+
+def prepare_replicas(problem: Problem, options: dict[str, Any]) -> None:
+    """Refuse a --replicas the batch or the other options cannot honour (before importing TF)."""
+    from tfmigration.distributed import check_replicas
+
+    check_replicas(
+        options["replicas"],
+        problem.batch_rows,
+        steps_per_call=options["steps_per_call"],
+        jit_compile=options["jit_compile"],
+    )
+
+
+def ask_for_replica_devices(replicas: int) -> None:
+    """Split the CPU into `replicas` logical devices, before TensorFlow's first op."""
+    if replicas > 1:
+        from tfmigration.devices import ensure_logical_cpus
+
+        ensure_logical_cpus(replicas)
+
+
+def replicated_record(record: dict[str, Any], replicas: int) -> dict[str, Any]:
+    """A train record, with `replicas` when the run was replicated (unchanged otherwise)."""
+    return record | {"replicas": replicas} if replicas > 1 else record

@@ -30,6 +30,9 @@ class StyleResult:
     max_slot_ulps: int
     first_divergent_step: int | None
     oracle_relative_error: float
+    # Replicated runs only: the largest ULPs from one device trained on the whole batch.
+    one_device_loss_ulps: int | None = None
+    one_device_param_ulps: int | None = None
 
     @property
     def mode(self) -> str:
@@ -47,6 +50,8 @@ class Comparison:
     defaults: str = "translated"
     steps_per_call: int = 1
     jit_compile: bool = False
+    # Data-parallel replicas; above 1 the reference style is the split-batch reference.
+    replicas: int = 1
 
     @property
     def verdict(self) -> str:
