@@ -2,11 +2,27 @@
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
+from pathlib import Path
+
 import numpy as np
 import pytest
+import tensorflow as tf
+from click.testing import CliRunner
 
+from bridge.cli import main as tfbridge
+from eagermode.cli import main as eagermode
+from graphmode.cli import main as graphmode
+from tfmigration.catalog import TrainConfig, prepare
 from tfmigration.catalog.differences import LOSS_SCALING_EVEN, LOSS_SCALING_UNEVEN
-from tfmigration.training.styles import difference_observer
+from tfmigration.catalog.losses import replica_squared_error
+from tfmigration.distributed import shard_bounds
+from tfmigration.measure.ulp import max_ulp_distance
+from tfmigration.oracle.distributed import train as train_split_oracle
+from tfmigration.oracle.engine import train as train_oracle
+from tfmigration.training.styles import difference_observer, runner
 
 TAPE = ("eager", "function")
 
@@ -83,24 +99,6 @@ def test_loss_scaling_of_tf1_workers_matches_numpy() -> None:
 
 # --- --replicas: MirroredStrategy against the split-batch reference --------------------------
 
-import json  # noqa: E402
-import subprocess  # noqa: E402
-import sys  # noqa: E402
-from pathlib import Path  # noqa: E402
-
-import tensorflow as tf  # noqa: E402
-from click.testing import CliRunner  # noqa: E402
-
-from bridge.cli import main as tfbridge  # noqa: E402
-from eagermode.cli import main as eagermode  # noqa: E402
-from graphmode.cli import main as graphmode  # noqa: E402
-from tfmigration.catalog import TrainConfig, prepare  # noqa: E402
-from tfmigration.catalog.losses import replica_squared_error  # noqa: E402
-from tfmigration.distributed import shard_bounds  # noqa: E402
-from tfmigration.measure.ulp import max_ulp_distance  # noqa: E402
-from tfmigration.oracle.distributed import train as train_split_oracle  # noqa: E402
-from tfmigration.oracle.engine import train as train_oracle  # noqa: E402
-from tfmigration.training.styles import runner  # noqa: E402
 
 CLIS = {"graph": graphmode, "eager": eagermode, "function": tfbridge}
 ROOT = Path(__file__).resolve().parent.parent
