@@ -13,7 +13,13 @@ from tfmigration.catalog.demos import DEMOS
 from tfmigration.catalog.errors import ConfigError, UserError
 from tfmigration.catalog.models import MODELS
 from tfmigration.catalog.problem import MAX_SEED, MAX_STEPS, prepare
-from tfmigration.cli.commands import add_common_commands, reports_user_errors, save_json
+from tfmigration.cli.commands import (
+    add_common_commands,
+    ask_for_replica_devices,
+    prepare_replicas,
+    reports_user_errors,
+    save_json,
+)
 from tfmigration.cli.grad_commands import add_differences_command, add_grad_command
 from tfmigration.cli.options import (
     execution_options,
@@ -23,7 +29,12 @@ from tfmigration.cli.options import (
     training_options,
     variables_option,
 )
-from tfmigration.measure.report import NOISE_FLOOR_NOTE, comparison_records, render_table
+from tfmigration.measure.report import (
+    NOISE_FLOOR_NOTE,
+    comparison_records,
+    render_one_device,
+    render_table,
+)
 from tfmigration.quiet import import_tensorflow_quietly
 from tfmigration.serialize import to_json
 
@@ -101,6 +112,8 @@ def compare(
         raise ConfigError("name one or more models or demos, or pass --all")
     config = train_config(options)
     problems = [prepare(name, config) for name in names if name in MODELS]
+    for problem in problems:
+        prepare_replicas(problem, options)
     demos = [name for name in names if name in DEMOS]
     if plot is not None and not problems:
         raise ConfigError(
@@ -108,6 +121,7 @@ def compare(
             f"({', '.join(MODELS)}), not only demos"
         )
     import_tensorflow_quietly(onednn=not options["strict"])
+    ask_for_replica_devices(options["replicas"])
     from bridge.grad_compare import compare_demo
     from tfmigration.measure.demo_comparison import demo_records, render_demo_table
 
@@ -133,7 +147,14 @@ def compare(
         click.echo(to_json(records))
     else:
         mode = "strict (Grappler off)" if options["strict"] else "default (Grappler on)"
-        click.echo(f"eager and tf.function against graph (the TF1 original), {mode}:")
+        if options["replicas"] > 1:
+            click.echo(
+                f"{options['replicas']} replicas: eager and tf.function (MirroredStrategy, "
+                "compute_average_loss scaling) against graph (the split-batch reference: the "
+                f"same shards, gradients summed in replica order, one Session), {mode}:"
+            )
+        else:
+            click.echo(f"eager and tf.function against graph (the TF1 original), {mode}:")
         if options["defaults"] == "each" and comparisons:
             click.echo(
                 "--defaults each: graph runs TF1's optimizer with TF1's defaults, eager and "
@@ -141,7 +162,9 @@ def compare(
             )
         if comparisons:
             click.echo(render_table(comparisons), nl=False)
-            click.echo(textwrap.fill(NOISE_FLOOR_NOTE, width=100))
+            click.echo(render_one_device(comparisons), nl=False)
+            if options["replicas"] == 1:
+                click.echo(textwrap.fill(NOISE_FLOOR_NOTE, width=100))
         if demo_comparisons:
             click.echo(render_demo_table(demo_comparisons), nl=False)
     verdicts = {comparison.model: comparison.verdict for comparison in comparisons}

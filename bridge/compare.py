@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 
 from tfmigration.catalog.problem import Problem
 from tfmigration.measure.comparison import (
@@ -31,6 +32,7 @@ def compare_problem(
     steps_per_call: int = 1,
     jit_compile: bool = False,
     variables: str = "ref",
+    replicas: int = 1,
 ) -> Comparison:
     """Train `problem` in every style (graph first) and in the oracle, and measure each.
 
@@ -43,7 +45,21 @@ def compare_problem(
 
     The oracle follows TF1's equations (the code being migrated), so under --defaults each the
     Keras styles' oracle error is how far renaming the class lands from the TF1 result.
+
+    With `replicas` > 1 the styles run data-parallel and graph style is the split-batch
+    reference (compare_replicated).
     """
+    if replicas > 1:
+        return compare_replicated(
+            problem,
+            replicas,
+            strict=strict,
+            tolerance_ulps=tolerance_ulps,
+            styles=styles,
+            on_style=on_style,
+            steps_per_call=steps_per_call,
+            jit_compile=jit_compile,
+        )
     from tfmigration.oracle.engine import train as train_oracle
 
     execution = {
@@ -81,4 +97,58 @@ def compare_problem(
         jit_compile=jit_compile,
         noise_floor=floor,
         variables=variables,
+    )
+
+
+def compare_replicated(
+    problem: Problem,
+    replicas: int,
+    *,
+    strict: bool = False,
+    tolerance_ulps: int = DEFAULT_TOLERANCE_ULPS,
+    styles: Sequence[str] = STYLES,
+    on_style: Callable[[str], None] | None = None,
+    steps_per_call: int = 1,
+    jit_compile: bool = False,
+) -> Comparison:
+    """Train `problem` data-parallel over `replicas` and measure it against two references.
+
+    The split-batch reference (graph style: the same shards, gradients summed in replica order,
+    in one Session; in the oracle, the same in NumPy float64) is what every replicated style
+    must reproduce, bit for bit in strict mode. One device on the whole batch (graph style,
+    unreplicated) answers whether the port kept the model; its distance is reported beside.
+    """
+    from tfmigration.distributed import check_replicas
+    from tfmigration.oracle.distributed import train as train_split_oracle
+
+    check_replicas(
+        replicas, problem.batch_rows, steps_per_call=steps_per_call, jit_compile=jit_compile
+    )
+    trajectories = {}
+    for style in (REFERENCE_STYLE, *(s for s in styles if s != REFERENCE_STYLE)):
+        if on_style is not None:
+            on_style(style)
+        trajectories[style] = runner(style)(problem, strict=strict, replicas=replicas)
+    one_device = runner(REFERENCE_STYLE)(problem, strict=strict)
+    oracle = train_split_oracle(problem, replicas)
+    reference = trajectories[REFERENCE_STYLE]
+    results = []
+    for trajectory in trajectories.values():
+        against_one_device = measure(trajectory, one_device, oracle)
+        results.append(
+            replace(
+                measure(trajectory, reference, oracle, oracle_bound=problem_bound(problem)),
+                one_device_loss_ulps=against_one_device.max_loss_ulps,
+                one_device_param_ulps=against_one_device.max_param_ulps,
+            )
+        )
+    return Comparison(
+        model=problem.model.name,
+        strict=strict,
+        tolerance_ulps=tolerance_ulps,
+        results=tuple(results),
+        oracle=oracle,
+        optimizer=problem.optimizer,
+        defaults=problem.defaults,
+        replicas=replicas,
     )

@@ -10,10 +10,18 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+import keras
 import numpy as np
 import tensorflow as tf
 
-from tfmigration.catalog.differences import Observations, error_text, get_difference, show
+from tfmigration.catalog.differences import (
+    LOSS_SCALING_EVEN,
+    LOSS_SCALING_UNEVEN,
+    Observations,
+    error_text,
+    get_difference,
+    show,
+)
 
 Run = Callable[[Callable[[], Any]], Any]
 
@@ -195,6 +203,58 @@ def _ref_read_order(run: Run) -> Observations:
     return {"tf.Variable: loss, then update": _outcome(run, body)}
 
 
+def _loss_scaling(run: Run) -> Observations:
+    # Real replicas: a MirroredStrategy over two logical CPUs, each fed its own shard.
+    from eagermode.distributed import mirrored_strategy
+
+    strategy = mirrored_strategy(2)
+    sum_ = tf.distribute.ReduceOp.SUM
+
+    def replicated(shards: tuple[tuple[float, ...], ...], loss: Callable[[tf.Tensor], Any]) -> Any:
+        def body() -> Any:
+            values = strategy.experimental_distribute_values_from_function(
+                lambda context: tf.constant(shards[context.replica_id_in_sync_group])
+            )
+            return strategy.reduce(sum_, strategy.run(loss, args=(values,)), axis=None)
+
+        return body
+
+    def keras_mean(losses: tf.Tensor) -> tf.Tensor:
+        # Per-example |y - 0| = the loss itself; Keras's Loss.__call__ takes the mean and, under
+        # a strategy, multiplies by 1/replicas (keras/src/losses/loss.py).
+        targets = tf.reshape(losses, (-1, 1))
+        return keras.losses.MeanAbsoluteError()(targets, tf.zeros_like(targets))
+
+    whole = tuple(value for shard in LOSS_SCALING_UNEVEN for value in shard)
+    rows = len(whole)
+    return {
+        "one device: mean of the whole batch": _outcome(
+            run, lambda: tf.reduce_mean(tf.constant(whole))
+        ),
+        "compute_average_loss, global_batch_size=3 (the batch's rows)": _outcome(
+            run,
+            replicated(
+                LOSS_SCALING_UNEVEN, lambda x: tf.nn.compute_average_loss(x, global_batch_size=rows)
+            ),
+        ),
+        "compute_average_loss, default global batch (shard rows x replicas)": _outcome(
+            run, replicated(LOSS_SCALING_UNEVEN, tf.nn.compute_average_loss)
+        ),
+        "Keras 3 loss: per-replica mean x 1/replicas": _outcome(
+            run, replicated(LOSS_SCALING_UNEVEN, keras_mean)
+        ),
+        "per-replica mean, unscaled (scaling forgotten)": _outcome(
+            run, replicated(LOSS_SCALING_UNEVEN, tf.reduce_mean)
+        ),
+        "even batch: compute_average_loss, default global batch": _outcome(
+            run, replicated(LOSS_SCALING_EVEN, tf.nn.compute_average_loss)
+        ),
+        "even batch: per-replica mean, unscaled (loss x replicas)": _outcome(
+            run, replicated(LOSS_SCALING_EVEN, tf.reduce_mean)
+        ),
+    }
+
+
 OBSERVERS: dict[str, Callable[[Run], Observations]] = {
     "one-shot-tape": _one_shot_tape,
     "watched": _watched,
@@ -203,6 +263,7 @@ OBSERVERS: dict[str, Callable[[Run], Observations]] = {
     "jacobian": _jacobian,
     "variables": _variables,
     "ref-read-order": _ref_read_order,
+    "loss-scaling": _loss_scaling,
 }
 
 

@@ -92,10 +92,20 @@ def train(
     jit_compile: bool = False,
     save: SaveOptions | None = None,
     resume: TrainingState | None = None,
+    replicas: int = 1,
 ) -> Trajectory:
     """Train `problem` eagerly, from the checkpointed state `resume` if given, saving TF2
-    checkpoints as `save` asks. `strict` changes nothing here: eager ops are never rewritten."""
+    checkpoints as `save` asks. `strict` changes nothing here: eager ops are never rewritten.
+
+    With `replicas` > 1: MirroredStrategy over that many logical CPUs (eagermode.distributed).
+    """
     check_execution("eager", steps_per_call=steps_per_call, jit_compile=jit_compile)
+    if replicas > 1:
+        from eagermode.distributed import MirroredEngine
+        from tfmigration.distributed import check_replicas
+
+        check_replicas(replicas, problem.batch_rows)
+        return run(problem, MirroredEngine(problem, replicas), observer)
     return run_resumable(problem, EagerEngine(problem), observer, save=save, resume=resume)
 
 

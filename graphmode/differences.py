@@ -14,7 +14,13 @@ import tensorflow as tf
 
 from graphmode.engine import session_config
 from graphmode.grad import evaluate
-from tfmigration.catalog.differences import Observations, get_difference, show
+from tfmigration.catalog.differences import (
+    LOSS_SCALING_EVEN,
+    LOSS_SCALING_UNEVEN,
+    Observations,
+    get_difference,
+    show,
+)
 
 
 def _one_shot_tape() -> Observations:
@@ -176,6 +182,34 @@ def _ref_read_order() -> Observations:
 _RACE_RUNS = 5
 
 
+def _loss_scaling() -> Observations:
+    # TF1 between-graph replication: each worker's loss is the mean of its own batch, and
+    # SyncReplicasOptimizer's accumulators average the workers' gradients. Shown here as that
+    # arithmetic on explicit shards in one graph; no servers are needed to see the number.
+    def each_mean(shards: tuple[tuple[float, ...], ...]) -> list[tf.Tensor]:
+        return [tf.reduce_mean(tf.constant(shard)) for shard in shards]
+
+    graph = tf.Graph()
+    with graph.as_default():
+        whole = tuple(value for shard in LOSS_SCALING_UNEVEN for value in shard)
+        means = each_mean(LOSS_SCALING_UNEVEN)
+        fetches = {
+            "one device: mean of the whole batch": tf.reduce_mean(tf.constant(whole)),
+            "TF1 workers: each its own mean, averaged (SyncReplicasOptimizer)": (
+                tf.add_n(means) / len(means)
+            ),
+            "per-replica mean, unscaled (scaling forgotten)": tf.add_n(means),
+            "even batch: per-replica mean, unscaled (loss x replicas)": tf.add_n(
+                each_mean(LOSS_SCALING_EVEN)
+            ),
+        }
+    with tf.compat.v1.Session(graph=graph, config=session_config(strict=False)) as session:
+        values = session.run(fetches)
+    return {
+        case: show(values[case]) for case in get_difference("loss-scaling").cases if case in values
+    }
+
+
 OBSERVERS: dict[str, Callable[[], Observations]] = {
     "one-shot-tape": _one_shot_tape,
     "watched": _watched,
@@ -184,6 +218,7 @@ OBSERVERS: dict[str, Callable[[], Observations]] = {
     "jacobian": _jacobian,
     "variables": _variables,
     "ref-read-order": _ref_read_order,
+    "loss-scaling": _loss_scaling,
 }
 
 

@@ -254,21 +254,32 @@ def train(
     save: SaveOptions | None = None,
     resume: TrainingState | None = None,
     variables: str = "ref",
+    replicas: int = 1,
 ) -> Trajectory:
     """Train `problem` the TF1 way: one `Session.run` per step, or per `steps_per_call` steps;
     from the checkpointed state `resume` if given, saving TF1 checkpoints as `save` asks;
-    `variables` "ref" (TF1's RefVariables, the default) or "resource" (TF2's)."""
+    `variables` "ref" (TF1's RefVariables, the default) or "resource" (TF2's).
+
+    With `replicas` > 1: the split-batch reference in one Session (graphmode.distributed).
+    """
     from graphmode.checkpoints import GraphCheckpoints, load_state
 
     check_execution("graph", steps_per_call=steps_per_call, jit_compile=jit_compile)
-    checkpointing = save is not None or resume is not None
-    engine = GraphEngine(
-        problem,
-        strict=strict,
-        steps_per_call=steps_per_call,
-        counts_steps=checkpointing,
-        variables=variables,
-    )
+    if replicas > 1:
+        from graphmode.distributed import SplitBatchGraphEngine
+        from tfmigration.distributed import check_replicas
+
+        check_replicas(replicas, problem.batch_rows, steps_per_call=steps_per_call)
+        engine: GraphEngine = SplitBatchGraphEngine(problem, replicas, strict=strict)
+    else:
+        checkpointing = save is not None or resume is not None
+        engine = GraphEngine(
+            problem,
+            strict=strict,
+            steps_per_call=steps_per_call,
+            counts_steps=checkpointing,
+            variables=variables,
+        )
     try:
         if resume is not None:
             load_state(engine, resume)

@@ -8,9 +8,13 @@ import pytest
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
+from tfmigration.devices import ensure_logical_cpus
 from tfmigration.quiet import import_tensorflow_quietly
 
 import_tensorflow_quietly()
+
+# Logical CPUs can only be set up before TensorFlow's first op; the replicated tests use up to 4.
+ensure_logical_cpus(4)
 
 STYLE_IDS = ["graph", "eager", "function"]
 

@@ -75,3 +75,23 @@ def test_every_row_of_the_models_reference_names_a_collected_test() -> None:
         check=False,
     )
     assert collected.returncode == 0, collected.stdout + collected.stderr
+
+
+def test_every_row_of_the_distributed_reference_names_a_collected_test() -> None:
+    doc = ROOT / "docs" / "migration-distributed.md"
+    # The construct table, not the benchmark's numbers above it.
+    text = doc.read_text(encoding="utf-8").split("## Construct by construct", 1)[1]
+    table = [line for line in text.splitlines() if line.startswith("| ")][2:]  # after header, rule
+    assert len(table) >= 9
+    for row in table:
+        assert "`tests/" in row, row
+    ids = sorted(set(named_tests(doc)))
+    collected = subprocess.run(
+        [sys.executable, "-m", "pytest", "--collect-only", "-q", *ids],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert collected.returncode == 0, collected.stdout + collected.stderr
+    assert len(collected.stdout.splitlines()) > len(ids)  # every id collected, none dropped

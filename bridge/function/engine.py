@@ -65,9 +65,21 @@ def train(
     engine: FunctionEngine | None = None,
     save: SaveOptions | None = None,
     resume: TrainingState | None = None,
+    replicas: int = 1,
 ) -> Trajectory:
     """Train `problem` with the eager step under tf.function; `strict` turns Grappler off.
-    From the checkpointed state `resume` if given, saving TF2 checkpoints as `save` asks."""
+    From the checkpointed state `resume` if given, saving TF2 checkpoints as `save` asks.
+
+    With `replicas` > 1: MirroredStrategy's custom loop, traced (bridge.function.distributed).
+    """
+    if replicas > 1 and engine is None:
+        from bridge.function.distributed import MirroredFunctionEngine
+        from tfmigration.distributed import check_replicas
+
+        check_replicas(
+            replicas, problem.batch_rows, steps_per_call=steps_per_call, jit_compile=jit_compile
+        )
+        engine = MirroredFunctionEngine(problem, replicas)
     engine = engine or FunctionEngine(
         problem, steps_per_call=steps_per_call, jit_compile=jit_compile
     )

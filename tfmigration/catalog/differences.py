@@ -19,6 +19,18 @@ from tfmigration.catalog.errors import ConfigError
 Observations = dict[str, str]  # case -> what happened, one line
 
 
+LOSS_SCALING_CASES = (
+    "one device: mean of the whole batch",
+    "compute_average_loss, global_batch_size=3 (the batch's rows)",
+    "compute_average_loss, default global batch (shard rows x replicas)",
+    "Keras 3 loss: per-replica mean x 1/replicas",
+    "TF1 workers: each its own mean, averaged (SyncReplicasOptimizer)",
+    "per-replica mean, unscaled (scaling forgotten)",
+    "even batch: compute_average_loss, default global batch",
+    "even batch: per-replica mean, unscaled (loss x replicas)",
+)
+
+
 @dataclass(frozen=True)
 class Difference:
     name: str
@@ -134,8 +146,28 @@ DIFFERENCES: dict[str, Difference] = {
                 "variables; eager and tf.function run in program order."
             ),
         ),
+        Difference(
+            name="loss-scaling",
+            title=(
+                "loss scaling over 2 replicas: an uneven last batch of 3 rows, per-example losses "
+                "[1, 2] | [3] (true mean 2), and an even batch [1, 2] | [3, 4] (true mean 2.5)"
+            ),
+            cases=LOSS_SCALING_CASES,
+            lesson=(
+                "Replica losses are summed, and so are their gradients. tf.nn.compute_average_loss "
+                "divides each replica's summed loss by the global batch: exact when given the "
+                "batch's real size, but its default (shard rows x replicas) overweights the short "
+                "shard of an uneven last batch, as does Keras 3's per-replica mean x 1/replicas "
+                "(and TF1 workers' means averaged by SyncReplicasOptimizer). A per-replica mean "
+                "left unscaled multiplies the loss and the gradients by the replica count."
+            ),
+        ),
     )
 }
+
+# The loss-scaling difference's data: per-example losses, split between two replicas.
+LOSS_SCALING_UNEVEN = ((1.0, 2.0), (3.0,))
+LOSS_SCALING_EVEN = ((1.0, 2.0), (3.0, 4.0))
 
 
 def get_difference(name: str) -> Difference:

@@ -83,6 +83,11 @@ class Problem:
     def dtype(self) -> np.dtype:
         return np.dtype(self.model.dtype)
 
+    @property
+    def batch_rows(self) -> int:
+        """How many rows every step trains on: the batch size, or the whole data set."""
+        return self.batch_size or len(self.features)
+
     def batch(self, step: int) -> tuple[np.ndarray, np.ndarray]:
         """The features and targets step `step` trains on."""
         if self.batch_indices is None:

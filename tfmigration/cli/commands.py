@@ -13,7 +13,7 @@ from typing import Any
 
 import click
 
-from tfmigration.catalog.errors import UserError
+from tfmigration.catalog.errors import ConfigError, UserError
 from tfmigration.catalog.models import MODELS
 from tfmigration.catalog.problem import Problem, prepare
 from tfmigration.cli.checkpoint_options import (
@@ -139,8 +139,15 @@ def add_common_commands(group: click.Group, style: str) -> None:
         check_execution(
             style, steps_per_call=options["steps_per_call"], jit_compile=options["jit_compile"]
         )
+        prepare_replicas(problem, options)
         plan = plan_checkpoints(options, problem)
+        if options["replicas"] > 1 and (plan.save is not None or plan.resume_from is not None):
+            raise ConfigError(
+                f"--replicas {options['replicas']} with --save-to or --resume-from: replicated "
+                "runs do not checkpoint yet; drop one of them"
+            )
         import_tensorflow_quietly(onednn=not options["strict"])
+        ask_for_replica_devices(options["replicas"])
         train_style = runner(style)
         run_options = execution_options(options)
         resumption = None
@@ -157,11 +164,13 @@ def add_common_commands(group: click.Group, style: str) -> None:
         try:
             if options["as_json"]:
                 trajectory = train_style(problem, **run_options)
-                record = trajectory_record(trajectory)
+                record = replicated_record(trajectory_record(trajectory), options["replicas"])
                 save_json(record, options["output"])
                 click.echo(to_json(record))
                 return
-            click.echo(f"{describe(problem, style)}, {style} style")
+            replicas = options["replicas"]
+            spread = f", {replicas} replicas" if replicas > 1 else ""
+            click.echo(f"{describe(problem, style)}, {style} style{spread}")
             every = problem.model.log_every if log_every is None else log_every
             bar = sys.stdout.isatty()
             with ConsoleObserver(problem, every, bar=bar) as observer:
@@ -183,4 +192,31 @@ def add_common_commands(group: click.Group, style: str) -> None:
         if trajectory.first_step:
             ran += f" (steps {trajectory.first_step} to {trajectory.steps - 1})"
         click.echo(f"{ran} in {trajectory.seconds:.2f} s")
-        save_json(trajectory_record(trajectory), options["output"])
+        save_json(
+            replicated_record(trajectory_record(trajectory), options["replicas"]), options["output"]
+        )
+
+
+def prepare_replicas(problem: Problem, options: dict[str, Any]) -> None:
+    """Refuse a --replicas the batch or the other options cannot honour (before importing TF)."""
+    from tfmigration.distributed import check_replicas
+
+    check_replicas(
+        options["replicas"],
+        problem.batch_rows,
+        steps_per_call=options["steps_per_call"],
+        jit_compile=options["jit_compile"],
+    )
+
+
+def ask_for_replica_devices(replicas: int) -> None:
+    """Split the CPU into `replicas` logical devices, before TensorFlow's first op."""
+    if replicas > 1:
+        from tfmigration.devices import ensure_logical_cpus
+
+        ensure_logical_cpus(replicas)
+
+
+def replicated_record(record: dict[str, Any], replicas: int) -> dict[str, Any]:
+    """A train record, with `replicas` when the run was replicated (unchanged otherwise)."""
+    return record | {"replicas": replicas} if replicas > 1 else record

@@ -118,6 +118,10 @@ def add_differences_command(group: click.Group) -> None:
         """
         picked = chosen(names, all_names, list(DIFFERENCES), "differences")
         import_tensorflow_quietly()
+        if "loss-scaling" in picked:
+            from tfmigration.devices import ensure_logical_cpus
+
+            ensure_logical_cpus(2)  # before the first TensorFlow op sets up the devices
         from tfmigration.measure.report import render_text
 
         records = []

@@ -12,6 +12,7 @@ from tfmigration.catalog.errors import ConfigError
 from tfmigration.catalog.optimizers import DEFAULTS_MODES, OPTIMIZERS, OptimizerChoice
 from tfmigration.catalog.problem import MAX_SEED, MAX_STEPS, TrainConfig, parse_init
 from tfmigration.catalog.spec import LOSS_REDUCTIONS
+from tfmigration.distributed import MAX_REPLICAS
 from tfmigration.training.styles import VARIABLE_KINDS
 
 
@@ -131,6 +132,14 @@ TRAINING_OPTIONS = (
         help="Compile tf.function style with XLA (tfbridge only).",
     ),
     click.option(
+        "--replicas",
+        type=click.IntRange(min=1, max=MAX_REPLICAS),
+        default=1,
+        show_default=True,
+        help="Train data-parallel over N replicas: MirroredStrategy over N logical CPUs in eager "
+        "and tf.function style; graph style runs the split-batch reference in one Session.",
+    ),
+    click.option(
         "--json", "as_json", is_flag=True, help="Print one JSON document instead of text."
     ),
     click.option(
@@ -179,6 +188,7 @@ def execution_options(options: dict[str, Any]) -> dict[str, Any]:
         "strict": options["strict"],
         "steps_per_call": options["steps_per_call"],
         "jit_compile": options["jit_compile"],
+        "replicas": options["replicas"],
     }
     if "variables" in options:  # graph style's train and compare only
         execution["variables"] = options["variables"]

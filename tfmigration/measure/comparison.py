@@ -39,6 +39,9 @@ class StyleResult:
     max_slot_ulps: int
     first_divergent_step: int | None
     oracle: OracleCheck
+    # Replicated runs only: the largest ULPs from one device trained on the whole batch.
+    one_device_loss_ulps: int | None = None
+    one_device_param_ulps: int | None = None
 
     @property
     def mode(self) -> str:
@@ -64,6 +67,8 @@ class Comparison:
     # None: no floor was measured, and nothing is excused by one.
     noise_floor: NoiseFloor | None = None
     variables: str = "ref"
+    # Data-parallel replicas; above 1 the reference style is the split-batch reference.
+    replicas: int = 1
 
     def style_verdict(self, result: StyleResult) -> Verdict:
         return style_verdict(

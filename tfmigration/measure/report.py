@@ -43,9 +43,30 @@ def comparison_records(comparisons: Sequence[Comparison]) -> list[dict[str, Any]
                     "style_verdict": str(comparison.style_verdict(result)),
                     "verdict": verdict.verdict,
                     "verdict_basis": verdict.basis,
+                    "replicas": comparison.replicas,
                 }
             )
+            if comparison.replicas > 1:
+                records[-1] |= {
+                    "reference": "split-batch",
+                    "one_device_loss_ulps": result.one_device_loss_ulps,
+                    "one_device_param_ulps": result.one_device_param_ulps,
+                }
     return records
+
+
+def render_one_device(comparisons: Sequence[Comparison]) -> str:
+    """For replicated comparisons: each style's distance to one device on the whole batch."""
+    lines = []
+    for comparison in comparisons:
+        if comparison.replicas > 1:
+            distances = ", ".join(
+                f"{result.mode} loss {result.one_device_loss_ulps} ULPs, "
+                f"params {result.one_device_param_ulps} ULPs"
+                for result in comparison.results
+            )
+            lines.append(f"{comparison.model} against one device on the whole batch: {distances}")
+    return "".join(line + "\n" for line in lines)
 
 
 def render_grouped_table(

@@ -1,0 +1,61 @@
+"""The split-batch reference in TF1 style: one Session, the batch split into replica shards.
+
+Each replica's loss share (tf.nn.compute_average_loss over the global batch, as the replicated
+styles compute it) and its `tf.gradients` are built on its own shard; losses and gradients are
+summed with one add_n in replica order — the order ReductionToOneDevice sums in — and the
+summed gradients go to the TF1 update. This is not between-graph replication (no
+tf.distribute.Server, SyncReplicasOptimizer or MonitoredTrainingSession): it is the reference
+that replication must reproduce bit for bit.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import tensorflow as tf
+
+from graphmode.engine import GraphEngine
+from tfmigration.catalog.losses import replica_squared_error, squared_error
+from tfmigration.catalog.problem import Problem
+from tfmigration.distributed import shard_bounds
+
+
+class SplitBatchGraphEngine(GraphEngine):
+    def __init__(self, problem: Problem, replicas: int, *, strict: bool = False) -> None:
+        self.replicas = replicas
+        rows = problem.batch_rows
+        self._bounds = shard_bounds(rows, replicas)
+        self._global_count = rows * int(np.prod(problem.targets.shape[1:], dtype=np.int64))
+        super().__init__(problem, strict=strict)
+
+    def _build_step(
+        self, features: tf.Tensor, targets: tf.Tensor
+    ) -> tuple[tf.Tensor, tf.Operation]:
+        problem = self._problem
+        variables = list(self._variables.values())
+        # The whole-data loss (the final loss) is one device's, as in every other run.
+        self._whole_loss = squared_error(
+            problem.loss, targets, problem.model.predict(self._variables, features)
+        )
+        shares, gradients = [], []
+        for start, stop in self._bounds:
+            predictions = problem.model.predict(self._variables, features[start:stop])
+            share = replica_squared_error(
+                problem.loss, targets[start:stop], predictions, self._global_count
+            )
+            shares.append(share)
+            gradients.append(tf.gradients(share, variables))
+        loss = tf.add_n(shares)
+        summed = [tf.add_n(list(each)) for each in zip(*gradients, strict=True)]
+        with tf.control_dependencies([loss]):
+            if self._optimizer is None:
+                lr = problem.learning_rate
+                pairs = zip(variables, summed, strict=True)
+                train = tf.group(*[var.assign(var - lr * grad) for var, grad in pairs])
+            else:
+                train = self._optimizer.apply_gradients(
+                    zip(summed, variables, strict=True), global_step=self._global_step
+                )
+        return loss, train
+
+    def loss(self, features: np.ndarray, targets: np.ndarray) -> np.floating:
+        return self.session.run(self._whole_loss, feed_dict={self._x: features, self._y: targets})

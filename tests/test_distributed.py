@@ -1,0 +1,358 @@
+"""Data-parallel training (issue 13): loss scaling, --replicas and the split-batch reference."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import tensorflow as tf
+from click.testing import CliRunner
+
+from bridge.cli import main as tfbridge
+from eagermode.cli import main as eagermode
+from graphmode.cli import main as graphmode
+from tfmigration.catalog import TrainConfig, prepare
+from tfmigration.catalog.differences import LOSS_SCALING_EVEN, LOSS_SCALING_UNEVEN
+from tfmigration.catalog.losses import replica_squared_error
+from tfmigration.distributed import shard_bounds
+from tfmigration.measure.ulp import max_ulp_distance
+from tfmigration.oracle.distributed import train as train_split_oracle
+from tfmigration.oracle.engine import train as train_oracle
+from tfmigration.training.styles import difference_observer, runner
+
+TAPE = ("eager", "function")
+
+
+def _float32(value: float) -> str:
+    return str(np.float32(value))
+
+
+def _numpy_loss_scaling() -> dict[str, float]:
+    """The same numbers by independent NumPy float64 arithmetic on the shards."""
+    uneven = [np.array(shard) for shard in LOSS_SCALING_UNEVEN]
+    even = [np.array(shard) for shard in LOSS_SCALING_EVEN]
+    whole = np.concatenate(uneven)
+    replicas = len(uneven)
+    return {
+        "mean": whole.mean(),
+        "average, real batch": sum(shard.sum() / whole.size for shard in uneven),
+        "average, default": sum(shard.sum() / (shard.size * replicas) for shard in uneven),
+        "keras": sum(shard.mean() / replicas for shard in uneven),
+        "workers averaged": sum(shard.mean() for shard in uneven) / replicas,
+        "unscaled": sum(shard.mean() for shard in uneven),
+        "even, default": sum(shard.sum() / (shard.size * replicas) for shard in even),
+        "even, unscaled": sum(shard.mean() for shard in even),
+        "even mean": np.concatenate(even).mean(),
+    }
+
+
+def test_loss_scaling_numbers_in_numpy_show_each_mistake() -> None:
+    numbers = _numpy_loss_scaling()
+    assert numbers["mean"] == numbers["average, real batch"] == 2.0
+    # The short shard of an uneven batch is overweighted by the default and by Keras 3.
+    assert numbers["average, default"] == numbers["keras"] == numbers["workers averaged"] == 2.25
+    assert numbers["unscaled"] == 4.5
+    # On an even batch the default is right and a forgotten scaling is exactly x replicas.
+    assert numbers["even, default"] == numbers["even mean"] == 2.5
+    assert numbers["even, unscaled"] == 2 * numbers["even mean"]
+
+
+@pytest.mark.parametrize("style", TAPE)
+def test_loss_scaling_under_mirrored_strategy_matches_numpy(style: str) -> None:
+    numbers = _numpy_loss_scaling()
+    assert difference_observer(style)("loss-scaling") == {
+        "one device: mean of the whole batch": _float32(numbers["mean"]),
+        "compute_average_loss, global_batch_size=3 (the batch's rows)": _float32(
+            numbers["average, real batch"]
+        ),
+        "compute_average_loss, default global batch (shard rows x replicas)": _float32(
+            numbers["average, default"]
+        ),
+        "Keras 3 loss: per-replica mean x 1/replicas": _float32(numbers["keras"]),
+        "per-replica mean, unscaled (scaling forgotten)": _float32(numbers["unscaled"]),
+        "even batch: compute_average_loss, default global batch": _float32(
+            numbers["even, default"]
+        ),
+        "even batch: per-replica mean, unscaled (loss x replicas)": _float32(
+            numbers["even, unscaled"]
+        ),
+    }
+
+
+def test_loss_scaling_of_tf1_workers_matches_numpy() -> None:
+    numbers = _numpy_loss_scaling()
+    assert difference_observer("graph")("loss-scaling") == {
+        "one device: mean of the whole batch": _float32(numbers["mean"]),
+        "TF1 workers: each its own mean, averaged (SyncReplicasOptimizer)": _float32(
+            numbers["workers averaged"]
+        ),
+        "per-replica mean, unscaled (scaling forgotten)": _float32(numbers["unscaled"]),
+        "even batch: per-replica mean, unscaled (loss x replicas)": _float32(
+            numbers["even, unscaled"]
+        ),
+    }
+
+
+# --- --replicas: MirroredStrategy against the split-batch reference --------------------------
+
+
+CLIS = {"graph": graphmode, "eager": eagermode, "function": tfbridge}
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _assert_same_run(run, reference) -> None:
+    np.testing.assert_array_equal(run.losses, reference.losses)
+    assert run.final_loss == reference.final_loss
+    for name, value in reference.final_params.items():
+        np.testing.assert_array_equal(run.final_params[name], value, err_msg=name)
+    assert run.final_slots.keys() == reference.final_slots.keys()
+    for name, value in reference.final_slots.items():
+        np.testing.assert_array_equal(run.final_slots[name], value, err_msg=name)
+
+
+def test_shards_follow_array_split_replica_0_first() -> None:
+    for rows, replicas in ((16, 3), (1000, 4), (5, 5), (7, 2)):
+        expected = [(part[0], part[-1] + 1) for part in np.array_split(np.arange(rows), replicas)]
+        assert list(shard_bounds(rows, replicas)) == expected
+
+
+def test_replica_loss_share_is_compute_average_loss_bit_for_bit() -> None:
+    rng = np.random.default_rng(13)
+    targets = rng.normal(size=(7, 1)).astype(np.float32)
+    predictions = rng.normal(size=(7, 1)).astype(np.float32)
+    share = replica_squared_error("mean", targets, predictions, 20)
+    expected = tf.nn.compute_average_loss(tf.square(targets - predictions), global_batch_size=20)
+    assert share.numpy() == expected.numpy()
+
+
+@pytest.mark.parametrize(
+    ("model", "optimizer", "replicas", "batch_size"),
+    [
+        ("quadratic", None, 2, None),
+        ("quadratic", "adam", 4, None),
+        ("house", "momentum", 3, None),  # 16 rows: uneven shards of 6, 5, 5
+        ("noisy-line", None, 4, 10),
+        ("house-multi", None, 2, None),  # float64
+    ],
+    ids=[
+        "quadratic-gd-2",
+        "quadratic-adam-4",
+        "house-momentum-3-uneven",
+        "noisy-line-sgd-4",
+        "house-multi-gd-2",
+    ],
+)
+@pytest.mark.parametrize("style", TAPE)
+def test_mirrored_strategy_is_bit_identical_to_the_split_batch_reference(
+    style: str, model: str, optimizer: str | None, replicas: int, batch_size: int | None
+) -> None:
+    problem = prepare(
+        model, TrainConfig(steps=30, optimizer=optimizer, batch_size=batch_size, seed=1)
+    )
+    reference = runner("graph")(problem, strict=True, replicas=replicas)
+    _assert_same_run(runner(style)(problem, strict=True, replicas=replicas), reference)
+
+
+def test_function_style_traces_the_replicated_step_once() -> None:
+    from bridge.function.distributed import MirroredFunctionEngine
+    from bridge.function.engine import train
+
+    problem = prepare("quadratic", TrainConfig(steps=5))
+    engine = MirroredFunctionEngine(problem, 2)
+    train(problem, engine=engine)
+    assert engine.tracing_count == 1
+    assert engine.strategy.num_replicas_in_sync == 2
+
+
+def test_split_batch_reference_is_not_one_device_but_near_it() -> None:
+    # Summing shard gradients rounds differently from one gradient over the whole batch: the
+    # reference must be the split one, and one device stays a few ULPs away.
+    problem = prepare("quadratic", TrainConfig(steps=200))
+    split = runner("graph")(problem, strict=True, replicas=4)
+    one_device = runner("graph")(problem, strict=True)
+    ulps = max_ulp_distance(split.losses, one_device.losses)
+    assert 0 < ulps <= 64
+
+
+def test_split_batch_oracle_sums_the_shards_to_the_whole_batch_gradient() -> None:
+    problem = prepare("house", TrainConfig(steps=50, optimizer="adam"))
+    split = train_split_oracle(problem, 3)
+    whole = train_oracle(problem)
+    np.testing.assert_allclose(split.losses, whole.losses, rtol=1e-12)
+    for name, value in whole.final_params.items():
+        np.testing.assert_allclose(split.final_params[name], value, rtol=1e-12)
+    reference = runner("graph")(problem, strict=True, replicas=3)
+    np.testing.assert_allclose(reference.losses, split.losses, rtol=1e-5)
+
+
+def test_compare_replicas_strict_json_is_identical_to_the_split_batch_reference() -> None:
+    result = CliRunner().invoke(
+        tfbridge,
+        ["compare", "quadratic", "house", "--replicas", "2", "--strict", "--json", "--steps", "40"],
+        catch_exceptions=False,
+    )
+    assert result.exit_code == 0, result.output
+    records = json.loads(result.output)
+    assert [(r["model"], r["mode"]) for r in records] == [
+        (model, mode) for model in ("quadratic", "house") for mode in ("graph", "eager", "function")
+    ]
+    for record in records:
+        assert record["replicas"] == 2 and record["reference"] == "split-batch"
+        assert record["verdict"] == "identical"
+        assert record["max_loss_ulps"] == record["max_param_ulps"] == 0
+        assert isinstance(record["one_device_loss_ulps"], int)
+        assert isinstance(record["one_device_param_ulps"], int)
+        assert record["oracle_rel_error"] < 1e-5
+
+
+def test_compare_replicas_text_reports_the_distance_to_one_device() -> None:
+    result = CliRunner().invoke(
+        tfbridge, ["compare", "house", "--replicas", "4", "--steps", "10"], catch_exceptions=False
+    )
+    assert result.exit_code == 0, result.output
+    assert "4 replicas: eager and tf.function (MirroredStrategy" in result.output
+    assert "house against one device on the whole batch: graph loss" in result.output
+
+
+def test_train_replicas_json_carries_replicas_and_the_reference_losses(style: str) -> None:
+    result = CliRunner().invoke(
+        CLIS[style],
+        ["train", "house", "--replicas", "2", "--steps", "5", "--json", "--strict"],
+        catch_exceptions=False,
+    )
+    assert result.exit_code == 0, result.output
+    record = json.loads(result.output)
+    assert record["replicas"] == 2 and record["mode"] == style
+    reference = runner("graph")(prepare("house", TrainConfig(steps=5)), strict=True, replicas=2)
+    np.testing.assert_array_equal(np.array(record["losses"], np.float32), reference.losses)
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["compare", "house", "--replicas", "0"], "'--replicas': 0 is not in the range 1<=x<=64"),
+        (
+            ["compare", "house", "--replicas", "17"],
+            "--replicas 17: a batch of 16 rows cannot be split into 17 shards",
+        ),
+        (
+            ["train", "noisy-line", "--batch-size", "3", "--replicas", "4"],
+            "--replicas 4: a batch of 3 rows cannot be split into 4 shards",
+        ),
+        (
+            ["compare", "house", "--replicas", "2", "--steps-per-call", "10"],
+            "--replicas 2 with --steps-per-call 10: replicated runs take one step per call",
+        ),
+        (
+            ["train", "house", "--replicas", "2", "--jit-compile"],
+            "--replicas 2 with --jit-compile: replicated runs are not compiled with XLA",
+        ),
+    ],
+)
+def test_bad_replicas_are_one_line_exit_2_and_write_nothing(
+    tmp_path: Path, args: list[str], message: str
+) -> None:
+    output = tmp_path / "out.json"
+    result = CliRunner().invoke(tfbridge, [*args, "--output", str(output)])
+    assert result.exit_code == 2, result.output
+    assert message in " ".join(result.output.split())
+    assert "Traceback" not in result.output
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_replicas_refused_in_one_line_once_tensorflow_set_up_fewer_devices() -> None:
+    script = (
+        "from tfmigration.quiet import import_tensorflow_quietly\n"
+        "import_tensorflow_quietly()\n"
+        "import tensorflow as tf\n"
+        "tf.constant(1.0) + 1.0\n"  # the first op sets up one CPU device
+        "from tfmigration.devices import ensure_logical_cpus\n"
+        "from tfmigration.catalog.errors import ConfigError\n"
+        "try:\n"
+        "    ensure_logical_cpus(2)\n"
+        "except ConfigError as error:\n"
+        "    print(error.exit_code, error)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    assert done.stdout.strip() == (
+        "2 --replicas 2: TensorFlow set up its devices in this process before the replicas were "
+        "asked for (1 CPU device); ask for them before the first TensorFlow op "
+        "(tfmigration.devices.ensure_logical_cpus)"
+    )
+
+
+def test_variables_created_in_the_strategy_scope_are_mirrored_on_every_replica() -> None:
+    # TF1 placed variables on the parameter server with replica_device_setter; under
+    # MirroredStrategy each replica holds a copy, updated together.
+    from eagermode.distributed import MirroredEngine
+
+    engine = MirroredEngine(prepare("quadratic", TrainConfig(steps=1)), 2)
+    for variable in engine.variables.values():
+        copies = engine.strategy.experimental_local_results(variable)
+        assert [copy.device.lower()[-5:] for copy in copies] == ["cpu:0", "cpu:1"]
+
+
+def test_checkpoint_manager_resumes_a_replicated_run_bit_for_bit(tmp_path: Path) -> None:
+    # MonitoredTrainingSession's checkpoints, the TF2 way: tf.train.Checkpoint of the mirrored
+    # variables and the optimizer (slots, iterations), saved by a CheckpointManager.
+    from eagermode.distributed import MirroredEngine
+
+    problem = prepare("quadratic", TrainConfig(steps=20, optimizer="adam"))
+    whole = MirroredEngine(problem, 2)
+    expected = [whole.step(*problem.batch(step)) for step in range(20)]
+
+    def checkpoint(engine: MirroredEngine) -> tf.train.Checkpoint:
+        return tf.train.Checkpoint(optimizer=engine.optimizer, **engine.variables)
+
+    first = MirroredEngine(problem, 2)
+    losses = [first.step(*problem.batch(step)) for step in range(10)]
+    manager = tf.train.CheckpointManager(checkpoint(first), tmp_path, max_to_keep=1)
+    manager.save()
+    resumed = MirroredEngine(problem, 2)
+    checkpoint(resumed).restore(manager.latest_checkpoint).assert_consumed()
+    losses += [resumed.step(*problem.batch(step)) for step in range(10, 20)]
+    np.testing.assert_array_equal(losses, expected)
+    for name, value in whole.params().items():
+        np.testing.assert_array_equal(resumed.params()[name], value)
+
+
+def test_keras_3_fit_under_mirrored_strategy_trains_on_logical_cpus() -> None:
+    import keras
+
+    from eagermode.distributed import mirrored_strategy
+
+    strategy = mirrored_strategy(2)
+    features = np.linspace(-1.0, 1.0, 32, dtype=np.float32).reshape(-1, 1)
+    targets = 3.0 * features + 2.0
+    with strategy.scope():
+        model = keras.Sequential([keras.Input((1,)), keras.layers.Dense(1)])
+        model.compile(optimizer=keras.optimizers.SGD(0.1), loss="mse")
+    history = model.fit(features, targets, batch_size=8, epochs=3, verbose=0)
+    losses = history.history["loss"]
+    assert losses[-1] < losses[0]
+    # A Keras 3 Variable wraps the TensorFlow one, here a MirroredVariable with a copy per replica.
+    assert len(strategy.experimental_local_results(model.weights[0].value)) == 2
+
+
+def test_replica_benchmark_worker_times_each_style_and_agrees_with_the_reference() -> None:
+    sys.path.insert(0, str(ROOT / "scripts"))
+    from bench_replicas import report, worker
+
+    results = [worker("quadratic", style, 2, 5) for style in ("graph", "function")]
+    assert [r["style"] for r in results] == ["graph", "function"]
+    assert all(r["us_per_step"] > 0 and r["replicas"] == 2 for r in results)
+    assert results[0]["final_loss"] == results[1]["final_loss"]  # strict: bit for bit
+    table = report(results).splitlines()
+    assert table[0] == "| style | 2 replicas (µs/step) |"
+    assert [row.split(" | ")[0] for row in table[2:]] == ["| graph", "| function"]
