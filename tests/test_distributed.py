@@ -356,3 +356,17 @@ def test_replica_benchmark_worker_times_each_style_and_agrees_with_the_reference
     table = report(results).splitlines()
     assert table[0] == "| style | 2 replicas (µs/step) |"
     assert [row.split(" | ")[0] for row in table[2:]] == ["| graph", "| function"]
+
+
+def test_replicated_runs_refuse_checkpoints_in_one_line(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from eagermode.cli import main as eagermode_cli
+
+    result = CliRunner().invoke(
+        eagermode_cli,
+        ["train", "quadratic", "--replicas", "2", "--steps", "2", "--save-to", str(tmp_path / "d")],
+    )
+    assert result.exit_code == 2
+    assert "replicated runs do not checkpoint yet" in result.output
+    assert not (tmp_path / "d").exists()
