@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 
 import numpy as np
+import tensorflow as tf
 
 from bridge.checking.reference import Batches, MigrationDiverged, Reference, check_finite
 from eagermode.migration import TF2Port
@@ -95,6 +96,71 @@ def port_slot_values(port: TF2Port, slots: list, scale: float | None) -> list[np
     return [np.asarray(variable.numpy()) / (scale or 1.0) for _, _, variable in slots]
 
 
+class _FlatReader:
+    """Every compared port value (the paired variables, then the slots) read in one call as one
+    flat array, and TF1's names in the same order: a check reads them after every step, and one
+    traced concatenation costs far less than a `.numpy()` per variable."""
+
+    def __init__(
+        self, port: TF2Port, pairs: Sequence[Pair], slots: list, scale: float | None
+    ) -> None:
+        variables = [port.variables[p.tf2.name] for p in pairs]
+        variables += [variable for _, _, variable in slots]
+        self.tf1_names = [p.tf1.name for p in pairs] + [tf1_name for tf1_name, _, _ in slots]
+        self._labels = [p.tf1.name for p in pairs] + [key for _, key, _ in slots]
+        sizes = [int(np.prod(v.shape)) for v in variables]
+        self._bounds = np.cumsum([0, *sizes])
+        self.split = int(self._bounds[len(pairs)])
+        self._nonempty = [index for index, size in enumerate(sizes) if size]
+        self._dtypes = [tf.as_dtype(v.dtype).as_numpy_dtype for v in variables]
+        # One dtype read as it is; mixed ones as float64 (exact for float32), compared per value
+        # in its own dtype, so that a ULP is always the variable's own.
+        self._mixed = len(set(self._dtypes)) > 1
+        dtype = (
+            tf.float64 if self._mixed else tf.as_dtype(self._dtypes[0] if variables else "float32")
+        )
+        # Slots are kept in TF1's convention: Keras's momentum slot divided by -lr.
+        divisors = [1.0] * len(pairs) + [scale or 1.0] * len(slots)
+
+        @tf.function
+        def read() -> tf.Tensor:
+            return tf.concat(
+                [
+                    tf.reshape(tf.cast(v, dtype), [-1]) / tf.constant(d, dtype)
+                    if d != 1.0
+                    else tf.reshape(tf.cast(v, dtype), [-1])
+                    for v, d in zip(variables, divisors, strict=True)
+                ]
+                or [tf.zeros([0], dtype)],
+                axis=0,
+            )
+
+        self._read = read
+
+    def __call__(self) -> np.ndarray:
+        return self._read().numpy()
+
+    def slice(self, flat: np.ndarray, index: int) -> np.ndarray:
+        return flat[self._bounds[index] : self._bounds[index + 1]]
+
+    def compare(self, tf1_flat: np.ndarray, port_flat: np.ndarray) -> np.ndarray:
+        """The largest ULP distance within each compared value (0 for an empty one)."""
+        worst = np.zeros(len(self._labels), dtype=np.uint64)
+        if self._mixed:
+            for index in self._nonempty:
+                dtype = self._dtypes[index]
+                tf1 = self.slice(tf1_flat, index).astype(dtype)
+                worst[index] = ulp_distance(tf1, self.slice(port_flat, index).astype(dtype)).max()
+        elif self._nonempty:
+            distances = ulp_distance(tf1_flat, port_flat.astype(tf1_flat.dtype))
+            worst[self._nonempty] = np.maximum.reduceat(distances, self._bounds[self._nonempty])
+        return worst
+
+    def first_nonfinite(self, flat: np.ndarray) -> str:
+        bad = int(np.flatnonzero(~np.isfinite(flat))[0])
+        return self._labels[int(np.searchsorted(self._bounds, bad, side="right")) - 1]
+
+
 def run_port(
     port: TF2Port,
     pairs: Sequence[Pair],
@@ -109,6 +175,7 @@ def run_port(
     scale = port.slot_scale()
     if scale is None:
         slots = []  # a scheduled lr: Keras's momentum slot cannot be put in TF1's convention
+    reader = _FlatReader(port, pairs, slots, scale)
     first_loss = first_values = None
     divergence: Divergence | None = None
     per_step_first: dict[int, str] = {}
@@ -125,40 +192,36 @@ def run_port(
             first_loss = step
         if step not in reference.after:
             continue  # a recording keeps every N-th step's variables
-        values = port.values()
         tf1_after = reference.after[step]
-        compared = [
-            (p.tf1.name, p.tf2.name, tf1_after[p.tf1.name], values[p.tf2.name]) for p in pairs
-        ]
-        worst = []
-        for name, _, tf1_value, port_value in compared:
-            if not np.isfinite(port_value).all():
-                raise MigrationDiverged(
-                    f"{port.mode} style: variable {name} holds a NaN or infinity after step {step}"
-                )
-            distances = ulp_distance(tf1_value, port_value.astype(tf1_value.dtype))
-            worst.append(int(distances.max()) if distances.size else 0)
-        if any(worst):
-            first = next(index for index, distance in enumerate(worst) if distance)
-            per_step_first.setdefault(step, compared[first][0])
+        port_flat = reader()
+        if not np.isfinite(port_flat[: reader.split]).all():
+            name = reader.first_nonfinite(port_flat)
+            raise MigrationDiverged(
+                f"{port.mode} style: variable {name} holds a NaN or infinity after step {step}"
+            )
+        tf1_flat = np.concatenate([tf1_after[name].ravel() for name in reader.tf1_names])
+        each = reader.compare(tf1_flat, port_flat)
+        worst, slot_worst = each[: len(pairs)], each[len(pairs) :]
+        if worst.any():
+            first = int(np.flatnonzero(worst)[0])
+            pair = pairs[first]
+            per_step_first.setdefault(step, pair.tf1.name)
             if divergence is None:
-                found = first_difference([compared[first]], step)
+                port_value = reader.slice(port_flat, first).reshape(tf1_after[pair.tf1.name].shape)
+                found = first_difference(
+                    [(pair.tf1.name, pair.tf2.name, tf1_after[pair.tf1.name], port_value)], step
+                )
                 # Named as the mapping shows it (a second tf2_setup() numbers Keras layers anew).
                 shown = {p.tf2.name: p.tf2.name for p in pairs} | display
                 divergence = replace(found, port_variable=shown[found.port_variable])
             if first_values is None:
                 first_values = step
-            param_ulps[step] = max(worst)
+            param_ulps[step] = int(worst.max())
             max_param = max(max_param, int(param_ulps[step]))
-        if slots:
-            slot_values = port_slot_values(port, slots, scale)
-            for (tf1_name, _, _), value in zip(slots, slot_values, strict=True):
-                distance = max_ulp_distance(
-                    tf1_after[tf1_name], value.astype(tf1_after[tf1_name].dtype)
-                )
-                if distance and first_values is None:
-                    first_values = step
-                max_slot = max(max_slot, distance)
+        if slot_worst.size:
+            if slot_worst.any() and first_values is None:
+                first_values = step
+            max_slot = max(max_slot, int(slot_worst.max()))
     loss_ulps = max_ulp_distance(losses, reference.losses)
     first_step = first_loss
     if first_step is None and first_values is not None:
