@@ -60,29 +60,10 @@ def test_every_test_the_optimizer_reference_names_is_defined() -> None:
     assert named and named <= defined | modules, sorted(named - defined - modules)
 
 
-def test_every_row_of_the_models_reference_names_a_collected_test() -> None:
-    lines = MODELS_DOC.read_text(encoding="utf-8").splitlines()
-    table = [line for line in lines if line.startswith("| ")][2:]  # after the header and rule
-    assert len(table) >= 12
-    for row in table:
-        assert "`tests/" in row, row
-    ids = sorted(set(named_tests(MODELS_DOC)))
-    collected = subprocess.run(
-        [sys.executable, "-m", "pytest", "--collect-only", "-q", *ids],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    assert collected.returncode == 0, collected.stdout + collected.stderr
-
-
-def test_every_row_of_the_distributed_reference_names_a_collected_test() -> None:
-    doc = ROOT / "docs" / "migration-distributed.md"
-    # The construct table, not the benchmark's numbers above it.
-    text = doc.read_text(encoding="utf-8").split("## Construct by construct", 1)[1]
-    table = [line for line in text.splitlines() if line.startswith("| ")][2:]  # after header, rule
-    assert len(table) >= 9
+def assert_every_row_names_a_collected_test(doc: Path, table_text: str, rows: int) -> None:
+    """Each row of the table in `table_text` names a test, and pytest collects every one."""
+    table = [line for line in table_text.splitlines() if line.startswith("| ")][2:]
+    assert len(table) >= rows
     for row in table:
         assert "`tests/" in row, row
     ids = sorted(set(named_tests(doc)))
@@ -95,3 +76,16 @@ def test_every_row_of_the_distributed_reference_names_a_collected_test() -> None
     )
     assert collected.returncode == 0, collected.stdout + collected.stderr
     assert len(collected.stdout.splitlines()) > len(ids)  # every id collected, none dropped
+
+
+def test_every_row_of_the_models_reference_names_a_collected_test() -> None:
+    assert_every_row_names_a_collected_test(
+        MODELS_DOC, MODELS_DOC.read_text(encoding="utf-8"), rows=12
+    )
+
+
+def test_every_row_of_the_distributed_reference_names_a_collected_test() -> None:
+    doc = ROOT / "docs" / "migration-distributed.md"
+    # The construct table, not the benchmark's numbers above it.
+    text = doc.read_text(encoding="utf-8").split("## Construct by construct", 1)[1]
+    assert_every_row_names_a_collected_test(doc, text, rows=9)
