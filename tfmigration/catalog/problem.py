@@ -96,6 +96,12 @@ class Problem:
         return self.features[rows], self.targets[rows]
 
 
+def draw_batch_indices(rows: int, steps: int, batch_size: int, seed: int) -> np.ndarray:
+    """Each step's rows, drawn with replacement from a generator of `seed`'s own: the catalog's
+    batch order, and a migration check's."""
+    return np.random.default_rng(seed).integers(0, rows, size=(steps, batch_size), dtype=np.int64)
+
+
 def get_model(name: str) -> Model:
     try:
         return MODELS[name]
@@ -174,9 +180,7 @@ def prepare(name: str, config: TrainConfig | None = None) -> Problem:
         # A generator of its own (not the data's legacy stream), so that replacing the data
         # never changes the batch order. Drawn with replacement, as the tutorial's randint.
         try:
-            indices = np.random.default_rng(seed).integers(
-                0, len(features), size=(steps, batch_size), dtype=np.int64
-            )
+            indices = draw_batch_indices(len(features), steps, batch_size, seed)
         except MemoryError:
             raise ConfigError(
                 f"--steps {steps} with batches of {batch_size} needs a batch schedule of "

@@ -31,6 +31,7 @@ from typing import Any
 import numpy as np
 
 from tfmigration.catalog.errors import ConfigError, UserError
+from tfmigration.catalog.problem import draw_batch_indices
 
 REQUIRED = ("data", "tf1_train", "tf2_setup", "tf2_train_step")
 DEFAULT_STEPS = 20
@@ -224,4 +225,4 @@ def batch_indices(rows: int, steps: int, batch_size: int | None, seed: int) -> n
         raise ConfigError(
             f"--batch-size {batch_size} is larger than the data ({rows} rows); use at most {rows}"
         )
-    return np.random.default_rng(seed).integers(0, rows, size=(steps, batch_size), dtype=np.int64)
+    return draw_batch_indices(rows, steps, batch_size, seed)
