@@ -263,9 +263,6 @@ class TF1Program:
         loss, _ = self.session.run([self.loss, self.train_op], self._feed(features, labels, step))
         return loss
 
-    def loss_at(self, features: np.ndarray, labels: np.ndarray, step: int) -> np.floating:
-        return self.session.run(self.loss, self._feed(features, labels, step))
-
     def gradients(self, features: np.ndarray, labels: np.ndarray, step: int) -> dict:
         return self.session.run(self._gradients, self._feed(features, labels, step))
 

@@ -92,10 +92,6 @@ def slot_pairs(
     return found
 
 
-def port_slot_values(port: TF2Port, slots: list, scale: float | None) -> list[np.ndarray]:
-    return [np.asarray(variable.numpy()) / (scale or 1.0) for _, _, variable in slots]
-
-
 class _FlatReader:
     """Every compared port value (the paired variables, then the slots) read in one call as one
     flat array, and TF1's names in the same order: a check reads them after every step, and one
