@@ -23,6 +23,7 @@ from tfmigration.cli.commands import (
 from tfmigration.cli.grad_commands import add_differences_command, add_grad_command
 from tfmigration.cli.options import (
     execution_options,
+    multi_worker_option,
     output_path,
     plot_option,
     train_config,
@@ -33,6 +34,7 @@ from tfmigration.measure.report import (
     NOISE_FLOOR_NOTE,
     comparison_records,
     render_one_device,
+    render_replication,
     render_table,
 )
 from tfmigration.quiet import import_tensorflow_quietly
@@ -81,6 +83,7 @@ add_differences_command(main)
 )
 @training_options
 @variables_option
+@multi_worker_option
 @plot_option
 @reports_user_errors
 def compare(
@@ -113,7 +116,7 @@ def compare(
     config = train_config(options)
     problems = [prepare(name, config) for name in names if name in MODELS]
     for problem in problems:
-        prepare_replicas(problem, options)
+        prepare_replicas(problem, options, None)
     demos = [name for name in names if name in DEMOS]
     if plot is not None and not problems:
         raise ConfigError(
@@ -149,10 +152,10 @@ def compare(
         mode = "strict (Grappler off)" if options["strict"] else "default (Grappler on)"
         if options["replicas"] > 1:
             click.echo(
-                f"{options['replicas']} replicas: eager and tf.function (MirroredStrategy, "
-                "compute_average_loss scaling) against graph (the split-batch reference: the "
-                f"same shards, gradients summed in replica order, one Session), {mode}:"
+                f"{options['replicas']} replicas, every style against the split-batch reference "
+                f"(the same shards, gradients summed in replica order, one Session), {mode}:"
             )
+            click.echo(render_replication(comparisons), nl=False)
         else:
             click.echo(f"eager and tf.function against graph (the TF1 original), {mode}:")
         if options["defaults"] == "each" and comparisons:

@@ -11,6 +11,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import replace
 
 from tfmigration.catalog.problem import Problem
+from tfmigration.cluster import DEFAULT_TIMEOUT_SECONDS
 from tfmigration.measure.comparison import (
     DEFAULT_TOLERANCE_ULPS,
     REFERENCE_STYLE,
@@ -33,6 +34,9 @@ def compare_problem(
     jit_compile: bool = False,
     variables: str = "ref",
     replicas: int = 1,
+    multi_worker: bool = False,
+    ports: tuple[int, ...] | None = None,
+    cluster_timeout: float = DEFAULT_TIMEOUT_SECONDS,
 ) -> Comparison:
     """Train `problem` in every style (graph first) and in the oracle, and measure each.
 
@@ -46,8 +50,8 @@ def compare_problem(
     The oracle follows TF1's equations (the code being migrated), so under --defaults each the
     Keras styles' oracle error is how far renaming the class lands from the TF1 result.
 
-    With `replicas` > 1 the styles run data-parallel and graph style is the split-batch
-    reference (compare_replicated).
+    With `replicas` > 1 the styles run data-parallel, measured against the split-batch
+    reference (compare_replicated); `multi_worker`, `ports` and `cluster_timeout` apply there.
     """
     if replicas > 1:
         return compare_replicated(
@@ -59,6 +63,10 @@ def compare_problem(
             on_style=on_style,
             steps_per_call=steps_per_call,
             jit_compile=jit_compile,
+            variables=variables,
+            multi_worker=multi_worker,
+            ports=ports,
+            cluster_timeout=cluster_timeout,
         )
     from tfmigration.oracle.engine import train as train_oracle
 
@@ -100,6 +108,23 @@ def compare_problem(
     )
 
 
+def replication_notes(replicas: int, *, multi_worker: bool = False) -> dict[str, str]:
+    """How each style replicates and scales its loss, for the report."""
+    tf2 = (
+        f"MultiWorkerMirroredStrategy, {replicas} worker processes (RING all-reduce)"
+        if multi_worker
+        else f"MirroredStrategy over {replicas} logical CPUs (ReductionToOneDevice)"
+    )
+    scaling = "each replica's loss scaled as tf.nn.compute_average_loss(global_batch_size)"
+    return {
+        "graph": f"TF1 between-graph: 1 parameter server + {replicas} worker processes, "
+        "SyncReplicasOptimizer, MonitoredTrainingSession; each worker's loss the mean of its "
+        "shard, the gradients averaged",
+        "eager": f"{tf2}; {scaling}",
+        "function": f"{tf2} under tf.function; {scaling}",
+    }
+
+
 def compare_replicated(
     problem: Problem,
     replicas: int,
@@ -110,28 +135,56 @@ def compare_replicated(
     on_style: Callable[[str], None] | None = None,
     steps_per_call: int = 1,
     jit_compile: bool = False,
+    variables: str = "ref",
+    multi_worker: bool = False,
+    ports: tuple[int, ...] | None = None,
+    cluster_timeout: float = DEFAULT_TIMEOUT_SECONDS,
 ) -> Comparison:
     """Train `problem` data-parallel over `replicas` and measure it against two references.
 
-    The split-batch reference (graph style: the same shards, gradients summed in replica order,
-    in one Session; in the oracle, the same in NumPy float64) is what every replicated style
-    must reproduce, bit for bit in strict mode. One device on the whole batch (graph style,
-    unreplicated) answers whether the port kept the model; its distance is reported beside.
+    Graph style runs TF1 between-graph replication (processes on 127.0.0.1), eager and
+    tf.function style MirroredStrategy (or, `multi_worker`, MultiWorkerMirroredStrategy with a
+    process per worker). The split-batch reference (the same shards, gradients summed in replica
+    order, in one Session; in the oracle, the same in NumPy float64) is what every replicated
+    style must reproduce, bit for bit in strict mode. One device on the whole batch answers
+    whether the port kept the model; each style's distance to it is reported beside, judged by
+    one device's own noise floor.
     """
-    from tfmigration.distributed import check_replicas
+    from tfmigration.distributed import check_equal_shards, check_replicas
     from tfmigration.oracle.distributed import train as train_split_oracle
+    from tfmigration.training.styles import split_batch_reference
 
     check_replicas(
         replicas, problem.batch_rows, steps_per_call=steps_per_call, jit_compile=jit_compile
     )
+    if "graph" in styles:
+        check_equal_shards(replicas, problem.batch_rows)
+    cluster = {"ports": ports, "cluster_timeout": cluster_timeout}
+    execution = {
+        "graph": {"variables": variables, **cluster},
+        "eager": {"multi_worker": multi_worker, **cluster},
+        "function": {"multi_worker": multi_worker, **cluster},
+    }
+    if on_style is not None:
+        on_style("split-batch reference")
+    reference = split_batch_reference()(problem, replicas, strict=strict)
     trajectories = {}
     for style in (REFERENCE_STYLE, *(s for s in styles if s != REFERENCE_STYLE)):
+        if style not in styles:
+            continue
         if on_style is not None:
             on_style(style)
-        trajectories[style] = runner(style)(problem, strict=strict, replicas=replicas)
+        trajectories[style] = runner(style)(
+            problem, strict=strict, replicas=replicas, **execution[style]
+        )
+    if on_style is not None:
+        on_style("one device")
     one_device = runner(REFERENCE_STYLE)(problem, strict=strict)
+    nudged = dataclasses.replace(problem, initial_params=nudge_one_ulp(problem.initial_params))
+    one_device_floor = measure_noise_floor(
+        one_device, runner(REFERENCE_STYLE)(nudged, strict=strict)
+    )
     oracle = train_split_oracle(problem, replicas)
-    reference = trajectories[REFERENCE_STYLE]
     results = []
     for trajectory in trajectories.values():
         against_one_device = measure(trajectory, one_device, oracle)
@@ -142,6 +195,7 @@ def compare_replicated(
                 one_device_param_ulps=against_one_device.max_param_ulps,
             )
         )
+    notes = replication_notes(replicas, multi_worker=multi_worker)
     return Comparison(
         model=problem.model.name,
         strict=strict,
@@ -150,5 +204,8 @@ def compare_replicated(
         oracle=oracle,
         optimizer=problem.optimizer,
         defaults=problem.defaults,
+        variables=variables,
         replicas=replicas,
+        replication={style: notes[style] for style in trajectories},
+        one_device_floor=one_device_floor,
     )

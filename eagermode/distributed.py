@@ -41,9 +41,16 @@ class MirroredEngine(EagerEngine):
 
     mode = "eager"
 
-    def __init__(self, problem: Problem, replicas: int) -> None:
+    def __init__(
+        self,
+        problem: Problem,
+        replicas: int,
+        strategy: tf.distribute.Strategy | None = None,
+    ) -> None:
         self.replicas = replicas
-        self.strategy = mirrored_strategy(replicas)
+        # MultiWorkerMirroredStrategy (eagermode.multi_worker) runs this very loop, one replica
+        # per process.
+        self.strategy = strategy or mirrored_strategy(replicas)
         rows = problem.batch_rows
         self._bounds = shard_bounds(rows, replicas)
         # The global batch's element count: compute_average_loss divides each replica's sum by it.

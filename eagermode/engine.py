@@ -11,6 +11,7 @@ from tfmigration.catalog.losses import squared_error
 from tfmigration.catalog.optimizers import OptimizerSpec
 from tfmigration.catalog.problem import Problem
 from tfmigration.checkpoint.state import SaveOptions, TrainingState
+from tfmigration.cluster import DEFAULT_TIMEOUT_SECONDS
 from tfmigration.training.driver import Observer, Trajectory, run
 from tfmigration.training.styles import check_execution
 
@@ -93,18 +94,35 @@ def train(
     save: SaveOptions | None = None,
     resume: TrainingState | None = None,
     replicas: int = 1,
+    multi_worker: bool = False,
+    ports: tuple[int, ...] | None = None,
+    cluster_timeout: float = DEFAULT_TIMEOUT_SECONDS,
 ) -> Trajectory:
     """Train `problem` eagerly, from the checkpointed state `resume` if given, saving TF2
     checkpoints as `save` asks. `strict` changes nothing here: eager ops are never rewritten.
 
-    With `replicas` > 1: MirroredStrategy over that many logical CPUs (eagermode.distributed).
+    With `replicas` > 1: MirroredStrategy over that many logical CPUs (eagermode.distributed),
+    or with `multi_worker` MultiWorkerMirroredStrategy over that many processes on 127.0.0.1
+    (`ports`, else free ones; stopped after `cluster_timeout` s at the latest).
     """
     check_execution("eager", steps_per_call=steps_per_call, jit_compile=jit_compile)
     if replicas > 1:
-        from eagermode.distributed import MirroredEngine
         from tfmigration.distributed import check_replicas
 
         check_replicas(replicas, problem.batch_rows)
+        if multi_worker:
+            from eagermode import multi_worker as workers
+
+            return workers.train(
+                problem,
+                replicas,
+                strict=strict,
+                observer=observer,
+                ports=ports,
+                timeout=cluster_timeout,
+            )
+        from eagermode.distributed import MirroredEngine
+
         return run(problem, MirroredEngine(problem, replicas), observer)
     return run_resumable(problem, EagerEngine(problem), observer, save=save, resume=resume)
 

@@ -30,7 +30,6 @@ from typing import Any
 
 import numpy as np
 
-from tfmigration.catalog.errors import ConfigError
 from tfmigration.catalog.optimizers import SLOTS
 from tfmigration.catalog.problem import Problem
 from tfmigration.cluster import (
@@ -42,22 +41,11 @@ from tfmigration.cluster import (
     task_main,
     write_result,
 )
-from tfmigration.distributed import shard_bounds
+from tfmigration.distributed import check_equal_shards, shard_bounds
 from tfmigration.training.driver import Observer, Trajectory
 
 MODULE = "graphmode.between_graph"
 _STOP_GRACE_PERIOD_SECS = 1
-
-
-def check_between_graph(problem: Problem, replicas: int) -> None:
-    """Refuse what TF1 between-graph replication cannot do: workers of unequal batches."""
-    rows = problem.batch_rows
-    if rows % replicas:
-        raise ConfigError(
-            f"--replicas {replicas}: TF1 between-graph replication gives every worker a batch "
-            f"of the same size, and a batch of {rows} rows does not split into {replicas} "
-            f"equal shards; use a --batch-size divisible by {replicas}"
-        )
 
 
 def train(
@@ -75,15 +63,17 @@ def train(
     The trajectory's losses are the workers' shares of the whole batch's loss (each computed by
     its worker before the step's update, `tf.nn.compute_average_loss`'s arithmetic), summed in
     worker order; parameters and slots are the chief's reads from the parameter server.
-    `observer` hears of the steps once the run is over: the workers run on their own.
+    `observer` hears of the steps once the run is over: the workers run on their own. The
+    trajectory's seconds are the chief's training loop, as a one-process run times its loop;
+    starting the processes and their servers (seconds more) is not counted.
     """
-    check_between_graph(problem, replicas)
+    check_equal_shards(replicas, problem.batch_rows)
     payload = {"problem": problem, "replicas": replicas, "strict": strict, "variables": variables}
-    begun = time.perf_counter()
-    with LocalCluster(MODULE, {"ps": 1, "worker": replicas}, payload, ports=ports, timeout=timeout) as cluster:
+    with LocalCluster(
+        MODULE, {"ps": 1, "worker": replicas}, payload, ports=ports, timeout=timeout
+    ) as cluster:
         workers = [Task("worker", index) for index in range(replicas)]
         results = cluster.collect(workers)
-    seconds = time.perf_counter() - begun
     shares = [results[task]["shares"] for task in workers]
     losses = shares[0].copy()
     for share in shares[1:]:
@@ -98,7 +88,7 @@ def train(
         losses=losses,
         final_loss=chief["final_loss"],
         final_params=chief["params"],
-        seconds=seconds,
+        seconds=chief["seconds"],
         final_slots=chief["slots"],
     )
 
@@ -214,13 +204,14 @@ def _train_worker(
         ) as session:
             if is_chief:
                 ready.touch()
+            begun = time.perf_counter()
             for step in range(problem.steps):
                 features, targets = problem.batch(step)
                 shares[step], _ = session.run(
                     [share, train_op],
                     feed_dict={x: features[start:stop], y: targets[start:stop]},
                 )
-            result: dict[str, Any] = {"shares": shares}
+            result: dict[str, Any] = {"shares": shares, "seconds": time.perf_counter() - begun}
             if is_chief:
                 # The whole data's loss at the final parameters, as every style ends its run.
                 result["final_loss"] = session.run(

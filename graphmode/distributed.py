@@ -3,9 +3,8 @@
 Each replica's loss share (tf.nn.compute_average_loss over the global batch, as the replicated
 styles compute it) and its `tf.gradients` are built on its own shard; losses and gradients are
 summed with one add_n in replica order — the order ReductionToOneDevice sums in — and the
-summed gradients go to the TF1 update. This is not between-graph replication (no
-tf.distribute.Server, SyncReplicasOptimizer or MonitoredTrainingSession): it is the reference
-that replication must reproduce bit for bit.
+summed gradients go to the TF1 update. This is not between-graph replication (that is
+graphmode.between_graph): it is the reference every replicated run must reproduce bit for bit.
 """
 
 from __future__ import annotations
@@ -16,7 +15,8 @@ import tensorflow as tf
 from graphmode.engine import GraphEngine
 from tfmigration.catalog.losses import replica_squared_error, squared_error
 from tfmigration.catalog.problem import Problem
-from tfmigration.distributed import shard_bounds
+from tfmigration.distributed import check_replicas, shard_bounds
+from tfmigration.training.driver import Observer, Trajectory, run
 
 
 class SplitBatchGraphEngine(GraphEngine):
@@ -59,3 +59,16 @@ class SplitBatchGraphEngine(GraphEngine):
 
     def loss(self, features: np.ndarray, targets: np.ndarray) -> np.floating:
         return self.session.run(self._whole_loss, feed_dict={self._x: features, self._y: targets})
+
+
+def train(
+    problem: Problem, replicas: int, *, strict: bool = False, observer: Observer | None = None
+) -> Trajectory:
+    """The split-batch reference: `problem` trained in one Session, each batch split into
+    `replicas` shards whose gradients are summed in replica order."""
+    check_replicas(replicas, problem.batch_rows)
+    engine = SplitBatchGraphEngine(problem, replicas, strict=strict)
+    try:
+        return run(problem, engine, observer)
+    finally:
+        engine.close()

@@ -17,6 +17,7 @@ from tfmigration.catalog.losses import squared_error
 from tfmigration.catalog.optimizers import SLOTS, OptimizerSpec
 from tfmigration.catalog.problem import Problem
 from tfmigration.checkpoint.state import SaveOptions, TrainingState
+from tfmigration.cluster import DEFAULT_TIMEOUT_SECONDS
 from tfmigration.training.driver import Observer, Trajectory, run
 from tfmigration.training.in_graph_batches import InGraphBatches
 from tfmigration.training.styles import VARIABLE_KINDS, check_execution
@@ -255,31 +256,42 @@ def train(
     resume: TrainingState | None = None,
     variables: str = "ref",
     replicas: int = 1,
+    ports: tuple[int, ...] | None = None,
+    cluster_timeout: float = DEFAULT_TIMEOUT_SECONDS,
 ) -> Trajectory:
     """Train `problem` the TF1 way: one `Session.run` per step, or per `steps_per_call` steps;
     from the checkpointed state `resume` if given, saving TF1 checkpoints as `save` asks;
     `variables` "ref" (TF1's RefVariables, the default) or "resource" (TF2's).
 
-    With `replicas` > 1: the split-batch reference in one Session (graphmode.distributed).
+    With `replicas` > 1: TF1 between-graph replication, a parameter server and `replicas`
+    worker processes on 127.0.0.1 (`ports`, else free ones), stopped after `cluster_timeout`
+    seconds at the latest (graphmode.between_graph).
     """
     from graphmode.checkpoints import GraphCheckpoints, load_state
 
     check_execution("graph", steps_per_call=steps_per_call, jit_compile=jit_compile)
     if replicas > 1:
-        from graphmode.distributed import SplitBatchGraphEngine
+        from graphmode import between_graph
         from tfmigration.distributed import check_replicas
 
         check_replicas(replicas, problem.batch_rows, steps_per_call=steps_per_call)
-        engine: GraphEngine = SplitBatchGraphEngine(problem, replicas, strict=strict)
-    else:
-        checkpointing = save is not None or resume is not None
-        engine = GraphEngine(
+        return between_graph.train(
             problem,
+            replicas,
             strict=strict,
-            steps_per_call=steps_per_call,
-            counts_steps=checkpointing,
             variables=variables,
+            observer=observer,
+            ports=ports,
+            timeout=cluster_timeout,
         )
+    checkpointing = save is not None or resume is not None
+    engine = GraphEngine(
+        problem,
+        strict=strict,
+        steps_per_call=steps_per_call,
+        counts_steps=checkpointing,
+        variables=variables,
+    )
     try:
         if resume is not None:
             load_state(engine, resume)

@@ -70,6 +70,9 @@ def check_ports(ports: Sequence[int]) -> None:
         if not 1 <= port <= 65535:
             raise ConfigError(f"--ports: {port} is not a TCP port (1 to 65535)")
         probe = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        # As servers bind: a port whose last connections linger in TIME_WAIT is free; one
+        # another program listens on is not.
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             probe.bind((LOOPBACK, port))
         except OSError as error:
@@ -110,8 +113,9 @@ class TaskSpec:
 
 
 def cluster_addresses(jobs: dict[str, int], ports: Sequence[int]) -> dict[str, list[str]]:
-    """{"ps": ["127.0.0.1:p0"], "worker": [...]}: ports handed out in the order of `jobs`."""
-    if len(ports) != sum(jobs.values()):
+    """{"ps": ["127.0.0.1:p0"], "worker": [...]}: ports handed out in the order of `jobs`,
+    from the start of `ports` (a cluster of fewer tasks uses the first ones)."""
+    if len(ports) < sum(jobs.values()):
         raise ConfigError(
             f"--ports: {len(ports)} port{'' if len(ports) == 1 else 's'} given for "
             f"{sum(jobs.values())} tasks ({', '.join(f'{n} {job}' for job, n in jobs.items())})"
@@ -314,7 +318,14 @@ def guard_task(spec: TaskSpec) -> None:
     threading.Thread(target=watch, name="task-guard", daemon=True).start()
 
 
-_TF_ERROR_FRAMING = ("Graph execution error", "Detected at node", "Node:", "From /job", "[[", "Original")
+_TF_ERROR_FRAMING = (
+    "Graph execution error",
+    "Detected at node",
+    "Node:",
+    "From /job",
+    "[[",
+    "Original",
+)
 
 
 def _gist(message: str) -> str:

@@ -7,6 +7,8 @@ first, and sums the replicas' gradients in replica order. Nothing here imports T
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from tfmigration.catalog.errors import ConfigError
 
 MAX_REPLICAS = 64
@@ -52,4 +54,71 @@ def check_replicas(
         raise ConfigError(
             f"--replicas {replicas} with --jit-compile: replicated runs are not compiled with "
             "XLA; drop --jit-compile"
+        )
+
+
+ASYNCHRONOUS_REFUSAL = (
+    "asynchronous training (TF2's ParameterServerStrategy, TF1 between-graph replication "
+    "without SyncReplicasOptimizer) is not reproducible step by step: each worker's gradient is "
+    "applied when it arrives, computed from whatever parameters that worker last read, so the "
+    "order of the updates, and the parameters after them, change from run to run, and no "
+    "reference can say what step k should give; compare and check measure synchronous "
+    "replication only (--replicas N)"
+)
+
+
+def check_cluster_options(
+    styles: Sequence[str],
+    replicas: int,
+    *,
+    multi_worker: bool = False,
+    ports: tuple[int, ...] | None = None,
+    asynchronous: bool = False,
+) -> None:
+    """Refuse, in one line, cluster options a run of `styles` cannot honour (before importing
+    TF). Graph style with --replicas runs TF1 between-graph replication, a process per task (a
+    parameter server and the workers); eager and tf.function style do with --multi-worker
+    (the workers). --ports names those processes' ports, on 127.0.0.1.
+    """
+    from tfmigration.cluster import check_ports
+
+    if asynchronous:
+        raise ConfigError(f"--asynchronous: {ASYNCHRONOUS_REFUSAL}")
+    if multi_worker and replicas < 2:
+        raise ConfigError("--multi-worker runs one process per replica: give --replicas 2 or more")
+    if multi_worker and set(styles) == {"graph"}:
+        raise ConfigError(
+            "--multi-worker: graph style with --replicas already runs a process per task "
+            "(TF1 between-graph replication); --multi-worker is for eager and tf.function style"
+        )
+    if ports is None:
+        return
+    needed = 0
+    if replicas > 1:
+        if "graph" in styles:
+            needed = replicas + 1
+        elif multi_worker:
+            needed = replicas
+    if not needed:
+        raise ConfigError(
+            "--ports names the ports of a local cluster's processes, and this run starts "
+            "none: use it with --replicas 2 or more in graph style, or with --multi-worker"
+        )
+    if len(ports) < needed:
+        raise ConfigError(
+            f"--ports: {len(ports)} port{'' if len(ports) == 1 else 's'} given, and this run "
+            f"starts {needed} processes"
+            + (" (a parameter server and the workers)" if "graph" in styles else "")
+        )
+    check_ports(ports)
+
+
+def check_equal_shards(replicas: int, batch_rows: int) -> None:
+    """Refuse what TF1 between-graph replication cannot do: workers of unequal batches."""
+    if replicas > 1 and batch_rows % replicas:
+        raise ConfigError(
+            f"--replicas {replicas}: TF1 between-graph replication (graph style) gives every "
+            f"worker a batch of the same size, and a batch of {batch_rows} rows does not split "
+            f"into {replicas} equal shards; use a --batch-size divisible by {replicas}, or "
+            "leave graph style out"
         )

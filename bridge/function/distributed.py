@@ -11,8 +11,13 @@ from tfmigration.catalog.problem import Problem
 class MirroredFunctionEngine(MirroredEngine):
     mode = "function"
 
-    def __init__(self, problem: Problem, replicas: int) -> None:
-        super().__init__(problem, replicas)
+    def __init__(
+        self,
+        problem: Problem,
+        replicas: int,
+        strategy: tf.distribute.Strategy | None = None,
+    ) -> None:
+        super().__init__(problem, replicas, strategy)
         self.steps_per_call = 1
         self.compiled_step = self.run_step = tf.function(self.train_step)
         self.compiled_loss = self.run_loss = tf.function(self.forward_loss)

@@ -14,6 +14,7 @@ from bridge.function.grappler import grappler_disabled
 from eagermode.engine import EagerEngine, run_resumable
 from tfmigration.catalog.problem import Problem
 from tfmigration.checkpoint.state import SaveOptions, TrainingState
+from tfmigration.cluster import DEFAULT_TIMEOUT_SECONDS
 from tfmigration.training.driver import Observer, Trajectory, run
 from tfmigration.training.in_graph_batches import InGraphBatches
 
@@ -66,11 +67,16 @@ def train(
     save: SaveOptions | None = None,
     resume: TrainingState | None = None,
     replicas: int = 1,
+    multi_worker: bool = False,
+    ports: tuple[int, ...] | None = None,
+    cluster_timeout: float = DEFAULT_TIMEOUT_SECONDS,
 ) -> Trajectory:
     """Train `problem` with the eager step under tf.function; `strict` turns Grappler off.
     From the checkpointed state `resume` if given, saving TF2 checkpoints as `save` asks.
 
-    With `replicas` > 1: MirroredStrategy's custom loop, traced (bridge.function.distributed).
+    With `replicas` > 1: MirroredStrategy's custom loop, traced (bridge.function.distributed),
+    or with `multi_worker` MultiWorkerMirroredStrategy's, one process per worker
+    (bridge.function.multi_worker).
     """
     if replicas > 1 and engine is None:
         from bridge.function.distributed import MirroredFunctionEngine
@@ -79,6 +85,19 @@ def train(
         check_replicas(
             replicas, problem.batch_rows, steps_per_call=steps_per_call, jit_compile=jit_compile
         )
+        if multi_worker:
+            from bridge.function import multi_worker as workers
+            from eagermode.multi_worker import train as train_workers
+
+            return train_workers(
+                problem,
+                replicas,
+                strict=strict,
+                observer=observer,
+                ports=ports,
+                timeout=cluster_timeout,
+                module=workers.MODULE,
+            )
         engine = MirroredFunctionEngine(problem, replicas)
     engine = engine or FunctionEngine(
         problem, steps_per_call=steps_per_call, jit_compile=jit_compile

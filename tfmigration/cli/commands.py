@@ -23,6 +23,7 @@ from tfmigration.cli.checkpoint_options import (
 )
 from tfmigration.cli.options import (
     execution_options,
+    multi_worker_option,
     train_config,
     training_options,
     variables_option,
@@ -120,7 +121,9 @@ def add_common_commands(group: click.Group, style: str) -> None:
             click.echo(f"{name:<{width}}  {model.summary}")
 
     def graph_only(command: Callable[..., Any]) -> Callable[..., Any]:
-        return variables_option(command) if style == "graph" else command
+        if style == "graph":
+            return variables_option(command)
+        return multi_worker_option(command)
 
     @group.command("train")
     @click.argument("model", type=MODEL_CHOICE)
@@ -139,7 +142,7 @@ def add_common_commands(group: click.Group, style: str) -> None:
         check_execution(
             style, steps_per_call=options["steps_per_call"], jit_compile=options["jit_compile"]
         )
-        prepare_replicas(problem, options)
+        prepare_replicas(problem, options, style)
         plan = plan_checkpoints(options, problem)
         if options["replicas"] > 1 and (plan.save is not None or plan.resume_from is not None):
             raise ConfigError(
@@ -197,16 +200,28 @@ def add_common_commands(group: click.Group, style: str) -> None:
         )
 
 
-def prepare_replicas(problem: Problem, options: dict[str, Any]) -> None:
-    """Refuse a --replicas the batch or the other options cannot honour (before importing TF)."""
-    from tfmigration.distributed import check_replicas
+def prepare_replicas(problem: Problem, options: dict[str, Any], style: str | None) -> None:
+    """Refuse a --replicas the batch or the other options cannot honour (before importing TF).
+    `style` None: every style runs (compare)."""
+    from tfmigration.distributed import check_cluster_options, check_equal_shards, check_replicas
 
+    replicas = options["replicas"]
+    multi_worker = options.get("multi_worker", False)
+    check_cluster_options(
+        (style,) if style is not None else ("graph", "eager", "function"),
+        replicas,
+        multi_worker=multi_worker,
+        ports=options["ports"],
+        asynchronous=options["asynchronous"],
+    )
     check_replicas(
-        options["replicas"],
+        replicas,
         problem.batch_rows,
         steps_per_call=options["steps_per_call"],
         jit_compile=options["jit_compile"],
     )
+    if style in (None, "graph"):
+        check_equal_shards(replicas, problem.batch_rows)
 
 
 def ask_for_replica_devices(replicas: int) -> None:

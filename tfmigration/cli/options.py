@@ -12,6 +12,7 @@ from tfmigration.catalog.errors import ConfigError
 from tfmigration.catalog.optimizers import DEFAULTS_MODES, OPTIMIZERS, OptimizerChoice
 from tfmigration.catalog.problem import MAX_SEED, MAX_STEPS, TrainConfig, parse_init
 from tfmigration.catalog.spec import LOSS_REDUCTIONS
+from tfmigration.cluster import DEFAULT_TIMEOUT_SECONDS
 from tfmigration.distributed import MAX_REPLICAS
 from tfmigration.training.styles import VARIABLE_KINDS
 
@@ -47,6 +48,18 @@ def output_path(ctx: click.Context, param: click.Parameter, value: str | None) -
 
 
 _POSITIVE_FLOAT = click.FloatRange(min=0.0, min_open=True)
+
+
+def _ports(ctx: click.Context, param: click.Parameter, value: str | None) -> tuple[int, ...] | None:
+    if value is None:
+        return None
+    try:
+        return tuple(int(part) for part in value.split(","))
+    except ValueError:
+        raise click.BadParameter(
+            f"{value!r} is not a comma-separated list of port numbers", ctx, param
+        ) from None
+
 
 TRAINING_OPTIONS = (
     # Fused loops count steps in int32; NumPy's legacy seeding takes 32-bit seeds.
@@ -136,8 +149,32 @@ TRAINING_OPTIONS = (
         type=click.IntRange(min=1, max=MAX_REPLICAS),
         default=1,
         show_default=True,
-        help="Train data-parallel over N replicas: MirroredStrategy over N logical CPUs in eager "
-        "and tf.function style; graph style runs the split-batch reference in one Session.",
+        help="Train data-parallel over N replicas: graph style runs TF1 between-graph "
+        "replication (1 parameter server + N worker processes on 127.0.0.1, "
+        "SyncReplicasOptimizer, MonitoredTrainingSession); eager and tf.function style "
+        "MirroredStrategy over N logical CPUs (or --multi-worker).",
+    ),
+    click.option(
+        "--ports",
+        callback=_ports,
+        metavar="P1,P2,...",
+        help="Ports on 127.0.0.1 for the processes a replicated run starts (graph: the "
+        "parameter server, then the workers; --multi-worker: the workers). Default: free ports "
+        "found by binding port 0.",
+    ),
+    click.option(
+        "--cluster-timeout",
+        type=click.FloatRange(min=1),
+        default=DEFAULT_TIMEOUT_SECONDS,
+        show_default=True,
+        help="Seconds after which every process of a replicated run is stopped, and the run "
+        "fails naming the tasks that had not finished.",
+    ),
+    click.option(
+        "--asynchronous",
+        is_flag=True,
+        help="Asynchronous training (ParameterServerStrategy, TF1 without SyncReplicasOptimizer): "
+        "always refused, with the reason; it cannot be compared step by step.",
     ),
     click.option(
         "--json", "as_json", is_flag=True, help="Print one JSON document instead of text."
@@ -148,6 +185,14 @@ TRAINING_OPTIONS = (
         callback=output_path,
         help="Also write the JSON document to this file (all or nothing).",
     ),
+)
+
+
+multi_worker_option = click.option(
+    "--multi-worker",
+    is_flag=True,
+    help="With --replicas N: run eager and tf.function style as MultiWorkerMirroredStrategy, "
+    "one process per worker on 127.0.0.1 (TF_CONFIG), instead of N logical CPUs in one process.",
 )
 
 
@@ -190,6 +235,11 @@ def execution_options(options: dict[str, Any]) -> dict[str, Any]:
         "jit_compile": options["jit_compile"],
         "replicas": options["replicas"],
     }
+    if options["replicas"] > 1:
+        execution["ports"] = options["ports"]
+        execution["cluster_timeout"] = options["cluster_timeout"]
+    if options.get("multi_worker"):  # eager and tf.function style's train, and compare
+        execution["multi_worker"] = True
     if "variables" in options:  # graph style's train and compare only
         execution["variables"] = options["variables"]
     return execution

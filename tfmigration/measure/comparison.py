@@ -8,7 +8,7 @@ it. Style-free: this module runs nothing, it only measures trajectories it is gi
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -20,7 +20,7 @@ from tfmigration.measure.oracle_check import (
     check_against_oracle,
 )
 from tfmigration.measure.ulp import max_ulp_distance
-from tfmigration.measure.verdict import Verdict, combine, style_verdict
+from tfmigration.measure.verdict import WITHIN_NOISE_FLOOR, Verdict, combine, style_verdict
 from tfmigration.training.driver import Trajectory
 
 REFERENCE_STYLE = "graph"
@@ -67,8 +67,51 @@ class Comparison:
     # None: no floor was measured, and nothing is excused by one.
     noise_floor: NoiseFloor | None = None
     variables: str = "ref"
-    # Data-parallel replicas; above 1 the reference style is the split-batch reference.
+    # Data-parallel replicas; above 1 the reference is the split-batch reference.
     replicas: int = 1
+    # Replicated runs: how each style replicated and scaled its loss, by mode.
+    replication: dict[str, str] = field(default_factory=dict)
+    # Replicated runs: one device's own noise floor, which judges each style's distance to it.
+    one_device_floor: NoiseFloor | None = None
+
+    def one_device_verdict(self, result: StyleResult) -> Verdict:
+        """A replicated style against one device on the whole batch, judged as styles are:
+        within --tolerance-ulps, or within one device's own noise floor (a 1-ULP nudge)."""
+        return style_verdict(
+            loss_ulps=result.one_device_loss_ulps or 0,
+            param_ulps=result.one_device_param_ulps or 0,
+            slot_ulps=0,
+            tolerance_ulps=self.tolerance_ulps,
+            noise_floor=self.one_device_floor,
+        )
+
+    def within_one_device_floor(self, result: StyleResult) -> bool | None:
+        """Whether the distance to one device is no more than rounding alone puts between two
+        one-device runs; None when no floor was measured."""
+        floor = self.one_device_floor
+        if floor is None:
+            return None
+        return (result.one_device_loss_ulps or 0) <= floor.max_loss_ulps and (
+            result.one_device_param_ulps or 0
+        ) <= floor.param_ulps
+
+    def one_device_judgement(self, result: StyleResult) -> str:
+        """One line: the verdict against one device, and where it stands to the noise floor."""
+        verdict = self.one_device_verdict(result)
+        if verdict.verdict == "identical":
+            return "identical to one device"
+        within = self.within_one_device_floor(result)
+        floor = (
+            ""
+            if within is None
+            else "within its noise floor"
+            if within
+            else "beyond its noise floor"
+        )
+        basis = verdict.basis if verdict.basis != WITHIN_NOISE_FLOOR else ""
+        reasons = ", ".join(part for part in (basis, floor) if part)
+        relation = "from" if verdict.verdict == "different" else "to"
+        return f"{verdict.verdict} {relation} one device ({reasons})"
 
     def style_verdict(self, result: StyleResult) -> Verdict:
         return style_verdict(

@@ -47,10 +47,21 @@ def comparison_records(comparisons: Sequence[Comparison]) -> list[dict[str, Any]
                 }
             )
             if comparison.replicas > 1:
+                one_floor = comparison.one_device_floor
                 records[-1] |= {
                     "reference": "split-batch",
+                    "replication": comparison.replication.get(result.mode),
                     "one_device_loss_ulps": result.one_device_loss_ulps,
                     "one_device_param_ulps": result.one_device_param_ulps,
+                    "one_device_noise_floor_ulps": (
+                        None if one_floor is None else one_floor.max_loss_ulps
+                    ),
+                    "one_device_noise_floor_param_ulps": (
+                        None if one_floor is None else one_floor.param_ulps
+                    ),
+                    "one_device_verdict": comparison.one_device_verdict(result).verdict,
+                    "one_device_within_noise_floor": comparison.within_one_device_floor(result),
+                    "one_device_judgement": comparison.one_device_judgement(result),
                 }
     return records
 
@@ -60,13 +71,29 @@ def render_one_device(comparisons: Sequence[Comparison]) -> str:
     lines = []
     for comparison in comparisons:
         if comparison.replicas > 1:
-            distances = ", ".join(
-                f"{result.mode} loss {result.one_device_loss_ulps} ULPs, "
-                f"params {result.one_device_param_ulps} ULPs"
+            floor = comparison.one_device_floor
+            nudge = (
+                ""
+                if floor is None
+                else f" (its noise floor: loss {floor.max_loss_ulps} ULPs, params "
+                f"{floor.param_ulps} ULPs)"
+            )
+            lines.append(f"{comparison.model} against one device on the whole batch{nudge}:")
+            lines.extend(
+                f"  {result.mode}: loss {result.one_device_loss_ulps} ULPs, "
+                f"params {result.one_device_param_ulps} ULPs, "
+                f"{comparison.one_device_judgement(result)}"
                 for result in comparison.results
             )
-            lines.append(f"{comparison.model} against one device on the whole batch: {distances}")
     return "".join(line + "\n" for line in lines)
+
+
+def render_replication(comparisons: Sequence[Comparison]) -> str:
+    """For replicated comparisons: how each style replicated and scaled its loss."""
+    notes: dict[str, str] = {}
+    for comparison in comparisons:
+        notes |= comparison.replication
+    return "".join(f"  {mode}: {note}\n" for mode, note in notes.items())
 
 
 def render_grouped_table(

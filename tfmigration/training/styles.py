@@ -47,6 +47,12 @@ def runner(style: str) -> Callable[..., Trajectory]:
     return importlib.import_module(_MODULES[style]).train
 
 
+def split_batch_reference() -> Callable[..., Trajectory]:
+    """The `train(problem, replicas, *, strict=False, observer=None)` of the split-batch
+    reference (graph style, one Session): what every replicated run must reproduce."""
+    return importlib.import_module("graphmode.distributed").train
+
+
 def engine_class(style: str) -> type:
     """The Engine class of one style, for callers that drive `driver.run` themselves."""
     return getattr(importlib.import_module(_MODULES[style]), _ENGINES[style])
