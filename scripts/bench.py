@@ -171,6 +171,11 @@ def main() -> None:
     parser.add_argument("--steps", type=_positive, default=2000)
     parser.add_argument("--worker", nargs=3, metavar=("MODEL", "VARIANT", "STEPS"))
     parser.add_argument("--write", metavar="FILE", help="Write the page to FILE (all or nothing).")
+    parser.add_argument(
+        "--skip-replicas",
+        action="store_true",
+        help="Leave out the Replicas section (scripts/bench_replicas.py, about 5 minutes).",
+    )
     args = parser.parse_args()
     if args.worker:
         model, variant, steps = args.worker
@@ -195,8 +200,12 @@ def main() -> None:
     }
     print("measuring tfbridge check on examples/digits_mlp.py ...", file=sys.stderr)
     checking = check_overheads()
+    replicating = None
+    if not args.skip_replicas:
+        print("measuring --replicas 1, 2, 4 of noisy-line ...", file=sys.stderr)
+        replicating = replica_overheads()
     load = (load_at_start, os.getloadavg()[0])
-    page = report(results, args.models, args.steps, have_jax, startup, load, checking)
+    page = report(results, args.models, args.steps, have_jax, startup, load, checking, replicating)
     if args.write:
         from tfmigration.serialize import write_atomically
 
@@ -223,6 +232,28 @@ def check_overheads(steps: int = 100, repeat: int = 3) -> dict:
         text=True,
         check=True,
     )
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def replica_overheads(model: str = "noisy-line", steps: int = 500) -> dict:
+    """µs/step of --replicas 1, 2 and 4 in each style, and each whole run's wall seconds, in a
+    subprocess (scripts/bench_replicas.py, one fresh subprocess per case)."""
+    done = subprocess.run(
+        [
+            sys.executable,
+            str(Path(__file__).with_name("bench_replicas.py")),
+            "--model",
+            model,
+            "--steps",
+            str(steps),
+            "--json",
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if done.returncode != 0:
+        raise RuntimeError(f"bench_replicas.py failed:\n{done.stderr[-2000:]}")
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
@@ -253,6 +284,82 @@ VARIANTS_TEXT = """\
   as our fused loops do)."""
 
 
+def replicas_section(measured: dict) -> list[str]:
+    """The Replicas section: µs/step of --replicas 1, 2 and 4, whole runs' wall seconds, and
+    what the numbers show on this machine."""
+    from bench_replicas import ratio_range, report, startup_range, wall_report
+
+    results = measured["results"]
+    lines = [
+        "## Replicas",
+        "",
+        f"`--replicas N` on `{measured['model']}`, {measured['steps']} steps, gd, `--strict`",
+        "(`scripts/bench_replicas.py`), each case in a fresh subprocess. graph: with 1 replica",
+        "the one-Session run, with N TF1 between-graph replication (1 parameter server and N",
+        "worker processes on 127.0.0.1); eager and function: MirroredStrategy over N logical",
+        "CPUs in one process; multi-worker: MultiWorkerMirroredStrategy, one process per worker",
+        "(their 1-replica case is the plain run of the row above). µs/step is the training loop",
+        "only (the chief worker's, for the runs that start processes); in parentheses, the",
+        "factor over the same style's one-device run. In-process cases: fastest of",
+        f"{measured['repeats']} after a warm-up. Cases that start processes start them afresh",
+        "for every run, so nothing can be warmed: fastest of "
+        f"{measured['cluster_repeats']} (each run pays its start-up again), so their figures",
+        "move more between runs than the others.",
+        "",
+        *report(results).splitlines(),
+        "",
+        "Whole runs, the `train` call from start to trajectory, wall seconds; in parentheses the",
+        "part outside the training loop (starting the processes, each importing TensorFlow, and",
+        "their servers; building the graph or tracing; collecting the results):",
+        "",
+        *wall_report(results).splitlines(),
+    ]
+    if "load" in measured:
+        start, end = measured["load"]
+        lines += [
+            "",
+            f"Load average (1 min) when these cases started: {start:.2f}, when they ended: "
+            f"{end:.2f} (the runs that start processes raise it themselves: 3 to 5 processes);",
+            f"the whole measurement took {measured['seconds']:.0f} s.",
+        ]
+    startup = startup_range(results)
+    if startup is not None:
+        low, high = startup
+        loops = [r["loop_seconds"] for r in results if r["starts_processes"]]
+        lines += [
+            "",
+            f"Starting a local cluster costs {low:.1f} to {high:.1f} s per run here, against",
+            f"training loops of {min(loops):.1f} to {max(loops):.1f} s: every process imports",
+            "TensorFlow and starts a gRPC server, and the workers build their graph or strategy,",
+            "before the first step, with 3 to 5 processes sharing 2 cores.",
+        ]
+    ratios = ratio_range(results)
+    if ratios is not None:
+        low, high = ratios
+        verdict = (
+            f"every replicated run is {low:.1f} to {high:.1f} times slower per step than its "
+            "one-device run"
+            if low > 1
+            else f"replicated runs take {low:.1f} to {high:.1f} times the one-device µs/step"
+        )
+        lines += [
+            "",
+            "What the numbers show: this machine has 2 cores, and the replicas are logical",
+            f"devices or local processes sharing them, so no speed-up is expected; {verdict}.",
+            "The figures are the cost of replication: splitting each batch, dispatching each",
+            "replica's step, reducing the losses and gradients (a collective all-reduce across",
+            "processes for multi-worker, a ConditionalAccumulator on the parameter server for",
+            "between-graph), and for the runs with processes the gRPC round trips of every step.",
+            "Under tf.function, MirroredStrategy's replicas run inside one traced call per step;",
+            "eagerly, every replica's ops are dispatched from Python; the processes exchange",
+            "every step's gradients over gRPC.",
+            f"`{measured['model']}`'s step is a handful of tiny ops, so that cost per step is",
+            "nearly all there is; a speed-up needs a step that outweighs it and cores or",
+            "machines for the replicas to run on.",
+        ]
+    return lines
+
+
 def report(
     results: dict,
     models: list[str],
@@ -261,6 +368,7 @@ def report(
     startup: dict[str, float],
     load: tuple[float, float] = (float("nan"), float("nan")),
     checking: dict | None = None,
+    replicating: dict | None = None,
 ) -> str:
     """The whole of BENCHMARKS.md: method, tables, targets and whether each was met."""
     lines = [
@@ -362,6 +470,8 @@ def report(
                 f"| {label} | {measured['bare_seconds']:.2f} | {measured['check_seconds']:.2f} "
                 f"| {measured['ratio']:.2f} | at most {limit:.2f} | {met} |"
             )
+    if replicating:
+        lines += ["", *replicas_section(replicating)]
     if not have_jax:
         lines += ["", "JAX is not installed: its rows were skipped (`pip install '.[bench]'`)."]
     return "\n".join(lines) + "\n"

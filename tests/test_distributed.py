@@ -402,19 +402,6 @@ def test_keras_3_fit_under_mirrored_strategy_trains_on_logical_cpus() -> None:
     assert len(strategy.experimental_local_results(model.weights[0].value)) == 2
 
 
-def test_replica_benchmark_worker_times_each_style_and_agrees_with_the_reference() -> None:
-    sys.path.insert(0, str(ROOT / "scripts"))
-    from bench_replicas import report, worker
-
-    results = [worker("quadratic", style, 2, 5) for style in ("graph", "function")]
-    assert [r["style"] for r in results] == ["graph", "function"]
-    assert all(r["us_per_step"] > 0 and r["replicas"] == 2 for r in results)
-    assert results[0]["final_loss"] == results[1]["final_loss"]  # strict: bit for bit
-    table = report(results).splitlines()
-    assert table[0] == "| style | 2 replicas (µs/step) |"
-    assert [row.split(" | ")[0] for row in table[2:]] == ["| graph", "| function"]
-
-
 def test_replicated_runs_refuse_checkpoints_in_one_line(tmp_path: Path) -> None:
     from click.testing import CliRunner
 
