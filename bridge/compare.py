@@ -169,9 +169,7 @@ def compare_replicated(
         on_style("split-batch reference")
     reference = split_batch_reference()(problem, replicas, strict=strict)
     trajectories = {}
-    for style in (REFERENCE_STYLE, *(s for s in styles if s != REFERENCE_STYLE)):
-        if style not in styles:
-            continue
+    for style in styles:
         if on_style is not None:
             on_style(style)
         trajectories[style] = runner(style)(

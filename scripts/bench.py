@@ -112,16 +112,17 @@ def worker(model: str, variant: str, steps: int) -> dict:
     }
 
 
-def measure(model: str, variant: str, steps: int) -> dict:
-    done = subprocess.run(
-        [sys.executable, __file__, "--worker", model, variant, str(steps)],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+def run_json(arguments: list[str], what: str) -> dict:
+    """Run a Python script with `arguments` and return the JSON on its last line of output;
+    fail naming `what`, with the end of its standard error."""
+    done = subprocess.run([sys.executable, *arguments], capture_output=True, text=True, check=False)
     if done.returncode != 0:
-        raise RuntimeError(f"{model}/{variant} failed:\n{done.stderr[-2000:]}")
+        raise RuntimeError(f"{what} failed:\n{done.stderr[-2000:]}")
     return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def measure(model: str, variant: str, steps: int) -> dict:
+    return run_json([__file__, "--worker", model, variant, str(steps)], f"{model}/{variant}")
 
 
 def startup_seconds(command: list[str], repeats: int = 3) -> float:
@@ -218,43 +219,19 @@ def check_overheads(steps: int = 100, repeat: int = 3) -> dict:
     """`tfbridge check` on examples/digits_mlp.py against its bare trainings, in a subprocess
     (scripts/bench_check.py): live against the three styles' trainings, and against a recording
     against the two ports' trainings."""
-    done = subprocess.run(
-        [
-            sys.executable,
-            str(Path(__file__).with_name("bench_check.py")),
-            "--steps",
-            str(steps),
-            "--repeat",
-            str(repeat),
-            "--json",
-        ],
-        capture_output=True,
-        text=True,
-        check=True,
+    script = str(Path(__file__).with_name("bench_check.py"))
+    return run_json(
+        [script, "--steps", str(steps), "--repeat", str(repeat), "--json"], "bench_check.py"
     )
-    return json.loads(done.stdout.strip().splitlines()[-1])
 
 
 def replica_overheads(model: str = "noisy-line", steps: int = 500) -> dict:
     """µs/step of --replicas 1, 2 and 4 in each style, and each whole run's wall seconds, in a
     subprocess (scripts/bench_replicas.py, one fresh subprocess per case)."""
-    done = subprocess.run(
-        [
-            sys.executable,
-            str(Path(__file__).with_name("bench_replicas.py")),
-            "--model",
-            model,
-            "--steps",
-            str(steps),
-            "--json",
-        ],
-        capture_output=True,
-        text=True,
-        check=False,
+    script = str(Path(__file__).with_name("bench_replicas.py"))
+    return run_json(
+        [script, "--model", model, "--steps", str(steps), "--json"], "bench_replicas.py"
     )
-    if done.returncode != 0:
-        raise RuntimeError(f"bench_replicas.py failed:\n{done.stderr[-2000:]}")
-    return json.loads(done.stdout.strip().splitlines()[-1])
 
 
 CHECK_TARGETS = {"live": 1.20, "against": 1.10}

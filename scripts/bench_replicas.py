@@ -35,6 +35,7 @@ import os
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -195,44 +196,41 @@ def _one_device(results: list[dict], result: dict) -> dict | None:
     return None
 
 
+def _table(results: list[dict], unit: str, cell: Callable[[dict], str]) -> str:
+    """A markdown table: one row per kind of run, one column per replica count, `cell(result)`
+    in each measured cell."""
+    counts, grid = _grid(results)
+    lines = _header(counts, unit)
+    for label, cells in grid.items():
+        texts = [cell(cells[count]) if count in cells else NOT_RUN for count in counts]
+        lines.append(f"| {label} | " + " | ".join(texts) + " |")
+    return "\n".join(lines) + "\n"
+
+
 def report(results: list[dict]) -> str:
     """A markdown table: one row per kind of run, one column per replica count, µs/step, and
     for replicated runs the factor over the same style's one-device run when it was measured."""
-    counts, grid = _grid(results)
-    lines = _header(counts, "µs/step")
-    for label, cells in grid.items():
-        texts = []
-        for count in counts:
-            if count not in cells:
-                texts.append(NOT_RUN)
-                continue
-            result = cells[count]
-            text = f"{result['us_per_step']:.0f}"
-            base = _one_device(results, result)
-            if count > 1 and base is not None:
-                text += f" ({result['us_per_step'] / base['us_per_step']:.1f}x)"
-            texts.append(text)
-        lines.append(f"| {label} | " + " | ".join(texts) + " |")
-    return "\n".join(lines) + "\n"
+
+    def cell(result: dict) -> str:
+        text = f"{result['us_per_step']:.0f}"
+        base = _one_device(results, result)
+        if result["replicas"] > 1 and base is not None:
+            text += f" ({result['us_per_step'] / base['us_per_step']:.1f}x)"
+        return text
+
+    return _table(results, "µs/step", cell)
 
 
 def wall_report(results: list[dict]) -> str:
     """A markdown table of whole runs' wall seconds and, in parentheses, how much of each was
     outside the training loop (start-up: processes and servers, building or tracing,
     collecting)."""
-    counts, grid = _grid(results)
-    lines = _header(counts, "s")
-    for label, cells in grid.items():
-        texts = []
-        for count in counts:
-            if count not in cells:
-                texts.append(NOT_RUN)
-                continue
-            result = cells[count]
-            outside = max(0.0, result["wall_seconds"] - result["loop_seconds"])
-            texts.append(f"{result['wall_seconds']:.1f} ({outside:.1f})")
-        lines.append(f"| {label} | " + " | ".join(texts) + " |")
-    return "\n".join(lines) + "\n"
+
+    def cell(result: dict) -> str:
+        outside = max(0.0, result["wall_seconds"] - result["loop_seconds"])
+        return f"{result['wall_seconds']:.1f} ({outside:.1f})"
+
+    return _table(results, "s", cell)
 
 
 def startup_range(results: list[dict]) -> tuple[float, float] | None:

@@ -1,13 +1,14 @@
 """Local clusters of TensorFlow tasks: one process per task, on 127.0.0.1, never left behind.
 
 Style-free and free of TensorFlow: a style names the Python module each task runs
-(`python -m MODULE SPEC_FILE JOB INDEX`), and this module finds ports, starts the processes,
-watches them, collects what each wrote, and stops every one of them on any exit: success, an
-error, a dead task, a timeout, Ctrl-C.
+(`python -m MODULE SPEC_FILE`, the spec naming the cluster and the task's place in it), and
+this module finds ports, starts the processes, watches them, collects what each wrote, and
+stops every one of them on any exit: success, an error, a dead task, a timeout, Ctrl-C.
 
-Each task also guards itself (`TaskGuard`): it exits on its own when its deadline passes or when
+Each task also guards itself (`guard_task`): it exits on its own when its deadline passes or when
 the process that started it is gone, so a parent killed outright (SIGKILL) leaves no server
-listening for long. Tasks bind 127.0.0.1 only; no other host is ever addressed.
+listening for long. Tasks are addressed on 127.0.0.1 only; no other host is ever addressed
+(TensorFlow's gRPC server itself listens on every interface: tests/test_cluster.py pins it).
 """
 
 from __future__ import annotations
@@ -171,7 +172,8 @@ class LocalCluster:
                 for index in range(len(addresses)):
                     self._start(Task(job, index), root, payload_path)
         except BaseException:
-            self.stop()
+            # __exit__ does not run when __enter__ raises: stop and clean up here.
+            self.__exit__()
             raise
         return self
 
