@@ -280,7 +280,7 @@ def test_a_finished_run_leaves_no_process_and_no_listening_port(finished_run: Fi
 @pytest.mark.xfail(
     strict=True,
     reason="TensorFlow's gRPC server binds 0.0.0.0 (dual-stack [::]) whatever the cluster "
-    "spec says; tfmigration.cluster's docstring claims 127.0.0.1 only",
+    "spec says; servers should listen on 127.0.0.1 only",
 )
 def test_task_servers_listen_on_loopback_only(finished_run: FinishedRun):
     listened = finished_run.watcher.listened
