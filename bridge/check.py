@@ -33,6 +33,7 @@ from bridge.function.migration import FunctionPort
 from eagermode.migration import TF2Port
 from graphmode.migration import TF1Program
 from tfmigration.catalog.errors import ConfigError, DataError
+from tfmigration.machine import cpu, cpu_difference
 from tfmigration.measure.comparison import DEFAULT_TOLERANCE_ULPS
 from tfmigration.measure.migration_report import CheckReport, Finding, NoiseFloor, StyleCheck
 from tfmigration.migration.contract import (
@@ -356,6 +357,13 @@ def _recording_notes(recording: Recording, strict: bool, steps: int) -> list[str
             "recorded with other versions (" + ", ".join(changed) + "): kernels and rewrites "
             "may round differently, so a few ULPs may be the upgrade, not the port; re-record "
             "with the old code where it still runs to tell them apart"
+        )
+    machine = cpu_difference(recording.manifest.get("machine"), cpu())
+    if machine:
+        notes.append(
+            machine + ": matrix products pick their vector code by CPU and may round the last "
+            "bit differently, so a few ULPs may be the machine, not the port; a 0-ULP promise "
+            "needs the recording made on this kind of CPU"
         )
     if bool(recording.manifest["settings"]["strict"]) != strict:
         notes.append(

@@ -15,6 +15,7 @@ from bridge.check import settings
 from bridge.checking.reference import Batches, noise_floor, run_tf1
 from graphmode.migration import TF1Program
 from tfmigration.catalog.errors import ConfigError
+from tfmigration.machine import cpu
 from tfmigration.migration.contract import batch_indices, load
 from tfmigration.migration.golden import recorded_steps, write_recording
 
@@ -69,6 +70,7 @@ def record_migration(
             "tensorflow": tf.__version__,
             "keras": keras.version(),
         },
+        "machine": cpu(),
         "variables": [
             {
                 "name": variable.name,

@@ -138,14 +138,9 @@ def machine() -> str:
     import numpy
     import tensorflow as tf
 
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
+    from tfmigration.machine import cpu as describe_cpu
+
+    cpu = describe_cpu()["model"]
     jax = "absent"
     if importlib.util.find_spec("jax") is not None:
         import jax as jax_module

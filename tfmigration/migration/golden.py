@@ -4,8 +4,9 @@ A recording is a directory of two files:
 
 - `manifest.json`: `{"format": "tfbridge-golden", "version": 1, "model", "settings": {"steps",
   "batch_size", "seed", "strict", "every"}, "data": {"sha256", "features": {"shape", "dtype"},
-  "labels": {...}}, "versions": {"python", "numpy", "tensorflow", "keras"}, "variables": [{"name",
-  "shape", "dtype", "trainable"}, ...] (TF1's, in creation order), "optimizer": {"kind",
+  "labels": {...}}, "versions": {"python", "numpy", "tensorflow", "keras"}, "machine":
+  {"architecture", "model", "vector_extensions"} (absent from older recordings), "variables":
+  [{"name", "shape", "dtype", "trainable"}, ...] (TF1's, in creation order), "optimizer": {"kind",
   "hyperparameters", "slots": {"tf1name/slot": variable name}, "beta_powers"}, "recorded_steps":
   [...], "noise_floor": {"loss_ulps", "param_ulps", "slot_ulps"}}`;
 - `trajectory.npz` (plain arrays, no pickle): `losses` (every step's loss, before its update),
