@@ -85,15 +85,16 @@ def _alive(pid: int, start: int) -> bool:
     return stat is not None and stat.start == start and stat.state not in "ZX"
 
 
-def _listening() -> dict[int, set[str]]:
-    """Port -> local addresses (hex, as /proc shows them) of every TCP socket in LISTEN.
+def _listening(pid: int | str = "self") -> dict[int, set[str]]:
+    """Port -> local addresses (hex, as /proc shows them) of every TCP socket in LISTEN, in the
+    network namespace of process `pid` (ours by default).
 
     Both tables: TensorFlow's gRPC servers listen on IPv6 sockets, which /proc/net/tcp omits.
     """
     ports: dict[int, set[str]] = {}
-    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+    for table in ("tcp", "tcp6"):
         try:
-            lines = Path(table).read_text().splitlines()[1:]
+            lines = Path(f"/proc/{pid}/net/{table}").read_text().splitlines()[1:]
         except OSError:
             continue
         for line in lines:
@@ -102,6 +103,16 @@ def _listening() -> dict[int, set[str]]:
                 address, port = local.split(":")
                 ports.setdefault(int(port, 16), set()).add(address)
     return ports
+
+
+def _network(pid: int | str) -> tuple[int, list[str]] | None:
+    """The network namespace of process `pid` (its inode) and the interfaces it holds."""
+    try:
+        inode = os.stat(f"/proc/{pid}/ns/net").st_ino
+        lines = Path(f"/proc/{pid}/net/dev").read_text().splitlines()[2:]
+    except OSError:
+        return None
+    return inode, sorted(line.split(":", 1)[0].strip() for line in lines)
 
 
 def _readable(address: str) -> str:
@@ -137,7 +148,9 @@ class Watcher:
     parent: int
     tasks: dict[str, SeenTask] = field(default_factory=dict)
     ports: set[int] = field(default_factory=set)
-    listened: dict[int, set[str]] = field(default_factory=dict)
+    listened: dict[int, set[str]] = field(default_factory=dict)  # where the tasks run
+    listened_here: dict[int, set[str]] = field(default_factory=dict)  # in our own namespace
+    networks: dict[str, tuple[int, list[str]]] = field(default_factory=dict)  # task -> netns
     _done: threading.Event = field(default_factory=threading.Event)
     _thread: threading.Thread | None = None
 
@@ -176,9 +189,17 @@ class Watcher:
             self.tasks[name] = SeenTask(pid, stat.start, name, spec_path)
             for addresses in spec["cluster"].values():
                 self.ports.update(int(address.rsplit(":", 1)[1]) for address in addresses)
-        listening = _listening()
-        for port in self.ports & listening.keys():
-            self.listened.setdefault(port, set()).update(listening[port])
+        here = _listening()
+        for port in self.ports & here.keys():
+            self.listened_here.setdefault(port, set()).update(here[port])
+        for task in self.tasks.values():
+            network = _network(task.pid)
+            if network is not None and _alive(task.pid, task.start):
+                # Kept up to date: a task joins its namespace only once it has started.
+                self.networks[task.name] = network
+                theirs = _listening(task.pid)
+                for port in self.ports & theirs.keys():
+                    self.listened.setdefault(port, set()).update(theirs[port])
 
     def wait_for_training(self, timeout: float = 60) -> None:
         """Until every task's server listens and the chief's session is up: mid-training."""
@@ -197,7 +218,12 @@ class Watcher:
         return [f"{t.name} (pid {t.pid})" for t in self.tasks.values() if _alive(t.pid, t.start)]
 
     def still_listening(self) -> set[int]:
-        return self.ports & _listening().keys()
+        """The ports still listening here or in the namespace of any task still alive."""
+        listening = set(_listening())
+        for task in self.tasks.values():
+            if _alive(task.pid, task.start):
+                listening |= set(_listening(task.pid))
+        return self.ports & listening
 
     def kill_leftovers(self) -> None:
         """So that a failing test leaves nothing running either."""
@@ -277,19 +303,16 @@ def test_a_finished_run_leaves_no_process_and_no_listening_port(finished_run: Fi
     check_ports(sorted(watcher.ports))  # free again at once, TIME_WAIT notwithstanding
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="TensorFlow's gRPC server binds 0.0.0.0 (dual-stack [::]) whatever the cluster "
-    "spec says; servers should listen on 127.0.0.1 only",
-)
 def test_task_servers_listen_on_loopback_only(finished_run: FinishedRun):
-    listened = finished_run.watcher.listened
-    assert listened  # seen at all
-    wide = {
-        port: sorted(map(_readable, addresses - LOOPBACK_HEX))
-        for port, addresses in listened.items()
-    }
-    assert not any(wide.values()), f"listening beyond 127.0.0.1: {wide}"
+    watcher = finished_run.watcher
+    assert watcher.listened.keys() == watcher.ports  # seen listening, where the tasks run
+    # TensorFlow binds 0.0.0.0 / [::]: the tasks' namespace holds loopback and nothing else...
+    namespaces = {inode for inode, _ in watcher.networks.values()}
+    assert len(namespaces) == 1, watcher.networks  # one namespace: the tasks reach each other
+    assert namespaces != {os.stat("/proc/self/ns/net").st_ino}  # not ours
+    assert [interfaces for _, interfaces in watcher.networks.values()] == [["lo"]] * 3
+    # ...and in ours (where every other host's traffic arrives) none of the ports ever listened.
+    assert watcher.listened_here == {}
 
 
 # A task that dies -------------------------------------------------------------------------------
@@ -480,3 +503,49 @@ def test_tasks_whose_driver_is_killed_exit_by_themselves(tmp_path: Path):
         watcher.kill_leftovers()
         if directory is not None:
             shutil.rmtree(directory, ignore_errors=True)  # the killed driver could not
+
+
+# Where no network namespace can be made ---------------------------------------------------------
+
+NO_NAMESPACES = (
+    # A user namespace of its own whose limits allow no further user or network namespace: a
+    # machine that forbids them, made for real (the limits are per user namespace).
+    "echo 0 > /proc/sys/user/max_user_namespaces && echo 0 > /proc/sys/user/max_net_namespaces "
+    '&& exec "$@"'
+)
+
+
+def _run_without_namespaces(argv: list[str], env: dict[str, str]) -> subprocess.CompletedProcess:
+    unshare = shutil.which("unshare")
+    if unshare is None or subprocess.run([unshare, "-r", "true"]).returncode != 0:
+        pytest.skip("cannot make a user namespace here to forbid network namespaces in")
+    return subprocess.run(
+        [unshare, "-r", "sh", "-c", NO_NAMESPACES, "sh", *argv],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
+def test_no_network_namespace_refuses_the_run_unless_open_ports_are_allowed(
+    tmp_path: Path,
+) -> None:
+    output = tmp_path / "out.json"
+    argv = [sys.executable, "-m", "graphmode", "train", "quadratic", "--replicas", "2"]
+    argv += ["--steps", "5", "--output", str(output)]
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "TF_CPP_MIN_LOG_LEVEL": "3"}
+    env.pop("TFBRIDGE_ALLOW_OPEN_PORTS", None)
+    refused = _run_without_namespaces(argv, env)
+    assert refused.returncode != 0
+    message = " ".join(refused.stderr.split())
+    assert (
+        "cannot keep the cluster on 127.0.0.1: no network namespace "
+        "(unshare(CLONE_NEWNET): No space left on device)"
+    ) in message, refused.stderr
+    assert "TFBRIDGE_ALLOW_OPEN_PORTS=1" in message and "Traceback" not in refused.stderr
+    assert not output.exists()
+
+    allowed = _run_without_namespaces(argv, {**env, "TFBRIDGE_ALLOW_OPEN_PORTS": "1"})
+    assert allowed.returncode == 0, allowed.stderr
+    assert len(json.loads(output.read_text())["losses"]) == 5

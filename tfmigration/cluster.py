@@ -7,8 +7,11 @@ stops every one of them on any exit: success, an error, a dead task, a timeout, 
 
 Each task also guards itself (`guard_task`): it exits on its own when its deadline passes or when
 the process that started it is gone, so a parent killed outright (SIGKILL) leaves no server
-listening for long. Tasks are addressed on 127.0.0.1 only; no other host is ever addressed
-(TensorFlow's gRPC server itself listens on every interface: tests/test_cluster.py pins it).
+listening for long. Tasks are addressed on 127.0.0.1 only; no other host is ever addressed.
+TensorFlow's gRPC server itself listens on every interface, so the tasks run inside a network
+namespace whose only interface is loopback (`tfmigration.netns`). Where this machine allows no
+such namespace the run is refused, unless TFBRIDGE_ALLOW_OPEN_PORTS=1 says to run the servers
+unconfined (behind the user's own firewall).
 """
 
 from __future__ import annotations
@@ -31,11 +34,15 @@ from pathlib import Path
 from typing import Any
 
 from tfmigration.catalog.errors import ConfigError, UserError
+from tfmigration.netns import LoopbackNetwork, NamespaceUnavailable
 
 LOOPBACK = "127.0.0.1"
 
 DEFAULT_TIMEOUT_SECONDS = 600.0
 """How long a whole cluster run may take before every task is killed (--cluster-timeout)."""
+
+ALLOW_OPEN_PORTS = "TFBRIDGE_ALLOW_OPEN_PORTS"
+"""Set to 1 to run a cluster's servers unconfined where no loopback-only namespace can be made."""
 
 _POLL_SECONDS = 0.05
 _STOP_GRACE_SECONDS = 3.0
@@ -160,14 +167,38 @@ class LocalCluster:
         self._stderr: dict[Task, Path] = {}
         self._results: dict[Task, Path] = {}
         self._deadline = 0.0
+        self._network: LoopbackNetwork | None = None
+        self.confinement = ""
+        """How the servers were kept off other hosts: a loopback-only network namespace, or
+        (with TFBRIDGE_ALLOW_OPEN_PORTS=1 where none can be made) nothing, and why."""
+
+    def _confine(self) -> None:
+        network = LoopbackNetwork()
+        try:
+            network.start()
+        except NamespaceUnavailable as reason:
+            if os.environ.get(ALLOW_OPEN_PORTS) != "1":
+                raise ClusterError(
+                    f"cannot keep the cluster on 127.0.0.1: no network namespace ({reason}). "
+                    "TensorFlow's gRPC servers listen on every interface and run any graph "
+                    "sent to them, so they run only inside a loopback-only namespace; allow "
+                    "unprivileged user namespaces (e.g. sysctl "
+                    "kernel.apparmor_restrict_unprivileged_userns=0), or set "
+                    f"{ALLOW_OPEN_PORTS}=1 to run them unconfined behind your firewall"
+                ) from None
+            self.confinement = f"none: servers listened on every interface ({reason})"
+            return
+        self._network = network
+        self.confinement = "loopback-only network namespace"
 
     def __enter__(self) -> LocalCluster:
-        self._directory = tempfile.TemporaryDirectory(prefix="tfmigration-cluster-")
-        root = Path(self._directory.name)
-        payload_path = root / "payload.pickle"
-        payload_path.write_bytes(pickle.dumps(self._payload))
-        self._deadline = time.time() + self.timeout
         try:
+            self._confine()
+            self._directory = tempfile.TemporaryDirectory(prefix="tfmigration-cluster-")
+            root = Path(self._directory.name)
+            payload_path = root / "payload.pickle"
+            payload_path.write_bytes(pickle.dumps(self._payload))
+            self._deadline = time.time() + self.timeout
             for job, addresses in self.addresses.items():
                 for index in range(len(addresses)):
                     self._start(Task(job, index), root, payload_path)
@@ -207,8 +238,11 @@ class LocalCluster:
         with open(self._stderr[task], "wb") as stderr:
             # A session of its own: Ctrl-C reaches this process alone, which then stops the
             # tasks in order instead of every task dying mid-RPC with its own traceback.
+            command = [sys.executable, "-m", self.module, str(spec_path)]
+            if self._network is not None:
+                command = self._network.command(self.module, str(spec_path))
             self.processes[task] = subprocess.Popen(
-                [sys.executable, "-m", self.module, str(spec_path)],
+                command,
                 stdin=subprocess.DEVNULL,
                 stdout=subprocess.DEVNULL,
                 stderr=stderr,
@@ -270,6 +304,8 @@ class LocalCluster:
         try:
             self.stop()
         finally:
+            if self._network is not None:
+                self._network.stop()
             if self._directory is not None:
                 self._directory.cleanup()
 
