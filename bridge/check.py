@@ -29,16 +29,19 @@ from bridge.checking.reference import (
     run_tf1,
 )
 from bridge.function.grappler import grappler_disabled
-from bridge.function.migration import FunctionPort
+from bridge.function.migration import FunctionPort, ReplicatedFunctionPort
 from eagermode.migration import TF2Port
+from eagermode.replicated_migration import ReplicatedPort
 from graphmode.migration import TF1Program
 from tfmigration.catalog.errors import ConfigError, DataError
+from tfmigration.distributed import check_replicas
 from tfmigration.machine import cpu, cpu_difference
 from tfmigration.measure.comparison import DEFAULT_TOLERANCE_ULPS
 from tfmigration.measure.migration_report import CheckReport, Finding, NoiseFloor, StyleCheck
 from tfmigration.migration.contract import (
     DEFAULT_SEED,
     DEFAULT_STEPS,
+    ContractError,
     MigrationFile,
     batch_indices,
     load,
@@ -47,6 +50,8 @@ from tfmigration.migration.golden import Recording, read_recording
 from tfmigration.migration.mapping import Pair, VariableInfo, infer_mapping
 
 PORT_STYLES = ("eager", "function")
+RECORDED = "a recording holds no gradients"
+SHARD_GRADIENTS = "TF1's gradients are of the whole batch, the replicas' of their shards"
 
 __all__ = ["PORT_STYLES", "MigrationDiverged", "check_migration"]
 
@@ -63,6 +68,7 @@ def check_migration(
     tf1_checkpoint: str | Path | None = None,
     styles: Sequence[str] = PORT_STYLES,
     on_style: Callable[[str], None] | None = None,
+    replicas: int = 1,
 ) -> CheckReport:
     """Run the migration file at `path` in every style and report where, if anywhere, they part.
 
@@ -70,22 +76,39 @@ def check_migration(
     to 20 steps on the whole data set with seed 0. `strict` turns Grappler off. `against` names a
     recording of the TF1 run to compare with instead of running TF1. `tf1_checkpoint` names a
     TF1 `Saver` checkpoint of the model to start from (variables, slots and step count), in TF1
-    and, through the variable pairing, in the port.
+    and, through the variable pairing, in the port. `replicas` > 1 runs the port data-parallel
+    (MirroredStrategy over that many logical CPUs) against TF1 on one device, for files that
+    declare `REPLICAS = True`.
     """
     if against is not None and tf1_checkpoint is not None:
         raise ConfigError("--against and --tf1-checkpoint: a recording holds its own start")
+    if replicas != 1 and tf1_checkpoint is not None:
+        raise ConfigError(
+            f"--replicas {replicas} with --tf1-checkpoint: a replicated check starts from TF1's "
+            "initial values; drop one of them"
+        )
     if against is not None:
         return _check_against(
-            path, against, steps, strict, batch_size, seed, tolerance_ulps, styles, on_style
+            path,
+            against,
+            steps,
+            strict,
+            batch_size,
+            seed,
+            tolerance_ulps,
+            styles,
+            on_style,
+            replicas,
         )
     migration = load(path)
     steps, batch_size, seed = settings(migration, steps, batch_size, seed)
+    _allow_replicas(migration, replicas, batch_size)
     batches = Batches(migration, batch_indices(migration.rows, steps, batch_size, seed))
     announce = on_style or (lambda style: None)
     announce("graph")
     program = TF1Program(migration, strict=strict, seed=seed)
     try:
-        eager = TF2Port(migration)
+        eager = _port(migration, "eager", replicas)
         pairs = _pairs(migration, program.variable_infos(), eager)
         start, restored = 0, []
         if tf1_checkpoint is not None:
@@ -111,6 +134,7 @@ def check_migration(
             styles,
             announce,
             optimizer_state=tf1_checkpoint is not None,
+            replicas=replicas,
         )
         floor = beyond = None
         findings = []
@@ -122,8 +146,21 @@ def check_migration(
             floor = noise_floor(program, reference, batches, steps, seed)
             beyond = first_beyond(results, floor, tolerance_ulps)
             for step in sorted({min(differences), *([beyond] if beyond is not None else [])}):
-                # The eager port has trained; the ladder loads every value it needs afresh.
-                findings += ladder(eager, program, pairs, reference, batches, step, results, strict)
+                # The eager port has trained; the ladder loads every value it needs afresh. A
+                # replicated port has no one-device gradients to compare: the forward pass and
+                # the whole step only, as against a recording.
+                tf1 = program if replicas == 1 else None
+                findings += ladder(
+                    eager,
+                    tf1,
+                    pairs,
+                    reference,
+                    batches,
+                    step,
+                    results,
+                    strict,
+                    whole_step_because=SHARD_GRADIENTS,
+                )
     finally:
         program.close()
     return _report(
@@ -134,10 +171,33 @@ def check_migration(
         pairs,
         results,
         findings,
-        _notes(reference, eager) + restored,
+        _notes(reference, eager) + restored + replication_notes(results, replicas),
         floor,
         beyond,
+        replicas,
     )
+
+
+def _port(migration: MigrationFile, style: str, replicas: int) -> TF2Port:
+    """A port of `style`: one device, or mirrored over `replicas` logical CPUs."""
+    if replicas == 1:
+        return TF2Port(migration) if style == "eager" else FunctionPort(migration)
+    if style == "eager":
+        return ReplicatedPort(migration, replicas)
+    return ReplicatedFunctionPort(migration, replicas)
+
+
+def _allow_replicas(migration: MigrationFile, replicas: int, batch_size: int | None) -> None:
+    """Refuse, in one line, a replica count the file or its batches cannot honour."""
+    check_replicas(replicas, batch_size or migration.rows)
+    if replicas != 1 and getattr(migration.module, "REPLICAS", None) is not True:
+        raise ContractError(
+            f"{migration.path}: --replicas {replicas}: the file does not declare REPLICAS = True. "
+            "Under --replicas every replica runs tf2_train_step on its shard of the batch and "
+            "the replicas' losses are summed, so the step must return its share of the global "
+            "loss (tf.nn.compute_average_loss with the global batch size) and build its "
+            "variables in tf2_setup(); declare REPLICAS = True in the file once it does"
+        )
 
 
 def settings(
@@ -178,6 +238,7 @@ def _run_ports(
     announce: Callable[[str], None],
     *,
     optimizer_state: bool = False,
+    replicas: int = 1,
 ) -> list[StyleCheck]:
     """The reference's record, then each port style trained from TF1's initial values."""
     results = [
@@ -195,7 +256,7 @@ def _run_ports(
     ]
     for style in styles:
         announce(style)
-        port = eager if style == "eager" else FunctionPort(migration)
+        port = eager if style == "eager" else _port(migration, style, replicas)
         port_pairs = renamed(pairs, eager, port)
         align(port, port_pairs, reference.initial)
         if optimizer_state:
@@ -219,6 +280,7 @@ def _check_against(
     tolerance_ulps: int,
     styles: Sequence[str],
     on_style: Callable[[str], None] | None,
+    replicas: int = 1,
 ) -> CheckReport:
     """The port against a golden recording of its TF1 run: no TF1 code runs."""
     recording = read_recording(against)
@@ -243,13 +305,23 @@ def _check_against(
             f"--steps {steps}: {recording.path} holds {recording.steps} recorded steps; "
             f"use at most {recording.steps}"
         )
+    _allow_replicas(migration, replicas, recorded["batch_size"])
     batches = Batches(migration, recording.batch_indices)
     reference = _recorded_reference(recording, steps)
     announce = on_style or (lambda style: None)
-    eager = TF2Port(migration)
+    eager = _port(migration, "eager", replicas)
     pairs = _pairs(migration, reference.variables, eager)
     results = _run_ports(
-        migration, eager, pairs, reference, batches, steps, strict, styles, announce
+        migration,
+        eager,
+        pairs,
+        reference,
+        batches,
+        steps,
+        strict,
+        styles,
+        announce,
+        replicas=replicas,
     )
     floor_data = recording.manifest.get("noise_floor")
     floor = NoiseFloor(**floor_data) if floor_data and steps == recording.steps else None
@@ -259,7 +331,17 @@ def _check_against(
     if differences:
         candidates = {min(differences), *([beyond] if beyond is not None else [])}
         for step in sorted(_with_recorded_before(reference, candidates)):
-            findings += ladder(eager, None, pairs, reference, batches, step, results, strict)
+            findings += ladder(
+                eager,
+                None,
+                pairs,
+                reference,
+                batches,
+                step,
+                results,
+                strict,
+                whole_step_because=SHARD_GRADIENTS if replicas != 1 else RECORDED,
+            )
     return _report(
         migration,
         strict,
@@ -268,9 +350,12 @@ def _check_against(
         pairs,
         results,
         findings,
-        _notes(reference, eager) + _recording_notes(recording, strict, steps),
+        _notes(reference, eager)
+        + _recording_notes(recording, strict, steps)
+        + replication_notes(results, replicas),
         floor,
         beyond,
+        replicas,
     )
 
 
@@ -285,6 +370,7 @@ def _report(
     notes: list[str],
     floor: NoiseFloor | None,
     beyond: int | None,
+    replicas: int = 1,
 ) -> CheckReport:
     steps, batch_size, seed = run
     return CheckReport(
@@ -301,6 +387,7 @@ def _report(
         notes=tuple(notes),
         noise_floor=floor,
         beyond_floor_step=beyond,
+        replicas=replicas,
     )
 
 
@@ -376,6 +463,34 @@ def _recording_notes(recording: Recording, strict: bool, steps: int) -> list[str
     every = recording.manifest["settings"]["every"]
     if every > 1:
         notes.append(f"variables compared every {every} steps (as recorded), losses every step")
+    return notes
+
+
+def replication_notes(results: Sequence[StyleCheck], replicas: int) -> list[str]:
+    """What ran under --replicas, and a loss N times TF1's named as the scaling forgotten."""
+    if replicas == 1:
+        return []
+    notes = [
+        f"the port ran data-parallel: MirroredStrategy over {replicas} logical CPUs "
+        "(ReductionToOneDevice: the replicas' gradients summed in replica order), each "
+        "replica's tf2_train_step on its shard (numpy.array_split's rule, replica 0 first), "
+        "the replicas' losses summed; TF1 ran on one device on the whole batch, so summing "
+        "shard gradients may move the last bits (judged by the noise floor and, beyond it, "
+        "by the ladder's forward pass and whole step at TF1's values: its gradient and "
+        "update rungs compare one device with one device and do not run)"
+    ]
+    tf1 = float(results[0].losses[0])
+    for result in results[1:]:
+        port = float(result.losses[0])
+        if tf1 != 0.0 and abs(port / tf1 - replicas) <= 1e-3 * replicas:
+            notes.append(
+                f"{result.mode} style's step-0 loss is {port:.8g}, {replicas} x TF1's "
+                f"{tf1:.8g}: each replica returned the mean of its own shard, so the summed "
+                f"loss and every gradient are {replicas} times too large; return each "
+                "replica's share, tf.nn.compute_average_loss(per_example_loss, "
+                "global_batch_size=...)"
+            )
+            break
     return notes
 
 

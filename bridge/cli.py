@@ -30,6 +30,8 @@ from tfmigration.cli.options import (
     training_options,
     variables_option,
 )
+from tfmigration.devices import ensure_logical_cpus
+from tfmigration.distributed import MAX_REPLICAS, check_replicas
 from tfmigration.measure.report import (
     NOISE_FLOOR_NOTE,
     comparison_records,
@@ -211,6 +213,14 @@ def compare(
     help="A TF1 Saver checkpoint of FILE's model (a prefix, or a directory's latest): start "
     "TF1 and, through the variable pairing, the port from it (slots and step count too).",
 )
+@click.option(
+    "--replicas",
+    type=int,
+    default=1,
+    show_default=True,
+    help="Run the port data-parallel, MirroredStrategy over N logical CPUs, against TF1 on one "
+    "device (files that declare REPLICAS = True: each replica returns its share of the loss).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON record per style.")
 @click.option(
     "--output",
@@ -229,6 +239,7 @@ def check(
     tolerance_ulps: int,
     against: str | None,
     tf1_checkpoint: str | None,
+    replicas: int,
     as_json: bool,
     output: str | None,
     plot: str | None,
@@ -243,6 +254,9 @@ def check(
     styles' losses and the ports' ULPs from TF1 per step, the noise floor as a band.
     """
     import_tensorflow_quietly(onednn=not strict)
+    if replicas != 1:
+        check_replicas(replicas, MAX_REPLICAS)  # the batch is checked once the file is loaded
+        ensure_logical_cpus(replicas)  # before TensorFlow's first op
     from bridge.check import check_migration
 
     def announce(style: str) -> None:
@@ -259,6 +273,7 @@ def check(
         against=against,
         tf1_checkpoint=tf1_checkpoint,
         on_style=announce,
+        replicas=replicas,
     )
     records = report.records()
     save_json(records, output)

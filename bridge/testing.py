@@ -38,11 +38,18 @@ class MigrationMismatch(AssertionError):
 def check_migration(path: str | Path, **options: Any) -> CheckReport:
     """Run the migration file at `path` in all three styles and report (see `bridge.check`).
 
-    Options: `steps`, `strict`, `batch_size`, `seed`, `tolerance_ulps`.
+    Options: `steps`, `strict`, `batch_size`, `seed`, `tolerance_ulps`, `against`,
+    `tf1_checkpoint`, `replicas` (the port on that many logical CPUs: TensorFlow must not have
+    set up its devices yet, so call it first in the process, or split the CPU in conftest.py
+    with `tfmigration.devices.ensure_logical_cpus`).
     """
     from tfmigration.quiet import import_tensorflow_quietly
 
     import_tensorflow_quietly()
+    if options.get("replicas", 1) != 1:
+        from tfmigration.devices import ensure_logical_cpus
+
+        ensure_logical_cpus(int(options["replicas"]))
     from bridge.check import check_migration as run
 
     return run(path, **options)

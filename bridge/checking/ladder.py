@@ -30,10 +30,13 @@ def ladder(
     step: int,
     results: Sequence[StyleCheck],
     strict: bool,
+    *,
+    whole_step_because: str = "a recording holds no gradients",
 ) -> list[Finding]:
     """Rerun step `step` in the eager port from TF1's own values and find the rungs that
     differ: forward pass, gradients, the optimizer's update, non-trainable updates. Without a
-    TF1 program (a recording), the forward pass and the whole step."""
+    TF1 program (a recording; or a replicated port, whose gradients are of shards), the forward
+    pass and the whole step, `whole_step_because` saying why the two rungs are one."""
     findings: list[Finding] = []
     before = reference.before(step)
     if before is None:
@@ -91,7 +94,9 @@ def ladder(
         )
 
     if program is None:
-        return findings + _recorded_step(port, pairs, reference, before, after, step)
+        return findings + _recorded_step(
+            port, pairs, reference, before, after, step, whole_step_because
+        )
 
     if port_gradients:
         for pair in trainable:
@@ -208,6 +213,7 @@ def _recorded_step(
     before: dict[str, np.ndarray],
     after: dict[str, np.ndarray] | None,
     step: int,
+    because: str,
 ) -> list[Finding]:
     """Against a recording: the port's whole step (its own gradients and update) from TF1's
     recorded values, against TF1's recorded result. A recording holds no gradients, so the
@@ -225,8 +231,8 @@ def _recorded_step(
         Finding(
             "step",
             name,
-            f"from TF1's recorded values, the port's step {step} (gradient and update together: "
-            f"a recording holds no gradients) moves {name} {distance} ULPs (normwise) from "
+            f"from TF1's values, the port's step {step} (gradient and update together: "
+            f"{because}) moves {name} {distance} ULPs (normwise) from "
             f"where TF1 moved it{hint}",
             distance,
             basis=basis,

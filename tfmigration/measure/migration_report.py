@@ -89,6 +89,8 @@ class CheckReport:
     # The first step at which a port is further from TF1 than the noise floor; the ladder runs
     # there too (None when no port leaves it).
     beyond_floor_step: int | None = None
+    # The port's replicas (check --replicas N; TF1 on one device whatever N is).
+    replicas: int = 1
 
     @property
     def worst_ulps(self) -> int:
@@ -183,6 +185,7 @@ class CheckReport:
                 "seed": self.seed,
                 "strict": self.strict,
                 "tolerance_ulps": self.tolerance_ulps,
+                "replicas": 1 if result.mode == "graph" else self.replicas,
                 "verdict": self.verdict,
             }
             for result in self.results
