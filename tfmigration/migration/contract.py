@@ -11,7 +11,8 @@ The contract (names are the interface):
 
 Optional extensions: `tf2_loss(state, features, labels)` (the port's loss without an update, for
 the ladder's forward rung when the port's optimizer cannot be intercepted), `BATCH_SIZE` and
-`STEPS` (the file's own defaults for --batch-size and --steps), `SEED`.
+`STEPS` (the file's own defaults for --batch-size and --steps), `SEED`, `REPLICAS = True` (the
+port may run under --replicas N: its step returns its replica's share of the loss).
 
 Nothing here imports TensorFlow: the file is imported, but its functions run only in a style.
 """
