@@ -106,6 +106,17 @@ class LoopbackNetwork:
             holder.stdout.close()
 
 
+def unavailable_reason() -> str | None:
+    """Why this machine lets us make no loopback-only network namespace; None when it does."""
+    network = LoopbackNetwork()
+    try:
+        network.start()
+    except NamespaceUnavailable as reason:
+        return str(reason)
+    network.stop()
+    return None
+
+
 # The holder and the tasks' entry: run as `python -m tfmigration.netns ...` --------------------
 
 
