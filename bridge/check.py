@@ -50,8 +50,6 @@ from tfmigration.migration.golden import Recording, read_recording
 from tfmigration.migration.mapping import Pair, VariableInfo, infer_mapping
 
 PORT_STYLES = ("eager", "function")
-RECORDED = "a recording holds no gradients"
-SHARD_GRADIENTS = "TF1's gradients are of the whole batch, the replicas' of their shards"
 
 __all__ = ["PORT_STYLES", "MigrationDiverged", "check_migration"]
 
@@ -146,20 +144,17 @@ def check_migration(
             floor = noise_floor(program, reference, batches, steps, seed)
             beyond = first_beyond(results, floor, tolerance_ulps)
             for step in sorted({min(differences), *([beyond] if beyond is not None else [])}):
-                # The eager port has trained; the ladder loads every value it needs afresh. A
-                # replicated port has no one-device gradients to compare: the forward pass and
-                # the whole step only, as against a recording.
-                tf1 = program if replicas == 1 else None
+                # The eager port has trained; the ladder loads every value it needs afresh.
                 findings += ladder(
                     eager,
-                    tf1,
+                    program,
                     pairs,
                     reference,
                     batches,
                     step,
                     results,
                     strict,
-                    whole_step_because=SHARD_GRADIENTS,
+                    sharded=replicas != 1,
                 )
     finally:
         program.close()
@@ -340,7 +335,7 @@ def _check_against(
                 step,
                 results,
                 strict,
-                whole_step_because=SHARD_GRADIENTS if replicas != 1 else RECORDED,
+                sharded=replicas != 1,
             )
     return _report(
         migration,

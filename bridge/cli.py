@@ -31,7 +31,7 @@ from tfmigration.cli.options import (
     variables_option,
 )
 from tfmigration.devices import ensure_logical_cpus
-from tfmigration.distributed import MAX_REPLICAS, check_replicas
+from tfmigration.distributed import MAX_REPLICAS
 from tfmigration.measure.report import (
     NOISE_FLOOR_NOTE,
     comparison_records,
@@ -254,9 +254,9 @@ def check(
     styles' losses and the ports' ULPs from TF1 per step, the noise floor as a band.
     """
     import_tensorflow_quietly(onednn=not strict)
-    if replicas != 1:
-        check_replicas(replicas, MAX_REPLICAS)  # the batch is checked once the file is loaded
-        ensure_logical_cpus(replicas)  # before TensorFlow's first op
+    if 1 < replicas <= MAX_REPLICAS:
+        # Before TensorFlow's first op; check_migration refuses other counts, naming the batch.
+        ensure_logical_cpus(replicas)
     from bridge.check import check_migration
 
     def announce(style: str) -> None:

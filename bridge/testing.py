@@ -22,6 +22,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from tfmigration.distributed import MAX_REPLICAS
 from tfmigration.measure.migration_report import CheckReport
 
 __all__ = ["CheckReport", "MigrationMismatch", "assert_migration", "check_migration"]
@@ -46,10 +47,11 @@ def check_migration(path: str | Path, **options: Any) -> CheckReport:
     from tfmigration.quiet import import_tensorflow_quietly
 
     import_tensorflow_quietly()
-    if options.get("replicas", 1) != 1:
+    replicas = options.get("replicas", 1)
+    if isinstance(replicas, int) and 1 < replicas <= MAX_REPLICAS:
         from tfmigration.devices import ensure_logical_cpus
 
-        ensure_logical_cpus(int(options["replicas"]))
+        ensure_logical_cpus(replicas)  # check_migration refuses other counts
     from bridge.check import check_migration as run
 
     return run(path, **options)

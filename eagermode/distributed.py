@@ -10,6 +10,9 @@ mean x 1/replicas, which differs on uneven shards: `tfbridge differences loss-sc
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Any
+
 import numpy as np
 import tensorflow as tf
 
@@ -36,6 +39,18 @@ def mirrored_strategy(replicas: int) -> tf.distribute.MirroredStrategy:
     )
 
 
+def distribute_shards(
+    strategy: tf.distribute.Strategy, batch: Any, bounds: Sequence[tuple[int, int]]
+) -> tf.distribute.DistributedValues:
+    """Each replica's rows of `batch` (a tensor or a NumPy array): replica i gets
+    `batch[bounds[i][0]:bounds[i][1]]`, placed by the strategy."""
+    return strategy.experimental_distribute_values_from_function(
+        lambda context: tf.convert_to_tensor(
+            batch[slice(*bounds[context.replica_id_in_sync_group])]
+        )
+    )
+
+
 class MirroredEngine(EagerEngine):
     """The eager engine with its variables and optimizer mirrored over `replicas` devices."""
 
@@ -59,9 +74,7 @@ class MirroredEngine(EagerEngine):
             super().__init__(problem)
 
     def _shards(self, batch: tf.Tensor) -> tf.distribute.DistributedValues:
-        return self.strategy.experimental_distribute_values_from_function(
-            lambda context: batch[slice(*self._bounds[context.replica_id_in_sync_group])]
-        )
+        return distribute_shards(self.strategy, batch, self._bounds)
 
     def replica_step(self, features: tf.Tensor, targets: tf.Tensor) -> tuple:
         with tf.GradientTape() as tape:

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 import tensorflow as tf
 
-from eagermode.distributed import SUM, mirrored_strategy
+from eagermode.distributed import SUM, distribute_shards, mirrored_strategy
 from eagermode.migration import TF2Port
 from tfmigration.distributed import shard_bounds
 from tfmigration.migration.contract import MigrationFile
@@ -46,12 +46,7 @@ class ReplicatedPort(TF2Port):
 
     def _run(self, function: Callable[..., Any], features: np.ndarray, labels: np.ndarray) -> Any:
         bounds = shard_bounds(len(features), self.replicas)
-
-        def shards(array: np.ndarray) -> tf.distribute.DistributedValues:
-            return self.strategy.experimental_distribute_values_from_function(
-                lambda context: tf.convert_to_tensor(
-                    array[slice(*bounds[context.replica_id_in_sync_group])]
-                )
-            )
-
-        return function(shards(features), shards(labels))
+        return function(
+            distribute_shards(self.strategy, features, bounds),
+            distribute_shards(self.strategy, labels, bounds),
+        )

@@ -167,10 +167,9 @@ class LocalCluster:
         self._stderr: dict[Task, Path] = {}
         self._results: dict[Task, Path] = {}
         self._deadline = 0.0
+        # The loopback-only namespace the tasks run in; None only where the machine allows none
+        # and TFBRIDGE_ALLOW_OPEN_PORTS=1 says to run them unconfined.
         self._network: LoopbackNetwork | None = None
-        self.confinement = ""
-        """How the servers were kept off other hosts: a loopback-only network namespace, or
-        (with TFBRIDGE_ALLOW_OPEN_PORTS=1 where none can be made) nothing, and why."""
 
     def _confine(self) -> None:
         network = LoopbackNetwork()
@@ -186,10 +185,8 @@ class LocalCluster:
                     "kernel.apparmor_restrict_unprivileged_userns=0), or set "
                     f"{ALLOW_OPEN_PORTS}=1 to run them unconfined behind your firewall"
                 ) from None
-            self.confinement = f"none: servers listened on every interface ({reason})"
             return
         self._network = network
-        self.confinement = "loopback-only network namespace"
 
     def __enter__(self) -> LocalCluster:
         try:

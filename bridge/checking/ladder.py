@@ -31,12 +31,19 @@ def ladder(
     results: Sequence[StyleCheck],
     strict: bool,
     *,
-    whole_step_because: str = "a recording holds no gradients",
+    sharded: bool = False,
 ) -> list[Finding]:
     """Rerun step `step` in the eager port from TF1's own values and find the rungs that
     differ: forward pass, gradients, the optimizer's update, non-trainable updates. Without a
-    TF1 program (a recording; or a replicated port, whose gradients are of shards), the forward
-    pass and the whole step, `whole_step_because` saying why the two rungs are one."""
+    TF1 program (a recording), or for a `sharded` port (run data-parallel, its gradients of
+    shards, TF1's of the whole batch), the forward pass and the whole step."""
+    if sharded:
+        program = None
+    whole_step_because = (
+        "TF1's gradients are of the whole batch, the replicas' of their shards"
+        if sharded
+        else "a recording holds no gradients"
+    )
     findings: list[Finding] = []
     before = reference.before(step)
     if before is None:
