@@ -82,6 +82,7 @@ def test_the_same_check_against_a_recording_gives_the_live_losses(tmp_path: Path
             "faithful.py: --replicas 2: the file does not declare REPLICAS = True.",
         ),
         (SCALED, ["--replicas", "0"], "--replicas 0: at least 1 replica is needed"),
+        (SCALED, ["--replicas", "65"], "--replicas 65: at most 64 replicas are supported"),
         (
             SCALED,
             ["--replicas", "3", "--batch-size", "2"],
@@ -93,7 +94,7 @@ def test_the_same_check_against_a_recording_gives_the_live_losses(tmp_path: Path
             "--replicas 2 with --tf1-checkpoint: a replicated check starts from TF1's initial",
         ),
     ],
-    ids=["not-declared", "zero", "beyond-the-batch", "with-a-tf1-checkpoint"],
+    ids=["not-declared", "zero", "beyond-the-maximum", "beyond-the-batch", "with-a-tf1-checkpoint"],
 )
 def test_bad_replicas_are_one_line_exit_2_and_write_nothing(
     file: Path, options: list[str], message: str, tmp_path: Path
