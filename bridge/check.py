@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from bridge.checking.ladder import ladder
+from bridge.checking.ladder import ladder, starting_state
 from bridge.checking.ports import align, align_optimizer, first_beyond, renamed, run_port
 from bridge.checking.reference import (
     Batches,
@@ -37,7 +37,13 @@ from tfmigration.catalog.errors import ConfigError, DataError
 from tfmigration.distributed import check_replicas
 from tfmigration.machine import cpu, cpu_difference
 from tfmigration.measure.comparison import DEFAULT_TOLERANCE_ULPS
-from tfmigration.measure.migration_report import CheckReport, Finding, NoiseFloor, StyleCheck
+from tfmigration.measure.migration_report import (
+    CheckReport,
+    Finding,
+    LadderStep,
+    NoiseFloor,
+    StyleCheck,
+)
 from tfmigration.migration.contract import (
     DEFAULT_SEED,
     DEFAULT_STEPS,
@@ -120,8 +126,10 @@ def check_migration(
                     "not in the checkpoint, so left at their initial values: "
                     + ", ".join(not_found[:5])
                 )
+        features, labels = batches(0)
+        tf1_rate = program.learning_rate(features, labels, 0)
         reference = run_tf1(program, batches, steps, start_iteration=start)
-        results = _run_ports(
+        results, findings = _run_ports(
             migration,
             eager,
             pairs,
@@ -133,9 +141,10 @@ def check_migration(
             announce,
             optimizer_state=tf1_checkpoint is not None,
             replicas=replicas,
+            tf1_rate=tf1_rate,
         )
         floor = beyond = None
-        findings = []
+        runs: list[LadderStep] = []
         differences = [
             r.first_difference_step for r in results if r.first_difference_step is not None
         ]
@@ -145,7 +154,7 @@ def check_migration(
             beyond = first_beyond(results, floor, tolerance_ulps)
             for step in sorted({min(differences), *([beyond] if beyond is not None else [])}):
                 # The eager port has trained; the ladder loads every value it needs afresh.
-                findings += ladder(
+                found, run = ladder(
                     eager,
                     program,
                     pairs,
@@ -155,7 +164,10 @@ def check_migration(
                     results,
                     strict,
                     sharded=replicas != 1,
+                    port_iterations=_iterations_before(results, step),
                 )
+                findings += found
+                runs += [run] if run else []
     finally:
         program.close()
     return _report(
@@ -166,10 +178,11 @@ def check_migration(
         pairs,
         results,
         findings,
-        _notes(reference, eager) + restored + replication_notes(results, replicas),
+        _notes(reference, eager, results) + restored + replication_notes(results, replicas),
         floor,
         beyond,
         replicas,
+        runs,
     )
 
 
@@ -234,8 +247,11 @@ def _run_ports(
     *,
     optimizer_state: bool = False,
     replicas: int = 1,
-) -> list[StyleCheck]:
-    """The reference's record, then each port style trained from TF1's initial values."""
+    tf1_rate: float | None = None,
+) -> tuple[list[StyleCheck], list[Finding]]:
+    """The reference's record, then each port style trained from TF1's initial values; and
+    what the eager port starts with that TF1 does not (`starting_state`), compared before it
+    trains: TF1's initial values are copied into the paired variables, nothing else."""
     results = [
         StyleCheck(
             mode="graph",
@@ -249,6 +265,7 @@ def _run_ports(
             seconds=reference.seconds,
         )
     ]
+    start: list[Finding] = []
     for style in styles:
         announce(style)
         port = eager if style == "eager" else _port(migration, style, replicas)
@@ -256,13 +273,26 @@ def _run_ports(
         align(port, port_pairs, reference.initial)
         if optimizer_state:
             align_optimizer(port, port_pairs, reference, reference.initial)
+        if port is eager:
+            start = starting_state(
+                port, port_pairs, reference, tf1_rate, optimizer_loaded=optimizer_state
+            )
         # Named as the mapping shows them (a second tf2_setup() numbers Keras layers anew).
         shown = {
             moved.tf2.name: pair.tf2.name for moved, pair in zip(port_pairs, pairs, strict=True)
         }
         with grappler_disabled(strict and style == "function"):
             results.append(run_port(port, port_pairs, reference, batches, steps, shown))
-    return results
+    return results, start
+
+
+def _iterations_before(results: Sequence[StyleCheck], step: int) -> int | None:
+    """The eager port's own optimizer step count before `step` in its run (None at step 0, where
+    `starting_state` compares it, and without a Keras optimizer)."""
+    eager = next((r for r in results if r.mode == "eager"), None)
+    if eager is None or eager.iterations is None or step == 0:
+        return None
+    return int(eager.iterations[step - 1])
 
 
 def _check_against(
@@ -306,7 +336,7 @@ def _check_against(
     announce = on_style or (lambda style: None)
     eager = _port(migration, "eager", replicas)
     pairs = _pairs(migration, reference.variables, eager)
-    results = _run_ports(
+    results, findings = _run_ports(
         migration,
         eager,
         pairs,
@@ -320,13 +350,13 @@ def _check_against(
     )
     floor_data = recording.manifest.get("noise_floor")
     floor = NoiseFloor(**floor_data) if floor_data and steps == recording.steps else None
-    findings = []
+    runs: list[LadderStep] = []
     beyond = first_beyond(results, floor, tolerance_ulps) if floor else None
     differences = [r.first_difference_step for r in results if r.first_difference_step is not None]
     if differences:
         candidates = {min(differences), *([beyond] if beyond is not None else [])}
         for step in sorted(_with_recorded_before(reference, candidates)):
-            findings += ladder(
+            found, run = ladder(
                 eager,
                 None,
                 pairs,
@@ -336,7 +366,10 @@ def _check_against(
                 results,
                 strict,
                 sharded=replicas != 1,
+                port_iterations=_iterations_before(results, step),
             )
+            findings += found
+            runs += [run] if run else []
     return _report(
         migration,
         strict,
@@ -345,12 +378,13 @@ def _check_against(
         pairs,
         results,
         findings,
-        _notes(reference, eager)
+        _notes(reference, eager, results)
         + _recording_notes(recording, strict, steps)
         + replication_notes(results, replicas),
         floor,
         beyond,
         replicas,
+        runs,
     )
 
 
@@ -366,6 +400,7 @@ def _report(
     floor: NoiseFloor | None,
     beyond: int | None,
     replicas: int = 1,
+    runs: Sequence[LadderStep] = (),
 ) -> CheckReport:
     steps, batch_size, seed = run
     return CheckReport(
@@ -378,8 +413,9 @@ def _report(
         seed=seed,
         variable_map=tuple((p.tf1.name, p.tf2.name, p.how) for p in pairs),
         results=tuple(results),
-        findings=tuple(findings),
+        findings=tuple(dict.fromkeys(findings)),
         notes=tuple(notes),
+        ladder=tuple(runs),
         noise_floor=floor,
         beyond_floor_step=beyond,
         replicas=replicas,
@@ -489,8 +525,26 @@ def replication_notes(results: Sequence[StyleCheck], replicas: int) -> list[str]
     return notes
 
 
-def _notes(reference: Reference, port: TF2Port) -> list[str]:
+def _notes(reference: Reference, port: TF2Port, results: Sequence[StyleCheck]) -> list[str]:
     notes = []
+    for result in results[1:]:
+        if not result.moved:
+            notes.append(
+                f"the {result.mode} port never moved a paired variable in {len(result.losses)} "
+                "steps while TF1 trained: does its step apply the update?"
+            )
+    if port.optimizer is None:
+        notes.append(
+            "the port updates its variables itself (no Keras optimizer found in tf2_setup()'s "
+            "state): its settings are judged by the whole step from TF1's values"
+        )
+    elif port.clipping():
+        notes.append(
+            "the port's optimizer clips ("
+            + ", ".join(f"{key}={value:g}" for key, value in port.clipping().items())
+            + "): TF1 clips in the graph (tf.clip_by_global_norm) or not at all; the steps say "
+            "whether they match"
+        )
     if port.skipped:
         notes.append("not compared (not floating point): " + ", ".join(port.skipped))
     if reference.unaligned_random_ops:

@@ -92,6 +92,8 @@ def record_migration(
             "loss_ulps": floor.loss_ulps,
             "param_ulps": floor.param_ulps,
             "slot_ulps": floor.slot_ulps,
+            "loss_relative": floor.loss_relative,
+            "param_relative": floor.param_relative,
         },
         "unaligned_random_ops": reference.unaligned_random_ops,
     }

@@ -34,10 +34,16 @@ KERAS_OPTIMIZERS = {
 KERAS_HYPERPARAMETERS = {
     "adam": ("learning_rate", "beta_1", "beta_2", "epsilon"),
     "rmsprop": ("learning_rate", "rho", "momentum", "epsilon"),
-    "momentum": ("learning_rate", "momentum"),
+    "momentum": ("learning_rate", "momentum", "nesterov"),
     "adagrad": ("learning_rate", "initial_accumulator_value", "epsilon"),
-    "sgd": ("learning_rate", "momentum"),
+    "sgd": ("learning_rate", "momentum", "nesterov"),
 }
+# Keras settings no TF1 optimizer has: set to anything but these values, the port's optimizer
+# computes another update than any `tf.compat.v1.train` one.
+KERAS_ONLY_SETTINGS = {"weight_decay": None, "amsgrad": False, "centered": False, "use_ema": False}
+# Keras settings TF1 code writes as graph ops instead (tf.clip_by_global_norm before
+# apply_gradients): named, never judged on their own, as the trajectory shows whether they match.
+KERAS_CLIPPING = ("clipnorm", "clipvalue", "global_clipnorm")
 
 
 def _creation_order(variable: tf.Variable) -> int:
@@ -154,7 +160,7 @@ class TF2Port:
                 if tf.executing_eagerly():
                     self._recorded[key] = grads[index]
                 if self._substitute is not None and key in self._substitute:
-                    grads[index] = tf.cast(self._substitute[key], grads[index].dtype)
+                    grads[index] = _like(self._substitute[key], grads[index])
             return original(grads, variables)
 
         optimizer.apply = apply
@@ -239,9 +245,44 @@ class TF2Port:
         found = {}
         for key in KERAS_HYPERPARAMETERS[self.optimizer_kind]:
             value = config.get(key)
-            if isinstance(value, int | float) and not isinstance(value, bool):
+            if isinstance(value, int | float):
                 found[key] = float(value)
         return found
+
+    def keras_only_settings(self) -> dict[str, Any]:
+        """Settings of the port's optimizer that TF1's optimizers lack, where they are on."""
+        if self.optimizer is None:
+            return {}
+        config = self.optimizer.get_config()
+        return {
+            key: config[key]
+            for key, off in KERAS_ONLY_SETTINGS.items()
+            if key in config and config[key] != off and config[key] not in (None, 0, 0.0)
+        }
+
+    def clipping(self) -> dict[str, float]:
+        if self.optimizer is None:
+            return {}
+        config = self.optimizer.get_config()
+        return {key: config[key] for key in KERAS_CLIPPING if config.get(key) is not None}
+
+    def learning_rate(self) -> float | None:
+        """The port's learning rate now: a schedule evaluated at the optimizer's step count."""
+        if self.optimizer is None:
+            return None
+        return float(np.asarray(self.optimizer.learning_rate))
+
+    def counts_matter(self) -> bool:
+        """Whether the port's update reads its step count: Adam's bias correction, a schedule."""
+        if self.optimizer is None:
+            return False
+        return self.optimizer_kind == "adam" or internals.has_schedule(self.optimizer)
+
+    def iterations(self) -> int | None:
+        """The port's optimizer's step count, or None without a Keras optimizer."""
+        if self.optimizer is None:
+            return None
+        return int(self.optimizer.iterations.numpy())
 
     # --- the ladder --------------------------------------------------------------------------
 
@@ -261,9 +302,18 @@ class TF2Port:
         """The gradients the port's last eager step handed its optimizer, by port name."""
         by_key = {id(_tf_variable(v)): name for name, v in self.variables.items()}
         return {
-            by_key[key]: np.asarray(gradient.numpy())
+            by_key[key]: dense(gradient, self.variables[by_key[key]])
             for key, gradient in self._recorded.items()
             if key in by_key and gradient is not None
+        }
+
+    def sparse_gradients(self) -> set[str]:
+        """The port variables whose last recorded gradient was `tf.IndexedSlices` (embeddings)."""
+        by_key = {id(_tf_variable(v)): name for name, v in self.variables.items()}
+        return {
+            by_key[key]
+            for key, gradient in self._recorded.items()
+            if key in by_key and isinstance(gradient, tf.IndexedSlices)
         }
 
     def clear_recorded(self) -> None:
@@ -299,7 +349,7 @@ class TF2Port:
             )
         gradients = tape.gradient(loss, [_tf_variable(v) for v in trainable.values()])
         return {
-            name: np.asarray(g.numpy())
+            name: dense(g, trainable[name])
             for name, g in zip(trainable, gradients, strict=True)
             if g is not None
         }
@@ -338,6 +388,28 @@ def _module_variables(item: Any, where: tuple[str, ...], seen: set[int]) -> Iter
     elif isinstance(item, list | tuple):
         for index, value in enumerate(item):
             yield from _module_variables(value, (*where, str(index)), seen)
+
+
+def dense(gradient: Any, variable: Any) -> np.ndarray:
+    """A gradient as a NumPy array of the variable's shape: an embedding's `tf.IndexedSlices`
+    summed into its rows (duplicate ids add up), as TF1's side is densified."""
+    if isinstance(gradient, tf.IndexedSlices):
+        rows = int(variable.shape[0])
+        return np.asarray(
+            tf.math.unsorted_segment_sum(gradient.values, gradient.indices, rows).numpy()
+        )
+    return np.asarray(gradient.numpy() if hasattr(gradient, "numpy") else gradient)
+
+
+def _like(value: tf.Tensor, gradient: Any) -> Any:
+    """TF1's dense gradient in the form the port's own took: for `tf.IndexedSlices`, the rows the
+    port's batch looked up, once each, so Keras runs the same sparse update it would have run."""
+    if isinstance(gradient, tf.IndexedSlices):
+        rows, _ = tf.unique(gradient.indices)
+        return tf.IndexedSlices(
+            tf.cast(tf.gather(value, rows), gradient.values.dtype), rows, gradient.dense_shape
+        )
+    return tf.cast(value, gradient.dtype)
 
 
 def _tf_variable(variable: Any) -> tf.Variable:

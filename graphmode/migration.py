@@ -47,7 +47,11 @@ TF1_HYPERPARAMETERS = {
         "_momentum": "momentum",
         "_epsilon": "epsilon",
     },
-    "momentum": {"_learning_rate": "learning_rate", "_momentum": "momentum"},
+    "momentum": {
+        "_learning_rate": "learning_rate",
+        "_momentum": "momentum",
+        "_use_nesterov": "nesterov",
+    },
     "adagrad": {
         "_learning_rate": "learning_rate",
         "_initial_accumulator_value": "initial_accumulator_value",
@@ -176,7 +180,7 @@ class TF1Program:
             self._trainable = [v for v in self.variables if id(v) in trainable]
             gradients = tf.gradients(self.loss, self._trainable)
             self._gradients = {
-                _tf_name(variable): gradient if gradient is not None else tf.zeros_like(variable)
+                _tf_name(variable): _dense(gradient, variable)
                 for variable, gradient in zip(self._trainable, gradients, strict=True)
             }
             losses = tf.compat.v1.get_collection(tf.compat.v1.GraphKeys.REGULARIZATION_LOSSES)
@@ -186,6 +190,7 @@ class TF1Program:
             for variable in [*self.variables, *slot_owner, *global_steps]:
                 value = tf.compat.v1.placeholder(variable.dtype.base_dtype, variable.shape)
                 self._loaders[_tf_name(variable)] = (variable, value, variable.assign(value))
+            self._learning_rate = _learning_rate_tensor(optimizers)
             self.unaligned_random_ops = unaligned_random_ops(
                 self._reachable_ops([self.loss, self.train_op])
             )
@@ -265,6 +270,23 @@ class TF1Program:
 
     def gradients(self, features: np.ndarray, labels: np.ndarray, step: int) -> dict:
         return self.session.run(self._gradients, self._feed(features, labels, step))
+
+    def learning_rate(self, features: np.ndarray, labels: np.ndarray, step: int) -> float | None:
+        """TF1's learning rate at its current state (global_step as loaded), where the code built
+        it as a tensor (a schedule such as exponential_decay); None where it is a number (then
+        `optimizer_hyperparameters` holds it)."""
+        if self._learning_rate is None:
+            return None
+        return float(self.session.run(self._learning_rate, self._feed(features, labels, step)))
+
+    def changed_trainable(
+        self, before: dict[str, np.ndarray], after: dict[str, np.ndarray]
+    ) -> bool:
+        """Whether any trainable variable differs between two snapshots."""
+        return any(
+            not np.array_equal(before[name], after[name])
+            for name in (_tf_name(variable) for variable in self._trainable)
+        )
 
     def intermediates(
         self, names: dict[str, str], features: np.ndarray, labels: np.ndarray, step: int
@@ -360,6 +382,33 @@ class TF1Program:
         self.session.close()
 
 
+def _dense(gradient: Any, variable: tf.Variable) -> tf.Tensor:
+    """A gradient as a dense tensor: zeros where the loss does not reach the variable, and an
+    embedding's `IndexedSlices` summed into its rows (duplicate ids add up, as TF1's sparse
+    updates add them)."""
+    if gradient is None:
+        return tf.zeros_like(variable)
+    if isinstance(gradient, tf.IndexedSlices):
+        return tf.math.unsorted_segment_sum(
+            gradient.values,
+            gradient.indices,
+            tf.shape(variable, out_type=gradient.indices.dtype)[0],
+        )
+    return gradient
+
+
+def _learning_rate_tensor(optimizers: list[Any]) -> tf.Tensor | None:
+    """The first known optimizer's learning rate where it is a tensor or variable."""
+    for optimizer in optimizers:
+        if type(optimizer).__name__ not in TF1_OPTIMIZERS:
+            continue
+        rate = getattr(optimizer, "_learning_rate", getattr(optimizer, "_lr", None))
+        if isinstance(rate, tf.Tensor | tf.Variable):
+            return tf.convert_to_tensor(rate)
+        return None
+    return None
+
+
 def _optimized_variables(optimizer: Any) -> list[tf.Variable]:
     # TF1 optimizers key their slots by variable; `_slots` is {slot name: {var key: slot}}.
     variables = []
@@ -375,7 +424,7 @@ def _hyperparameters(optimizer: Any, kind: str) -> dict[str, float]:
     found = {}
     for attribute, keras_name in TF1_HYPERPARAMETERS.get(kind, {}).items():
         value = getattr(optimizer, attribute, None)
-        if isinstance(value, int | float) and not isinstance(value, bool):
+        if isinstance(value, int | float):
             found[keras_name] = float(value)
     return found
 

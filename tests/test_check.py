@@ -50,9 +50,13 @@ def test_a_faithful_adam_port_is_equivalent_and_the_ladder_says_why_not_identica
 def test_one_wrong_hyperparameter_is_different_at_the_first_step_it_can_show() -> None:
     report = check_migration(MIGRATIONS / "wrong_hyperparameter.py", strict=True)
     assert report.verdict == "different"
-    # Step 0's loss is computed before any update; the first update shows at step 1.
-    assert report.first_divergent_step == 1
+    # Step 0's loss is computed before any update; its update already moves the variables
+    # apart, so step 0 is the first at which anything differs.
+    assert report.first_divergent_step == 0
     assert report.first_divergent_variable is not None
+    # The setting is named before any step runs, whatever the updates do.
+    start = next(f for f in report.findings if f.rung == "start")
+    assert "beta_2 0.99 in the port, 0.999 in TF1" in start.message
     update = next(f for f in report.findings if f.rung == "update")
     assert update.basis == "setting"
     assert "(port vs TF1)" in update.message

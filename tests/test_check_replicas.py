@@ -48,7 +48,7 @@ def test_the_replicated_report_says_what_ran_and_the_ladder_judges_it() -> None:
     # Where the port first left the noise floor (if it did), the whole step at TF1's values is
     # rounding: no finding beyond the tolerance.
     assert all(f.ulps <= report.tolerance_ulps for f in report.findings)
-    steps = [f for f in report.findings if f.rung == "step"]
+    steps = [f for f in report.findings if f.rung == "whole step"]
     assert all("the replicas' of their shards" in f.message for f in steps)
 
 

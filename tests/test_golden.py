@@ -90,12 +90,14 @@ def test_a_wrong_hyperparameter_is_different_at_the_right_step(tmp_path: Path) -
     assert result.exit_code == 1
     eager = json.loads(result.output)[1]
     assert eager["verdict"] == "different"
-    assert eager["first_divergent_step"] == live.first_divergent_step == 1
+    assert eager["first_divergent_step"] == live.first_divergent_step == 0
     assert eager["first_divergent_variable"] == live.first_divergent_variable
     report = check_migration(port_only, against=recording, strict=True)
     assert report.verdict == "different"
-    step = next(f for f in report.findings if f.rung == "step")
+    step = next(f for f in report.findings if f.rung == "whole step")
     assert "beta_2 0.99 vs 0.999" in step.message and step.basis == "setting"
+    start = next(f for f in report.findings if f.rung == "start")
+    assert "beta_2 0.99 in the port, 0.999 in TF1" in start.message
 
 
 def test_other_versions_and_strictness_are_said(recordings: Path, tmp_path: Path) -> None:

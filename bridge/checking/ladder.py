@@ -16,8 +16,8 @@ from bridge.checking.ports import align, slot_pairs
 from bridge.checking.reference import Batches, Reference
 from eagermode.migration import TF2Port
 from graphmode.migration import TF1Program
-from tfmigration.measure.migration_report import Finding, StyleCheck
-from tfmigration.measure.ulp import max_ulp_distance, normwise_ulp_distance
+from tfmigration.measure.migration_report import Finding, LadderStep, StyleCheck
+from tfmigration.measure.ulp import max_ulp_distance, normwise_ulp_distance, relative_error
 from tfmigration.migration.mapping import Pair
 
 
@@ -32,11 +32,17 @@ def ladder(
     strict: bool,
     *,
     sharded: bool = False,
-) -> list[Finding]:
+    port_iterations: int | None = None,
+) -> tuple[list[Finding], LadderStep | None]:
     """Rerun step `step` in the eager port from TF1's own values and find the rungs that
-    differ: forward pass, gradients, the optimizer's update, non-trainable updates. Without a
-    TF1 program (a recording), or for a `sharded` port (run data-parallel, its gradients of
-    shards, TF1's of the whole batch), the forward pass and the whole step."""
+    differ: the step counter and learning rate it runs with, the forward pass, the whole step
+    (the port's own gradients and update, every paired variable and slot after it), and, live,
+    each gradient, the optimizer's update given TF1's gradients, the non-trainable updates.
+    Without a TF1 program (a recording), or for a `sharded` port (run data-parallel, its
+    gradients of shards, TF1's of the whole batch), the counter, forward pass and whole step.
+
+    `port_iterations` is the port's own step count before this step in its run: the rerun sets
+    it to TF1's, so it is compared first. Returns the findings and which rungs ran."""
     if sharded:
         program = None
     whole_step_because = (
@@ -47,12 +53,17 @@ def ladder(
     findings: list[Finding] = []
     before = reference.before(step)
     if before is None:
-        return findings
+        return findings, None
     after = reference.after.get(step)
     features, labels = batches(step)
     trainable = [p for p in pairs if p.tf1.trainable]
     slots = slot_pairs(reference, port, pairs)
     scale = port.slot_scale()
+    ran: list[str] = []
+    expected_count = reference.start_iteration + step
+    if port_iterations is not None:
+        ran.append("step count")
+        findings += _counter_findings(port, port_iterations, expected_count, step)
 
     def load_before() -> None:
         align(port, pairs, before)
@@ -60,21 +71,31 @@ def ladder(
             variable.assign(before[tf1_name] * scale)
         powers = reference.beta_powers
         port.set_iterations(
-            reference.start_iteration + step,
+            expected_count,
             (before[powers[0]], before[powers[1]]) if powers else None,
         )
 
     tf1_loss = reference.losses[step]
     tf1_gradients: dict[str, np.ndarray] = {}
     if program is not None:
-        # TF1 at its own values before the step: the gradients its optimizer received.
+        # TF1 at its own values before the step: the gradients its optimizer received, and the
+        # learning rate it ran with.
         program.load(before)
         tf1_gradients = program.gradients(features, labels, step)
+        tf1_rate = program.learning_rate(features, labels, step)
+    else:
+        tf1_rate = None
 
     load_before()
+    if step > 0:
+        ran.append("learning rate")
+        findings += learning_rate_findings(reference, port, tf1_rate, step)
     port.clear_recorded()
     port_loss = np.asarray(port.step(features, labels, step)).astype(reference.losses.dtype)[()]
+    whole = port.values()
+    whole_slots = _slot_values(slots, scale)
     port_gradients = port.recorded_gradients() or port.tape_gradients(features, labels, step)
+    ran.append("forward pass")
 
     if port_loss != tf1_loss:
         message = (
@@ -97,15 +118,36 @@ def ladder(
             load_before()
             message += _first_intermediate(port, program, before, features, labels, step)
         findings.append(
-            Finding("forward pass", None, message, max_ulp_distance(port_loss, tf1_loss), step=step)
+            Finding(
+                "forward pass",
+                None,
+                message,
+                max_ulp_distance(port_loss, tf1_loss),
+                step=step,
+                relative=relative_error(port_loss, tf1_loss),
+            )
+        )
+
+    if after is not None:
+        ran.append("whole step")
+        findings += _whole_step(
+            port,
+            pairs,
+            reference,
+            before,
+            after,
+            whole,
+            whole_slots,
+            step,
+            program is None,
+            whole_step_because,
         )
 
     if program is None:
-        return findings + _recorded_step(
-            port, pairs, reference, before, after, step, whole_step_because
-        )
+        return findings, LadderStep(step, tuple(ran))
 
     if port_gradients:
+        ran.append("gradient")
         for pair in trainable:
             tf1_gradient = tf1_gradients.get(pair.tf1.name)
             port_gradient = port_gradients.get(pair.tf2.name)
@@ -121,12 +163,14 @@ def ladder(
                         f"(largest difference {_largest(tf1_gradient, port_gradient):.3g})",
                         distance,
                         step=step,
+                        relative=relative_error(port_gradient, tf1_gradient),
                     )
                 )
                 break
 
-    if port.optimizer is not None:
+    if port.optimizer is not None and after is not None:
         # The update alone: the port's optimizer handed TF1's gradients, from TF1's state.
+        ran.append("update")
         load_before()
         substitute = {
             p.tf2.name: tf1_gradients[p.tf1.name] for p in trainable if p.tf1.name in tf1_gradients
@@ -134,9 +178,9 @@ def ladder(
         with port.substituting(substitute):
             port.step(features, labels, step)
         values = port.values()
-        updated = _first_update_difference(trainable, before, after, values)
+        updated = _worst_update(trainable, before, after, values)
         if updated is not None:
-            name, distance = updated
+            name, distance, relative = updated
             hint, basis = _hyperparameter_hint(reference, port)
             findings.append(
                 Finding(
@@ -147,6 +191,7 @@ def ladder(
                     distance,
                     basis=basis,
                     step=step,
+                    relative=relative,
                 )
             )
         else:
@@ -163,13 +208,14 @@ def ladder(
                             distance,
                             basis=basis,
                             step=step,
+                            relative=_relative_change(value, after[tf1_name], before[tf1_name]),
                         )
                     )
                     break
         others = [p for p in pairs if not p.tf1.trainable]
-        moved = _first_update_difference(others, before, after, values)
+        moved = _worst_update(others, before, after, values)
         if moved is not None:
-            name, distance = moved
+            name, distance, relative = moved
             findings.append(
                 Finding(
                     "non-trainable update",
@@ -184,11 +230,12 @@ def ladder(
                     ),
                     distance,
                     step=step,
+                    relative=relative,
                 )
             )
     if not findings:
         eager = next((r for r in results if r.mode == "eager"), None)
-        if eager is not None and eager.first_divergent_step is None and not strict:
+        if eager is not None and eager.first_difference_step is None and not strict:
             findings.append(
                 Finding(
                     "graph rewrites",
@@ -210,61 +257,233 @@ def ladder(
                     step=step,
                 )
             )
-    return findings
+    return findings, LadderStep(step, tuple(ran))
 
 
-def _recorded_step(
+def starting_state(
     port: TF2Port,
     pairs: Sequence[Pair],
     reference: Reference,
-    before: dict[str, np.ndarray],
-    after: dict[str, np.ndarray] | None,
-    step: int,
-    because: str,
+    tf1_rate: float | None,
+    *,
+    optimizer_loaded: bool = False,
 ) -> list[Finding]:
-    """Against a recording: the port's whole step (its own gradients and update) from TF1's
-    recorded values, against TF1's recorded result. A recording holds no gradients, so the
-    two rungs are one here."""
-    if after is None:
+    """What the port starts with against what TF1 starts with, beyond the paired variables
+    (which the check copies): the optimizer's kind and every setting both hold, the learning
+    rate, the step count, and every slot both keep. Nothing here is rounding: a difference is a
+    setting. `optimizer_loaded`: TF1's slots and count were copied in (a TF1 checkpoint)."""
+    findings: list[Finding] = []
+    tf1_kind, port_kind = reference.optimizer_kind, port.optimizer_kind
+    if tf1_kind and port_kind and tf1_kind != port_kind:
+        findings.append(
+            _start(f"TF1 trains with {tf1_kind}, the port with {port_kind}", "optimizer")
+        )
+        return findings
+    tf1, ours = reference.hyperparameters, port.hyperparameters()
+    for key in ours:
+        if key in tf1 and np.float32(ours[key]) != np.float32(tf1[key]):
+            fix = _SETTING_FIXES.get((port_kind, key), "")
+            findings.append(
+                _start(
+                    f"optimizer setting {key} {_number(ours[key])} in the port, "
+                    f"{_number(tf1[key])} in TF1{fix}",
+                    key,
+                )
+            )
+    for key, value in port.keras_only_settings().items():
+        findings.append(
+            _start(
+                f"the port's optimizer sets {key}={value!r}, which no tf.compat.v1.train "
+                "optimizer has: its update is not TF1's",
+                key,
+            )
+        )
+    if "learning_rate" not in tf1 or "learning_rate" not in ours:
+        findings += learning_rate_findings(reference, port, tf1_rate, 0, rung="start")
+    if not optimizer_loaded:
+        findings += _counter_findings(port, port.iterations(), reference.start_iteration, 0)
+        scale = port.slot_scale()
+        for tf1_name, key, variable in slot_pairs(reference, port, pairs):
+            if scale is None:
+                continue
+            held = np.asarray(variable.numpy()) / scale
+            start = reference.initial[tf1_name]
+            if np.array_equal(held.astype(start.dtype), start):
+                continue
+            fix = _SLOT_FIXES.get((port_kind, key.rsplit("/", 1)[-1]), "")
+            findings.append(
+                _start(
+                    f"optimizer slot {key} starts at {_describe_values(start)} in TF1 and "
+                    f"{_describe_values(held)} in the port{fix}",
+                    key,
+                    rung_variable=key,
+                )
+            )
+    return findings
+
+
+_SLOT_FIXES = {
+    ("rmsprop", "ms"): (
+        ": TF1's RMSPropOptimizer starts its mean square at ones, Keras's RMSprop at zeros; "
+        "use eagermode.tf1_compatible.TF1RMSprop"
+    ),
+    ("adagrad", "accumulator"): (
+        ": set Keras's initial_accumulator_value to TF1's initial_accumulator_value"
+    ),
+}
+_SETTING_FIXES = {
+    ("adam", "epsilon"): " (TF1's AdamOptimizer defaults to 1e-8, Keras's Adam to 1e-7)",
+    ("rmsprop", "epsilon"): " (TF1's RMSPropOptimizer defaults to 1e-10, Keras's RMSprop to 1e-7)",
+    ("rmsprop", "rho"): " (TF1 calls it decay)",
+}
+
+
+def learning_rate_findings(
+    reference: Reference, port: TF2Port, tf1_rate: float | None, step: int, *, rung: str = "setting"
+) -> list[Finding]:
+    """TF1's learning rate at this step (a schedule evaluated at its global step, else its
+    number) against the port's (a Keras schedule evaluated at its step count)."""
+    port_rate = port.learning_rate()
+    if tf1_rate is None:
+        tf1_rate = reference.hyperparameters.get("learning_rate")
+    if port_rate is None or tf1_rate is None or np.float32(port_rate) == np.float32(tf1_rate):
         return []
-    moved = _first_update_difference(pairs, before, after, port.values())
-    if moved is None:
-        return []
-    name, distance = moved
-    hint, basis = _hyperparameter_hint(reference, port)
-    if basis == "arithmetic" and "Keras's Adam" not in hint:
-        basis = "measured"  # the gradient is in this rung too: same settings prove less here
     return [
         Finding(
-            "step",
-            name,
-            f"from TF1's values, the port's step {step} (gradient and update together: "
-            f"{because}) moves {name} {distance} ULPs (normwise) from "
-            f"where TF1 moved it{hint}",
-            distance,
-            basis=basis,
+            rung,
+            "learning_rate",
+            f"learning rate at step {step}: {_number(tf1_rate)} in TF1 and {_number(port_rate)} "
+            "in the port (a TF1 rate built from global_step is a schedule: give Keras a "
+            "keras.optimizers.schedules.LearningRateSchedule)",
+            basis="setting",
             step=step,
         )
     ]
 
 
-def _first_update_difference(
+def _counter_findings(port: TF2Port, count: int | None, expected: int, step: int) -> list[Finding]:
+    """The port's step count, where its update reads it (Adam's bias correction, a schedule)."""
+    if count is None or count == expected or not port.counts_matter():
+        return []
+    return [
+        Finding(
+            "start" if step == 0 else "step count",
+            "iterations",
+            f"the optimizer's step count before step {step} is {count} in the port, {expected} "
+            "in TF1: its update reads the count (Adam's bias correction, a learning-rate "
+            "schedule)",
+            basis="setting",
+            step=step,
+        )
+    ]
+
+
+def _start(message: str, variable: str, *, rung_variable: str | None = None) -> Finding:
+    return Finding("start", rung_variable or variable, message, basis="setting", step=0)
+
+
+def _number(value: float) -> str:
+    return f"{value:g}"
+
+
+def _describe_values(values: np.ndarray) -> str:
+    values = np.asarray(values)
+    if values.size and np.all(values == values.flat[0]):
+        return _number(float(values.flat[0]))
+    return f"values in [{float(values.min()):g}, {float(values.max()):g}]"
+
+
+def _slot_values(slots: list, scale: float | None) -> dict[str, np.ndarray]:
+    if scale is None:
+        return {}
+    return {tf1_name: np.asarray(variable.numpy()) / scale for tf1_name, _, variable in slots}
+
+
+def _whole_step(
+    port: TF2Port,
+    pairs: Sequence[Pair],
+    reference: Reference,
+    before: dict[str, np.ndarray],
+    after: dict[str, np.ndarray],
+    values: dict[str, np.ndarray],
+    slot_values: dict[str, np.ndarray],
+    step: int,
+    recorded: bool,
+    because: str,
+) -> list[Finding]:
+    """The port's own step (its gradients and its update) from TF1's values, against where TF1's
+    step took every paired variable and slot."""
+    moved = _worst_update(pairs, before, after, values)
+    if moved is None:
+        moved = _worst_slot(slot_values, before, after)
+    if moved is None:
+        return []
+    name, distance, relative = moved
+    hint, basis = _hyperparameter_hint(reference, port)
+    if port.optimizer is None:
+        basis = "measured"  # an update written by hand: no settings to compare
+    what = f"gradient and update together: {because}" if recorded else "its gradients and update"
+    return [
+        Finding(
+            "whole step",
+            name,
+            f"from TF1's values, the port's step {step} ({what}) takes {name} {distance} ULPs "
+            f"(normwise) from where TF1's took it, {relative:.3g} of TF1's change{hint}",
+            distance,
+            basis=basis,
+            step=step,
+            relative=relative,
+        )
+    ]
+
+
+def _worst_update(
     pairs: Sequence[Pair],
     before: dict[str, np.ndarray],
     after: dict[str, np.ndarray],
     port_values: dict[str, np.ndarray],
-) -> tuple[str, int] | None:
-    """The first variable whose update (after - before) differs from TF1's, normwise ULPs."""
+) -> tuple[str, int, float] | None:
+    """The variable whose step lands furthest from TF1's, relative to TF1's change: (TF1 name,
+    normwise ULPs of the values after the step, relative difference of the changes)."""
+    worst = None
     for pair in pairs:
-        start = before[pair.tf1.name].astype(np.float64)
-        tf1_update = after[pair.tf1.name] - start
-        port_update = port_values[pair.tf2.name].astype(np.float64) - start
-        if np.array_equal(after[pair.tf1.name], port_values[pair.tf2.name]):
+        tf1_after, port_after = after[pair.tf1.name], port_values[pair.tf2.name]
+        if np.array_equal(tf1_after, port_after.astype(tf1_after.dtype)):
             continue
-        dtype = after[pair.tf1.name].dtype
-        distance = normwise_ulp_distance(port_update.astype(dtype), tf1_update.astype(dtype))
-        return pair.tf1.name, max(distance, 1)
-    return None
+        distance = max(normwise_ulp_distance(port_after, tf1_after), 1)
+        relative = _relative_change(port_after, tf1_after, before[pair.tf1.name])
+        if worst is None or relative > worst[2]:
+            worst = (pair.tf1.name, distance, relative)
+    return worst
+
+
+def _worst_slot(
+    slot_values: dict[str, np.ndarray],
+    before: dict[str, np.ndarray],
+    after: dict[str, np.ndarray],
+) -> tuple[str, int, float] | None:
+    worst = None
+    for tf1_name, value in slot_values.items():
+        if np.array_equal(after[tf1_name], value.astype(after[tf1_name].dtype)):
+            continue
+        distance = max(normwise_ulp_distance(value, after[tf1_name]), 1)
+        relative = _relative_change(value, after[tf1_name], before[tf1_name])
+        if worst is None or relative > worst[2]:
+            worst = (tf1_name, distance, relative)
+    return worst
+
+
+def _relative_change(port_after: np.ndarray, tf1_after: np.ndarray, start: np.ndarray) -> float:
+    """max|port change - TF1 change| / max|TF1 change|; infinite where TF1 did not move it and
+    the port did."""
+    start = np.asarray(start, dtype=np.float64)
+    tf1_change = np.asarray(tf1_after, dtype=np.float64) - start
+    port_change = np.asarray(port_after, dtype=np.float64) - start
+    scale = float(np.max(np.abs(tf1_change))) if tf1_change.size else 0.0
+    error = float(np.max(np.abs(port_change - tf1_change))) if tf1_change.size else 0.0
+    if scale == 0.0:
+        return math.inf if error else 0.0
+    return error / scale
 
 
 def _first_intermediate(

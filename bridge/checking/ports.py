@@ -18,7 +18,7 @@ from tfmigration.measure.migration_report import (
     StyleCheck,
     first_difference,
 )
-from tfmigration.measure.ulp import max_ulp_distance, ulp_distance
+from tfmigration.measure.ulp import max_ulp_distance, relative_error, ulp_distance
 from tfmigration.migration.mapping import Pair
 
 
@@ -139,6 +139,18 @@ class _FlatReader:
     def slice(self, flat: np.ndarray, index: int) -> np.ndarray:
         return flat[self._bounds[index] : self._bounds[index + 1]]
 
+    def relative(self, tf1_flat: np.ndarray, port_flat: np.ndarray, count: int) -> float:
+        """The worst normwise relative distance, max|port - TF1| / max|TF1|, over the first
+        `count` compared values (the paired variables)."""
+        worst = 0.0
+        for index in self._nonempty:
+            if index >= count:
+                break
+            tf1 = self.slice(tf1_flat, index).astype(np.float64)
+            port = self.slice(port_flat, index).astype(np.float64)
+            worst = max(worst, relative_error(port, tf1))
+        return worst
+
     def compare(self, tf1_flat: np.ndarray, port_flat: np.ndarray) -> np.ndarray:
         """The largest ULP distance within each compared value (0 for an empty one)."""
         worst = np.zeros(len(self._labels), dtype=np.uint64)
@@ -151,6 +163,9 @@ class _FlatReader:
             distances = ulp_distance(tf1_flat, port_flat.astype(tf1_flat.dtype))
             worst[self._nonempty] = np.maximum.reduceat(distances, self._bounds[self._nonempty])
         return worst
+
+    def label(self, index: int) -> str:
+        return self._labels[index]
 
     def first_nonfinite(self, flat: np.ndarray) -> str:
         bad = int(np.flatnonzero(~np.isfinite(flat))[0])
@@ -167,16 +182,20 @@ def run_port(
 ) -> StyleCheck:
     losses = np.empty(steps, dtype=reference.losses.dtype)
     param_ulps = np.zeros(steps, dtype=np.int64)
+    iterations = np.zeros(steps, dtype=np.int64) if port.iterations() is not None else None
     slots = slot_pairs(reference, port, pairs)
     scale = port.slot_scale()
     if scale is None:
         slots = []  # a scheduled lr: Keras's momentum slot cannot be put in TF1's convention
     reader = _FlatReader(port, pairs, slots, scale)
+    start_flat = reader()[: reader.split]
     first_loss = first_values = None
+    first_what: str | None = None
     divergence: Divergence | None = None
-    per_step_first: dict[int, str] = {}
     max_param = max_slot = 0
+    param_relative = 0.0
     seconds = 0.0
+    port_flat = None
     for step in range(steps):
         features, labels = batches(step)
         start = time.perf_counter()
@@ -184,6 +203,8 @@ def run_port(
         seconds += time.perf_counter() - start
         check_finite(port.mode, step, loss)
         losses[step] = np.asarray(loss).astype(losses.dtype)
+        if iterations is not None:
+            iterations[step] = port.iterations()
         if first_loss is None and losses[step] != reference.losses[step]:
             first_loss = step
         if step not in reference.after:
@@ -201,7 +222,6 @@ def run_port(
         if worst.any():
             first = int(np.flatnonzero(worst)[0])
             pair = pairs[first]
-            per_step_first.setdefault(step, pair.tf1.name)
             if divergence is None:
                 port_value = reader.slice(port_flat, first).reshape(tf1_after[pair.tf1.name].shape)
                 found = first_difference(
@@ -211,22 +231,23 @@ def run_port(
                 shown = {p.tf2.name: p.tf2.name for p in pairs} | display
                 divergence = replace(found, port_variable=shown[found.port_variable])
             if first_values is None:
-                first_values = step
+                first_values, first_what = step, pair.tf1.name
             param_ulps[step] = int(worst.max())
             max_param = max(max_param, int(param_ulps[step]))
+            param_relative = max(param_relative, reader.relative(tf1_flat, port_flat, len(pairs)))
         if slot_worst.size:
             if slot_worst.any() and first_values is None:
                 first_values = step
+                first_what = "slot " + reader.label(len(pairs) + int(np.flatnonzero(slot_worst)[0]))
             max_slot = max(max_slot, int(slot_worst.max()))
     loss_ulps = max_ulp_distance(losses, reference.losses)
-    first_step = first_loss
-    if first_step is None and first_values is not None:
-        first_step = min(first_values + 1, steps)
-    variable = None
-    if first_step is not None:
-        at = min(first_step, steps - 1)
-        variable = per_step_first.get(at) or next(iter(per_step_first.values()), None)
-    differences = [s for s in (first_loss, first_values) if s is not None]
+    # The first step at which anything differs: a loss (computed before the step's update) or
+    # a variable or slot after the step's update, whichever comes first.
+    candidates = [
+        (s, w) for s, w in ((first_loss, "loss"), (first_values, first_what)) if s is not None
+    ]
+    first_step, first_name = min(candidates, key=lambda c: c[0]) if candidates else (None, None)
+    end_flat = reader()[: reader.split] if port_flat is None else port_flat[: reader.split]
     return StyleCheck(
         mode=port.mode,
         losses=losses,
@@ -234,10 +255,15 @@ def run_port(
         max_param_ulps=max_param,
         max_slot_ulps=max_slot,
         first_divergent_step=first_step,
-        first_divergent_variable=variable,
+        first_divergent_variable=first_what,
         divergence=divergence,
         seconds=seconds,
-        first_difference_step=min(differences) if differences else None,
+        first_difference_step=first_step,
         loss_ulps=ulp_distance(losses, reference.losses).astype(np.int64),
         param_ulps=param_ulps,
+        first_difference=first_name,
+        loss_relative=relative_error(losses, reference.losses),
+        param_relative=param_relative,
+        iterations=iterations,
+        moved=not np.array_equal(start_flat, end_flat),
     )

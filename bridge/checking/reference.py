@@ -15,8 +15,8 @@ import numpy as np
 from graphmode.migration import TF1Program
 from tfmigration.catalog.errors import UserError
 from tfmigration.measure.migration_report import NoiseFloor
-from tfmigration.measure.ulp import max_ulp_distance
-from tfmigration.migration.contract import MigrationFile
+from tfmigration.measure.ulp import max_ulp_distance, relative_error
+from tfmigration.migration.contract import ContractError, MigrationFile
 from tfmigration.migration.golden import recorded_steps
 from tfmigration.migration.mapping import VariableInfo
 
@@ -76,6 +76,13 @@ def run_tf1(
         check_finite("graph", step, losses[step])
         if step in kept:
             after[step] = program.snapshot()
+    if after and not any(program.changed_trainable(initial, values) for values in after.values()):
+        raise ContractError(
+            f"{program.migration.path}: tf1_train()'s train_op changed no variable in "
+            f"{steps} steps: it must be the op that updates the model "
+            "(optimizer.minimize(loss)); a tf.no_op() or tf.identity(loss) trains nothing, so "
+            "there is nothing to check a port against"
+        )
     return Reference(
         losses=losses,
         initial=initial,
@@ -115,16 +122,19 @@ def noise_floor(
     program.nudge(names, -1, seed)
     loss_ulps = 0
     last = -1
+    losses = np.empty(steps, dtype=reference.losses.dtype)
     for step in range(steps):
         features, labels = batches(step)
         loss = program.step(features, labels, step)
         if not math.isfinite(float(loss)):
             break
+        losses[step] = loss
         loss_ulps = max(loss_ulps, max_ulp_distance(np.asarray(loss), reference.losses[step]))
         last = step
         program.nudge(names, step, seed)
+    loss_relative = relative_error(losses[: last + 1], reference.losses[: last + 1])
     if last not in reference.after:  # diverged before the end: the losses say enough
-        return NoiseFloor(loss_ulps, 0, 0)
+        return NoiseFloor(loss_ulps, 0, 0, loss_relative, 0.0)
     values, expected = program.snapshot(), reference.after[last]
     finite = [name for name in names if np.isfinite(values[name]).all()]
     param_ulps = max((max_ulp_distance(values[n], expected[n]) for n in finite), default=0)
@@ -132,4 +142,5 @@ def noise_floor(
         (max_ulp_distance(values[n], expected[n]) for n in reference.slot_names.values()),
         default=0,
     )
-    return NoiseFloor(loss_ulps, param_ulps, slot_ulps)
+    param_relative = max((relative_error(values[n], expected[n]) for n in finite), default=0.0)
+    return NoiseFloor(loss_ulps, param_ulps, slot_ulps, loss_relative, param_relative)

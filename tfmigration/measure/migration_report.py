@@ -1,7 +1,7 @@
 """What checking a user's migration found: per-style measures, the ladder's findings, the text.
 
 Style-free: built by `bridge.check` from runs it made; read by the CLI, the Python API and the
-pytest plugin. Verdicts follow `compare`'s rule (`verdict_for`).
+pytest plugin. The verdict rule is `judge`, stated once there.
 """
 
 from __future__ import annotations
@@ -13,6 +13,16 @@ from typing import Any
 import numpy as np
 
 from tfmigration.serialize import exact
+
+# The largest relative difference (of a step's change, a gradient, a loss) that the libraries'
+# own arithmetic explains, where the optimizer and every setting agree: rounding 1 - beta or an
+# epsilon inside a root moves an update by 1e-7..1e-5 of itself; an update not applied, applied
+# twice or with another rate moves it by 1e-1..1.
+ARITHMETIC_RELATIVE = 1e-3
+# The rungs a rerun must have run at the step where a port leaves the noise floor before
+# "equivalent" can rest on it: at TF1's state, the loss, and every variable and slot after the
+# port's own step.
+EARNING_RUNGS = ("forward pass", "whole step")
 
 
 @dataclass(frozen=True)
@@ -46,6 +56,16 @@ class StyleCheck:
     # Per step: ULPs of the loss, and the largest over the mapped variables after the update.
     loss_ulps: np.ndarray | None = None
     param_ulps: np.ndarray | None = None
+    # What the first difference was: "loss", a TF1 variable name, or "slot <tf1name/slot>".
+    first_difference: str | None = None
+    # Normwise relative distances, meaningful where values cross zero: the loss curve as a whole
+    # (max|port - TF1| / max|TF1| over the steps), and the worst variable at any compared step.
+    loss_relative: float = 0.0
+    param_relative: float = 0.0
+    # The port's optimizer step count after each step (None without a Keras optimizer).
+    iterations: np.ndarray | None = None
+    # Whether the port changed any paired variable in its run.
+    moved: bool = True
 
 
 @dataclass(frozen=True)
@@ -61,13 +81,141 @@ class Finding:
     # libraries compute it differently (reported, never a reason for `different` on its own).
     basis: str = "measured"
     step: int = 0
+    # How far apart relative to the quantity (a step's change, a gradient, the loss); None where
+    # not measured.
+    relative: float | None = None
+
+    def is_real(self, tolerance_ulps: int) -> bool:
+        """A difference no rounding explains: a setting; beyond the tolerance where measured;
+        beyond ARITHMETIC_RELATIVE where the libraries' arithmetic is claimed."""
+        if self.basis == "setting":
+            return True
+        if self.basis == "arithmetic":
+            return self.relative is not None and self.relative > ARITHMETIC_RELATIVE
+        return self.ulps > tolerance_ulps
+
+
+@dataclass(frozen=True)
+class LadderStep:
+    """One rerun of the ladder: the step, and the rungs that ran and were compared there."""
+
+    step: int
+    rungs: tuple[str, ...]
 
 
 @dataclass(frozen=True)
 class NoiseFloor:
+    """How far TF1 moves from itself when every variable is nudged one ULP after every update."""
+
     loss_ulps: int
     param_ulps: int
     slot_ulps: int
+    loss_relative: float = 0.0
+    param_relative: float = 0.0
+
+
+def judge(
+    results: Sequence[StyleCheck],
+    findings: Sequence[Finding],
+    floor: NoiseFloor | None,
+    tolerance_ulps: int,
+    beyond_floor_step: int | None,
+    ladder: Sequence[LadderStep],
+) -> tuple[str, str]:
+    """The verdict and its reason, for a reference and the port styles it is given.
+
+    1. `different` when a finding is real (`Finding.is_real`): a setting differs, or at equal
+       parameters and batch a rung is beyond --tolerance-ulps, or beyond what the libraries'
+       arithmetic explains.
+    2. `identical` when every loss, variable and slot is equal bit for bit.
+    3. `equivalent` within --tolerance-ulps, or within the noise floor.
+    4. Beyond both, `equivalent` only where it is earned: the ladder ran at the step where a
+       port first left the floor, with every rung of EARNING_RUNGS, and found nothing real.
+    5. Otherwise `different`.
+    """
+    real = [f for f in findings if f.is_real(tolerance_ulps)]
+    ports = results[1:] or results
+    worst = max(max(r.max_loss_ulps, r.max_param_ulps, r.max_slot_ulps) for r in ports)
+    if real:
+        first = real[0]
+        if first.basis == "setting":
+            return "different", f"{first.rung} at step {first.step}: a setting differs"
+        how = (
+            f"{first.relative:.3g} of the quantity, beyond what the libraries' arithmetic "
+            f"explains ({ARITHMETIC_RELATIVE:g})"
+            if first.basis == "arithmetic"
+            else f"{first.ulps} ULPs, beyond --tolerance-ulps {tolerance_ulps}"
+        )
+        return "different", (
+            f"at equal parameters and batch, {first.rung} at step {first.step} differs by "
+            f"{how}: not rounding"
+        )
+    apart = _apart(ports)
+    if worst == 0:
+        return "identical", "every loss, variable and slot equal bit for bit in every style"
+    if worst <= tolerance_ulps:
+        return "equivalent", f"{apart}, within --tolerance-ulps {tolerance_ulps}"
+    floor_text = _floor_text(floor)
+    if _within_floor(ports, floor, tolerance_ulps):
+        return "equivalent", f"{apart}, within the noise floor: {floor_text}"
+    earned = [
+        run
+        for run in ladder
+        if run.step == beyond_floor_step and all(rung in run.rungs for rung in EARNING_RUNGS)
+    ]
+    if beyond_floor_step is not None and earned:
+        return "equivalent", (
+            f"{apart}: beyond the noise floor ({floor_text}) from step {beyond_floor_step}, "
+            f"where from TF1's values the rungs that ran ({', '.join(earned[0].rungs)}) agree "
+            "but for rounding and the libraries' arithmetic: the trajectory amplifies them"
+        )
+    unearned = (
+        f"; no rerun at step {beyond_floor_step} could compare "
+        f"{' and '.join(EARNING_RUNGS)}, so nothing shows it is rounding"
+        if beyond_floor_step is not None
+        else ""
+    )
+    return "different", (
+        f"{apart}, beyond --tolerance-ulps {tolerance_ulps} and the noise floor "
+        f"({floor_text}){unearned}"
+    )
+
+
+def _apart(results: Sequence[StyleCheck]) -> str:
+    """How far apart, by quantity: losses, variables and slots are not alike (a slot near zero
+    can be millions of ULPs from a value a rounding away); the relative distances beside."""
+    loss = max(r.max_loss_ulps for r in results)
+    param = max(r.max_param_ulps for r in results)
+    slot = max(r.max_slot_ulps for r in results)
+    loss_relative = max(r.loss_relative for r in results)
+    param_relative = max(r.param_relative for r in results)
+    return (
+        f"{loss} ULPs apart in losses, {param} in variables, {slot} in slots (relative: "
+        f"{loss_relative:.2g} in losses, {param_relative:.2g} in variables)"
+    )
+
+
+def _floor_text(floor: NoiseFloor | None) -> str:
+    if floor is None:
+        return "no noise floor measured"
+    return (
+        f"rounding alone moves TF1 by {floor.loss_ulps} ULPs in losses, {floor.param_ulps} in "
+        f"variables, {floor.slot_ulps} in slots (relative: {floor.loss_relative:.2g} in losses, "
+        f"{floor.param_relative:.2g} in variables)"
+    )
+
+
+def _within_floor(
+    results: Sequence[StyleCheck], floor: NoiseFloor | None, tolerance_ulps: int
+) -> bool:
+    if floor is None:
+        return False
+    return all(
+        r.max_loss_ulps <= max(floor.loss_ulps, tolerance_ulps)
+        and r.max_param_ulps <= max(floor.param_ulps, tolerance_ulps)
+        and r.max_slot_ulps <= max(floor.slot_ulps, tolerance_ulps)
+        for r in results
+    )
 
 
 @dataclass(frozen=True)
@@ -92,47 +240,38 @@ class CheckReport:
     # The port's replicas (check --replicas N; TF1 on one device whatever N is).
     replicas: int = 1
 
+    # Every rerun of the ladder: its step and the rungs that ran.
+    ladder: tuple[LadderStep, ...] = ()
+
     @property
     def worst_ulps(self) -> int:
         return max(max(r.max_loss_ulps, r.max_param_ulps, r.max_slot_ulps) for r in self.results)
 
+    def _judged(self, results: Sequence[StyleCheck]) -> tuple[str, str]:
+        parted = any(r.first_difference_step is not None for r in results[1:])
+        return judge(
+            results,
+            self.findings if parted or not results[1:] else [],
+            self.noise_floor,
+            self.tolerance_ulps,
+            self.beyond_floor_step,
+            self.ladder,
+        )
+
     @property
     def verdict(self) -> str:
-        """`identical`, `equivalent` (within --tolerance-ulps or the noise floor), `different`.
+        """`identical`, `equivalent` or `different`, by `judge` over every style."""
+        return self._judged(self.results)[0]
 
-        Different also when the ladder, at equal parameters and batch, finds a rung further
-        apart than --tolerance-ulps: that is no rounding, however chaotic the trajectory."""
-        worst = self.worst_ulps
-        if worst == 0:
-            return "identical"
-        if self._real_findings():
-            return "different"
-        if worst <= self.tolerance_ulps or self._within_noise_floor() or self._explained():
-            return "equivalent"
-        return "different"
+    def style_verdict(self, mode: str) -> str:
+        """One port style's verdict by the same rule; the reference's is `reference`."""
+        if mode == self.results[0].mode:
+            return "reference"
+        result = next(r for r in self.results if r.mode == mode)
+        return self._judged((self.results[0], result))[0]
 
-    def _explained(self) -> bool:
-        """Beyond the noise floor, yet the ladder ran where the port first left it and found
-        every rung equal but for rounding and the libraries' arithmetic."""
-        return self.beyond_floor_step is not None
-
-    def _real_findings(self) -> list[Finding]:
-        return [
-            f
-            for f in self.findings
-            if f.basis == "setting" or (f.basis == "measured" and f.ulps > self.tolerance_ulps)
-        ]
-
-    def _within_noise_floor(self) -> bool:
-        floor = self.noise_floor
-        if floor is None:
-            return False
-        return all(
-            r.max_loss_ulps <= max(floor.loss_ulps, self.tolerance_ulps)
-            and r.max_param_ulps <= max(floor.param_ulps, self.tolerance_ulps)
-            and r.max_slot_ulps <= max(floor.slot_ulps, self.tolerance_ulps)
-            for r in self.results
-        )
+    def _verdict_reason(self) -> str:
+        return self._judged(self.results)[1]
 
     def _earliest(self) -> StyleCheck | None:
         parted = [r for r in self.results[1:] if r.first_divergent_step is not None]
@@ -140,6 +279,7 @@ class CheckReport:
 
     @property
     def first_divergent_step(self) -> int | None:
+        """The first step at which anything differs in any port style (loss, variable, slot)."""
         earliest = self._earliest()
         return earliest.first_divergent_step if earliest else None
 
@@ -162,9 +302,19 @@ class CheckReport:
                 "first_divergent_step": result.first_divergent_step,
                 "first_divergent_variable": result.first_divergent_variable,
                 "variable_map": mapping,
+                "first_difference": result.first_difference,
+                "loss_relative_distance": result.loss_relative,
+                "param_relative_distance": result.param_relative,
                 "noise_floor_ulps": self.noise_floor.loss_ulps if self.noise_floor else None,
                 "noise_floor_param_ulps": (
                     self.noise_floor.param_ulps if self.noise_floor else None
+                ),
+                "noise_floor_slot_ulps": self.noise_floor.slot_ulps if self.noise_floor else None,
+                "noise_floor_loss_relative": (
+                    self.noise_floor.loss_relative if self.noise_floor else None
+                ),
+                "noise_floor_param_relative": (
+                    self.noise_floor.param_relative if self.noise_floor else None
                 ),
                 "findings": [
                     {
@@ -173,6 +323,8 @@ class CheckReport:
                         "variable": f.variable,
                         "ulps": f.ulps,
                         "basis": f.basis,
+                        "relative": f.relative,
+                        "real": f.is_real(self.tolerance_ulps),
                         "message": f.message,
                     }
                     for f in self.findings
@@ -186,7 +338,11 @@ class CheckReport:
                 "strict": self.strict,
                 "tolerance_ulps": self.tolerance_ulps,
                 "replicas": 1 if result.mode == "graph" else self.replicas,
+                "ladder": [{"step": run.step, "rungs": list(run.rungs)} for run in self.ladder]
+                if result.mode == "graph"
+                else [],
                 "verdict": self.verdict,
+                "style_verdict": self.style_verdict(result.mode),
             }
             for result in self.results
         ]
@@ -196,16 +352,19 @@ class CheckReport:
         lines = [f"{self.model}: {self.verdict} ({self._verdict_reason()})"]
         earliest = self._earliest()
         if earliest is not None:
+            what = earliest.first_difference or "loss"
             lines.append(
-                f"first divergent step: {earliest.first_divergent_step}, the first whose loss "
-                f"differs ({earliest.mode} style"
+                f"first divergent step: {earliest.first_divergent_step}, the first at which "
                 + (
-                    f"; first divergent variable: {earliest.first_divergent_variable}"
-                    if earliest.first_divergent_variable
-                    else ""
+                    "the loss differs"
+                    if what == "loss"
+                    else f"anything differs: {what} after the step's update"
                 )
-                + ")"
+                + f" ({earliest.mode} style)"
             )
+        verdicts = [f"{r.mode} {self.style_verdict(r.mode)}" for r in self.results[1:]]
+        if verdicts:
+            lines.append("per style: " + ", ".join(verdicts))
         for result in self.results[1:]:
             if result.divergence is not None:
                 lines.append(f"  {result.mode}: {_describe(result.divergence)}")
@@ -215,49 +374,6 @@ class CheckReport:
         lines += [f"note: {note}" for note in self.notes]
         lines.append(self.summary())
         return "\n".join(lines)
-
-    def _apart(self) -> str:
-        """How far apart, by quantity: losses, variables and slots are not alike (a slot near
-        zero can be millions of ULPs from a value a rounding away)."""
-        ports = self.results[1:] or self.results
-        loss = max(r.max_loss_ulps for r in ports)
-        param = max(r.max_param_ulps for r in ports)
-        slot = max(r.max_slot_ulps for r in ports)
-        return f"{loss} ULPs apart in losses, {param} in variables, {slot} in slots"
-
-    def _verdict_reason(self) -> str:
-        worst = self.worst_ulps
-        floor = self.noise_floor
-        if worst == 0:
-            return "every loss, variable and slot equal bit for bit in every style"
-        big = self._real_findings()
-        if big:
-            if big[0].basis == "setting":
-                return f"{big[0].rung} at step {big[0].step}: a setting differs"
-            return (
-                f"at equal parameters and batch, {big[0].rung} at step {big[0].step} differs by "
-                f"{big[0].ulps} ULPs, beyond --tolerance-ulps {self.tolerance_ulps}: not rounding"
-            )
-        if worst <= self.tolerance_ulps:
-            return f"{self._apart()}, within --tolerance-ulps {self.tolerance_ulps}"
-        floor_text = (
-            f"rounding alone moves TF1 by {floor.loss_ulps} ULPs in losses, "
-            f"{floor.param_ulps} in variables, {floor.slot_ulps} in slots"
-            if floor
-            else "no noise floor measured"
-        )
-        if self._within_noise_floor():
-            return f"{self._apart()}, within the noise floor: {floor_text}"
-        if self._explained():
-            return (
-                f"{self._apart()}: beyond the noise floor ({floor_text}) from step "
-                f"{self.beyond_floor_step}, where at equal parameters every rung agrees but for "
-                "rounding and the libraries' arithmetic: the trajectory amplifies them"
-            )
-        return (
-            f"{self._apart()}, beyond --tolerance-ulps {self.tolerance_ulps} and the noise "
-            f"floor ({floor_text})"
-        )
 
     def summary(self) -> str:
         header = (

@@ -10,6 +10,8 @@ The rules, in order (each pair found is final):
    the pair whose scopes share the longest tail wins when it wins both ways.
 3. Creation order: what is left is paired in creation order within each leaf kind, when both
    sides have as many of that kind.
+4. Shapes: what is left is paired where a shape, dtype and trainability is held by exactly
+   one variable on each side (TF1's unnamed `Variable_1` and a Keras `embeddings`).
 
 Then every pair must agree in shape. Anything unpaired, paired twice or of another shape is one
 `MappingError` listing all of them, each with the nearest candidates and the `VARIABLE_MAP` line
@@ -41,6 +43,7 @@ SYNONYMS = {
     "moving_variance": "moving_variance",
     "variance": "moving_variance",
     "embeddings": "embeddings",
+    "embedding": "embeddings",
 }
 
 
@@ -121,6 +124,12 @@ def infer_mapping(
     left1 = [info for info in tf1 if info.name not in pairs]
     left2 = [info for info in tf2 if info.name not in taken]
 
+    for one, two in _unique_shape_matches(left1, left2):
+        pairs[one.name] = Pair(one, two, "shape")
+    taken = {pair.tf2.name for pair in pairs.values()}
+    left1 = [info for info in tf1 if info.name not in pairs]
+    left2 = [info for info in tf2 if info.name not in taken]
+
     for info in left1:
         problems.append(
             f"TF1 variable {info.name!r} {list(info.shape)} has no counterpart in the port"
@@ -190,6 +199,33 @@ def _shared_tail(a: tuple[str, ...], b: tuple[str, ...]) -> int:
             break
         count += 1
     return count
+
+
+def _unique_shape_matches(
+    left1: Sequence[VariableInfo], left2: Sequence[VariableInfo]
+) -> list[tuple[VariableInfo, VariableInfo]]:
+    """Pairs of the one TF1 and the one port variable left with a given shape, dtype and
+    trainability; nothing where either side has two, or where both leaves are names we know
+    to mean other things (a `bias` is never a `gamma`)."""
+
+    def key(info: VariableInfo) -> tuple:
+        return (info.shape, info.dtype, info.trainable)
+
+    known = set(SYNONYMS.values())
+
+    ones: dict[tuple, list[VariableInfo]] = {}
+    twos: dict[tuple, list[VariableInfo]] = {}
+    for info in left1:
+        ones.setdefault(key(info), []).append(info)
+    for info in left2:
+        twos.setdefault(key(info), []).append(info)
+    return [
+        (found[0], twos[shape][0])
+        for shape, found in ones.items()
+        if len(found) == 1
+        and len(twos.get(shape, [])) == 1
+        and not (found[0].kind in known and twos[shape][0].kind in known)
+    ]
 
 
 def _nearest(name: str, names: Mapping[str, VariableInfo]) -> str:

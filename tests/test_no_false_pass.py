@@ -1,0 +1,481 @@
+"""No false pass: every rule that can say `equivalent` meets ports that really train otherwise.
+
+Each port here differs from its TF1 program in one way, most of them where a rerun of one step
+from TF1's own state cannot see it (the optimizer's starting slots, a step counter, a learning
+rate schedule, a random op, a variable the port never updates, an update never applied). Each
+must come out `different` (or be refused), with the cause named; the faithful ports beside them
+must stay `identical` or `equivalent`. The files are written from one template, one change each,
+so a case reads as the mistake it makes.
+"""
+
+from __future__ import annotations
+
+import json
+import textwrap
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from bridge.cli import main as tfbridge
+from bridge.testing import check_migration
+from tfmigration.migration.contract import ContractError
+
+DATA = """
+def data():
+    rng = np.random.default_rng(7)
+    x = rng.normal(size=(96, 4)).astype(np.float32)
+    y = (x[:, 0] + x[:, 1] * x[:, 2] > 0).astype(np.int32) + (x[:, 3] > 1).astype(np.int32)
+    return x, y
+"""
+
+TF1_MLP = """
+def tf1_train(features, labels):
+    with tf.compat.v1.variable_scope("hidden"):
+        w1 = tf.compat.v1.get_variable("kernel", [4, 8])
+        b1 = tf.compat.v1.get_variable("bias", [8], initializer=tf.zeros_initializer())
+    with tf.compat.v1.variable_scope("out"):
+        w2 = tf.compat.v1.get_variable("kernel", [8, 3])
+        b2 = tf.compat.v1.get_variable("bias", [3], initializer=tf.zeros_initializer())
+    logits = tf.matmul(tf.tanh(tf.matmul({inputs}, w1) + b1), w2) + b2
+    loss = tf.reduce_mean(
+        tf.nn.sparse_softmax_cross_entropy_with_logits(labels=labels, logits=logits)
+    )
+    {extra}
+    return loss, {train_op}
+"""
+
+KERAS_MLP = """
+def tf2_setup():
+    model = keras.Sequential(
+        [
+            keras.Input((4,)),
+            keras.layers.Dense(8, activation="tanh", name="hidden"),
+            keras.layers.Dense(3, name="out"),
+        ]
+    )
+    {setup}
+    return model, {optimizer}
+
+
+loss_fn = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+
+
+def tf2_train_step(state, features, labels):
+    model, opt = state
+    with tf.GradientTape() as tape:
+        loss = loss_fn(labels, model({inputs}, training=True))
+    grads = tape.gradient(loss, model.trainable_variables)
+    {apply}
+    return loss
+"""
+
+APPLY = "opt.apply_gradients(zip(grads, model.trainable_variables))"
+
+MODULE_MLP = """
+class Model(tf.Module):
+    def __init__(self):
+        super().__init__()
+        self.w1 = tf.Variable(tf.zeros([4, 8]), name="hidden/kernel")
+        self.b1 = tf.Variable(tf.zeros([8]), name="hidden/bias")
+        self.w2 = tf.Variable(tf.zeros([8, 3]), name="out/kernel")
+        self.b2 = tf.Variable(tf.zeros([3]), name="out/bias")
+        {members}
+
+    def loss(self, features, labels):
+        logits = tf.matmul(tf.tanh(tf.matmul(features, self.w1) + self.b1), self.w2) + self.b2
+        return tf.reduce_mean(
+            tf.nn.sparse_softmax_cross_entropy_with_logits(labels=labels, logits=logits)
+        )
+
+
+VARIABLE_MAP = {{
+    "hidden/kernel": "model/w1", "hidden/bias": "model/b1",
+    "out/kernel": "model/w2", "out/bias": "model/b2", {extra_map}
+}}
+
+
+def tf2_setup():
+    return Model()
+
+
+def tf2_loss(model, features, labels):
+    return model.loss(features, labels)
+
+
+def tf2_train_step(model, features, labels):
+    with tf.GradientTape() as tape:
+        loss = model.loss(features, labels)
+    variables = [model.w1, model.b1, model.w2, model.b2]
+    grads = tape.gradient(loss, variables)
+    {update}
+    return loss
+"""
+
+HEADER = "import keras\nimport numpy as np\nimport tensorflow as tf\n\nSTEPS = 8\n"
+
+
+def write(
+    tmp_path: Path,
+    name: str,
+    *,
+    tf1_optimizer: str = "tf.compat.v1.train.GradientDescentOptimizer(0.5)",
+    tf1_extra: str = "",
+    train_op: str | None = None,
+    optimizer: str = "keras.optimizers.SGD(0.5)",
+    setup: str = "",
+    apply: str = APPLY,
+    tf1_inputs: str = "features",
+    port_inputs: str = "features",
+    port: str | None = None,
+    top: str = "",
+) -> Path:
+    """A migration file: the TF1 MLP and its Keras port, each with the change asked for."""
+    tf1 = TF1_MLP.format(
+        inputs=tf1_inputs,
+        extra=textwrap.indent(tf1_extra, "    ").strip() or "pass",
+        train_op=train_op or f"{tf1_optimizer}.minimize(loss)",
+    )
+    tf2 = port or KERAS_MLP.format(
+        setup=setup or "pass", optimizer=optimizer, apply=apply, inputs=port_inputs
+    )
+    path = tmp_path / f"{name}.py"
+    path.write_text(HEADER + top + DATA + tf1 + tf2)
+    return path
+
+
+def module_port(*, update: str, members: str = "pass", extra_map: str = "") -> str:
+    return MODULE_MLP.format(update=update, members=members, extra_map=extra_map)
+
+
+HAND_SGD = "for v, g in zip(variables, grads):\n        v.assign_sub(0.5 * g)"
+
+
+def rungs(report) -> str:
+    return report.explain()
+
+
+# --- the optimizer's starting state and settings -----------------------------------------------
+
+
+def test_a_keras_rmsprop_port_is_different_naming_the_mean_square_it_starts_from(
+    tmp_path: Path,
+) -> None:
+    # TF1's RMSPropOptimizer starts its mean square at ones, Keras's RMSprop at zeros: with TF1's
+    # own rho and epsilon the port still trains otherwise from step 0.
+    path = write(
+        tmp_path,
+        "rmsprop",
+        tf1_optimizer="tf.compat.v1.train.RMSPropOptimizer(0.01)",
+        optimizer="keras.optimizers.RMSprop(0.01, rho=0.9, epsilon=1e-10)",
+    )
+    report = check_migration(path, strict=True)
+    assert report.verdict == "different", report.explain()
+    start = [f for f in report.findings if f.rung == "start"]
+    assert start and start[0].basis == "setting"
+    assert "hidden/kernel/ms" in start[0].message
+    assert "starts at 1 in TF1 and 0 in the port" in start[0].message
+    assert "TF1RMSprop" in start[0].message
+    assert not any("epsilon" in f.message for f in report.findings)
+
+
+def test_keras_rmsprop_with_its_default_epsilon_names_epsilon_too(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        "rmsprop_default",
+        tf1_optimizer="tf.compat.v1.train.RMSPropOptimizer(0.01)",
+        optimizer="keras.optimizers.RMSprop(0.01)",
+    )
+    report = check_migration(path, strict=True)
+    assert report.verdict == "different"
+    messages = " | ".join(f.message for f in report.findings if f.rung in ("start", "setting"))
+    assert "epsilon 1e-07 in the port, 1e-10 in TF1" in messages
+    assert "starts at 1 in TF1 and 0 in the port" in messages
+
+
+def test_the_tf1_compatible_rmsprop_port_stays_identical(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        "rmsprop_tf1",
+        tf1_optimizer="tf.compat.v1.train.RMSPropOptimizer(0.01)",
+        optimizer="TF1RMSprop(0.01, rho=0.9, epsilon=1e-10)",
+        top="from eagermode.tf1_compatible import TF1RMSprop\n",
+    )
+    report = check_migration(path, strict=True)
+    assert report.verdict in ("identical", "equivalent"), report.explain()
+    assert not [f for f in report.findings if f.basis == "setting"]
+
+
+def test_an_optimizer_that_already_counted_steps_is_different(tmp_path: Path) -> None:
+    # Adam's bias correction reads the step count; the ladder sets it to TF1's before a rerun,
+    # so only comparing the port's own count first can see it.
+    path = write(
+        tmp_path,
+        "counted",
+        tf1_optimizer="tf.compat.v1.train.AdamOptimizer(0.01)",
+        optimizer="opt",
+        setup=(
+            "opt = keras.optimizers.Adam(0.01, epsilon=1e-8)\n"
+            "    opt.build(model.trainable_variables)\n"
+            "    opt.iterations.assign(100)"
+        ),
+    )
+    report = check_migration(path, strict=True)
+    assert report.verdict == "different", report.explain()
+    counter = next(f for f in report.findings if f.rung == "start" and "step count" in f.message)
+    assert "100 in the port, 0 in TF1" in counter.message
+
+
+def test_a_learning_rate_schedule_left_out_of_the_port_is_different(tmp_path: Path) -> None:
+    # The schedule agrees at step 0 and parts after: TF1's rate is read at each rerun step.
+    path = write(
+        tmp_path,
+        "schedule",
+        tf1_extra=(
+            "step = tf.compat.v1.train.get_or_create_global_step()\n"
+            "rate = tf.compat.v1.train.exponential_decay(0.5, step, 2, 0.5, staircase=True)"
+        ),
+        train_op=(
+            "tf.compat.v1.train.GradientDescentOptimizer(rate).minimize(loss, global_step=step)"
+        ),
+        optimizer="keras.optimizers.SGD(0.5)",
+    )
+    report = check_migration(path, strict=True)
+    assert report.verdict == "different", report.explain()
+    rate = next(f for f in report.findings if "learning rate" in f.message)
+    assert rate.basis == "setting"
+    assert "0.25 in TF1" in rate.message and "0.5 in the port" in rate.message
+
+
+def test_the_same_schedule_in_keras_stays_identical(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        "schedule_keras",
+        tf1_extra=(
+            "step = tf.compat.v1.train.get_or_create_global_step()\n"
+            "rate = tf.compat.v1.train.exponential_decay(0.5, step, 2, 0.5, staircase=True)"
+        ),
+        train_op=(
+            "tf.compat.v1.train.GradientDescentOptimizer(rate).minimize(loss, global_step=step)"
+        ),
+        optimizer=(
+            "keras.optimizers.SGD(keras.optimizers.schedules.ExponentialDecay(0.5, 2, 0.5, "
+            "staircase=True))"
+        ),
+    )
+    report = check_migration(path, strict=True)
+    assert report.verdict in ("identical", "equivalent"), report.explain()
+
+
+# --- updates that never happen, or happen twice over --------------------------------------------
+
+
+def test_a_hand_written_update_with_twice_the_learning_rate_is_different(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        "twice",
+        port=module_port(
+            update="for v, g in zip(variables, grads):\n        v.assign_sub(1.0 * g)"
+        ),
+    )
+    report = check_migration(path, strict=True)
+    assert report.verdict == "different", report.explain()
+    step = next(f for f in report.findings if f.rung == "whole step")
+    assert step.relative is not None and step.relative > 0.5
+
+
+def test_the_right_hand_written_update_stays_identical(tmp_path: Path) -> None:
+    path = write(tmp_path, "by_hand", port=module_port(update=HAND_SGD))
+    report = check_migration(path, strict=True)
+    assert report.verdict in ("identical", "equivalent"), report.explain()
+
+
+def test_a_port_that_never_updates_is_different(tmp_path: Path) -> None:
+    path = write(tmp_path, "frozen", port=module_port(update="pass"))
+    report = check_migration(path, strict=True)
+    assert report.verdict == "different", report.explain()
+    assert any("never" in note and "moved" in note for note in report.notes), report.notes
+
+
+def test_a_keras_port_that_never_applies_its_gradients_is_different(tmp_path: Path) -> None:
+    path = write(tmp_path, "unapplied", apply="pass")
+    report = check_migration(path, strict=True)
+    assert report.verdict == "different", report.explain()
+    assert any(f.rung == "whole step" for f in report.findings)
+
+
+def test_a_non_trainable_variable_the_port_never_updates_is_different(tmp_path: Path) -> None:
+    # TF1 keeps a moving average of the first layer's kernel beside the loss; the port holds the
+    # variable and never moves it. The losses agree bit for bit.
+    path = write(
+        tmp_path,
+        "average",
+        tf1_extra=(
+            "average = tf.compat.v1.get_variable(\n"
+            "    'average', [4, 8], trainable=False, initializer=tf.zeros_initializer())\n"
+            "with tf.control_dependencies([average.assign(0.9 * average + 0.1 * w1)]):\n"
+            "    loss = tf.identity(loss)"
+        ),
+        port=module_port(
+            update=HAND_SGD,
+            members='self.average = tf.Variable(tf.zeros([4, 8]), trainable=False, name="avg")',
+            extra_map='"average": "model/average"',
+        ),
+    )
+    report = check_migration(path, strict=True)
+    assert report.verdict == "different", report.explain()
+    assert report.results[1].max_loss_ulps == 0
+    assert any(f.variable == "average" for f in report.findings)
+
+
+def test_a_random_op_only_the_port_draws_is_different(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        "noisy",
+        port_inputs="features + tf.random.normal(tf.shape(features), stddev=0.05)",
+    )
+    report = check_migration(path, strict=True)
+    assert report.verdict == "different", report.explain()
+    assert any(f.rung == "forward pass" for f in report.findings)
+
+
+# --- TF1 code that trains nothing ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("train_op", ["tf.no_op()", "tf.identity(loss)"], ids=["no_op", "identity"])
+def test_a_tf1_train_op_that_changes_no_variable_is_refused(tmp_path: Path, train_op: str) -> None:
+    path = write(tmp_path, "untrained", train_op=train_op)
+    with pytest.raises(ContractError) as raised:
+        check_migration(path, strict=True)
+    message = str(raised.value)
+    assert message.startswith(f"{path}: tf1_train()'s train_op changed no variable")
+    assert "optimizer.minimize(loss)" in message
+
+
+def test_the_refusal_is_exit_2_in_one_line(tmp_path: Path) -> None:
+    path = write(tmp_path, "untrained", train_op="tf.no_op()")
+    result = CliRunner().invoke(tfbridge, ["check", str(path), "--strict"])
+    assert result.exit_code == 2, result.output
+    assert "Traceback" not in result.output
+    assert "train_op changed no variable" in result.output
+
+
+# --- embeddings: sparse gradients on both sides --------------------------------------------------
+
+EMBEDDING = """
+import keras
+import numpy as np
+import tensorflow as tf
+
+STEPS = 6
+
+
+def data():
+    rng = np.random.default_rng(5)
+    ids = rng.integers(0, 12, size=(64, 3)).astype(np.int32)  # ids 12..19 are never looked up
+    return ids, (ids[:, 0] % 3).astype(np.int32)
+
+
+def tf1_train(ids, labels):
+    embedding = tf.compat.v1.get_variable("embedding", [20, 6])
+    with tf.compat.v1.variable_scope("out"):
+        w = tf.compat.v1.get_variable("kernel", [6, 3])
+        b = tf.compat.v1.get_variable("bias", [3], initializer=tf.zeros_initializer())
+    h = tf.reduce_mean(tf.nn.embedding_lookup(embedding, ids), axis=1)
+    loss = tf.reduce_mean(
+        tf.nn.sparse_softmax_cross_entropy_with_logits(labels=labels, logits=tf.matmul(h, w) + b)
+    )
+    return loss, tf.compat.v1.train.{tf1_optimizer}.minimize(loss)
+
+
+def tf2_setup():
+    model = keras.Sequential(
+        [
+            keras.Input((3,), dtype="int32"),
+            keras.layers.Embedding(20, 6, name="embedding"),
+            keras.layers.GlobalAveragePooling1D(),
+            keras.layers.Dense(3, name="out"),
+        ]
+    )
+    return model, keras.optimizers.{optimizer}
+
+
+loss_fn = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+
+
+def tf2_train_step(state, ids, labels):
+    model, opt = state
+    with tf.GradientTape() as tape:
+        loss = loss_fn(labels, model(ids, training=True))
+    grads = tape.gradient(loss, model.trainable_variables)
+    {densify}
+    opt.apply_gradients(zip(grads, model.trainable_variables))
+    return loss
+"""
+
+
+def embedding(tmp_path: Path, name: str, tf1: str, port: str, densify: bool = False) -> Path:
+    path = tmp_path / f"{name}.py"
+    path.write_text(
+        EMBEDDING.format(
+            tf1_optimizer=tf1,
+            optimizer=port,
+            densify="grads = [tf.convert_to_tensor(g) for g in grads]" if densify else "pass",
+        )
+    )
+    return path
+
+
+def test_an_embedding_port_with_a_wrong_learning_rate_is_different_naming_it(
+    tmp_path: Path,
+) -> None:
+    path = embedding(tmp_path, "embedding_lr", "GradientDescentOptimizer(0.5)", "SGD(0.1)")
+    report = check_migration(path, strict=True)
+    assert report.verdict == "different", report.explain()
+    assert any(
+        f.basis == "setting" and "learning_rate 0.1 in the port, 0.5 in TF1" in f.message
+        for f in report.findings
+    ), report.explain()
+
+
+@pytest.mark.parametrize("densify", [False, True], ids=["sparse", "densified"])
+def test_an_embedding_port_is_checked_without_a_traceback(tmp_path: Path, densify: bool) -> None:
+    # Keras's Adam on sparse gradients against TF1's _apply_sparse: not bit-equal, but no crash
+    # and the ladder's rungs all run on the densified gradients.
+    path = embedding(
+        tmp_path,
+        "embedding_adam",
+        "AdamOptimizer(0.01, epsilon=1e-7)",
+        "Adam(0.01)",
+        densify=densify,
+    )
+    result = CliRunner().invoke(tfbridge, ["check", str(path), "--strict", "--json"])
+    assert result.exit_code in (0, 1), result.output
+    records = json.loads(result.stdout)
+    assert [r["mode"] for r in records] == ["graph", "eager", "function"]
+
+
+def test_a_faithful_embedding_port_passes(tmp_path: Path) -> None:
+    path = embedding(tmp_path, "embedding_sgd", "GradientDescentOptimizer(0.5)", "SGD(0.5)")
+    report = check_migration(path, strict=True)
+    assert report.verdict in ("identical", "equivalent"), report.explain()
+
+
+# --- what the report says ------------------------------------------------------------------------
+
+
+def test_each_style_has_its_own_verdict_and_relative_distances(tmp_path: Path) -> None:
+    path = write(tmp_path, "unapplied", apply="pass")
+    result = CliRunner().invoke(tfbridge, ["check", str(path), "--strict", "--json"])
+    assert result.exit_code == 1, result.output
+    records = json.loads(result.stdout)
+    graph, eager, function = records
+    assert graph["style_verdict"] == "reference"
+    assert eager["style_verdict"] == function["style_verdict"] == "different"
+    assert all(r["verdict"] == "different" for r in records)
+    assert eager["loss_relative_distance"] > 0
+    assert eager["param_relative_distance"] > 0
+    assert "noise_floor_slot_ulps" in eager and "noise_floor_param_relative" in eager
+    # Variables differ after step 0's update, before any loss can show it.
+    assert eager["first_divergent_step"] == 0
+    assert eager["first_divergent_variable"] is not None
