@@ -60,9 +60,20 @@ def test_every_test_the_optimizer_reference_names_is_defined() -> None:
     assert named and named <= defined | modules, sorted(named - defined - modules)
 
 
+def table_rows(text: str) -> list[str]:
+    """The body rows of every Markdown table in `text`: each table's header (the line above its
+    `|---|` rule) and the rule itself left out."""
+    lines = text.splitlines()
+    return [
+        line
+        for line, following in zip(lines, [*lines[1:], ""], strict=True)
+        if line.startswith("| ") and not following.startswith("|---")
+    ]
+
+
 def assert_every_row_names_a_collected_test(doc: Path, table_text: str, rows: int) -> None:
-    """Each row of the table in `table_text` names a test, and pytest collects every one."""
-    table = [line for line in table_text.splitlines() if line.startswith("| ")][2:]
+    """Each row of the tables in `table_text` names a test, and pytest collects every one."""
+    table = table_rows(table_text)
     assert len(table) >= rows
     for row in table:
         assert "`tests/" in row, row
