@@ -20,13 +20,16 @@ from pathlib import Path
 import numpy as np
 
 from bridge.checking.ladder import ladder, starting_state
-from bridge.checking.ports import align, align_optimizer, first_beyond, renamed, run_port
+from bridge.checking.ports import PortRun, align, align_optimizer, first_beyond, renamed
 from bridge.checking.reference import (
     Batches,
     MigrationDiverged,
     Reference,
     noise_floor,
-    run_tf1,
+    refuse_untrained,
+    replay,
+    start_reference,
+    tf1_step,
 )
 from bridge.function.grappler import grappler_disabled
 from bridge.function.migration import FunctionPort, ReplicatedFunctionPort
@@ -109,7 +112,6 @@ def check_migration(
     _allow_replicas(migration, replicas, batch_size)
     batches = Batches(migration, batch_indices(migration.rows, steps, batch_size, seed))
     announce = on_style or (lambda style: None)
-    announce("graph")
     program = TF1Program(migration, strict=strict, seed=seed)
     try:
         eager = _port(migration, "eager", replicas)
@@ -128,7 +130,7 @@ def check_migration(
                 )
         features, labels = batches(0)
         tf1_rate = program.learning_rate(features, labels, 0)
-        reference = run_tf1(program, batches, steps, start_iteration=start)
+        reference = start_reference(program, steps, start_iteration=start)
         results, findings = _run_ports(
             migration,
             eager,
@@ -142,6 +144,7 @@ def check_migration(
             optimizer_state=tf1_checkpoint is not None,
             replicas=replicas,
             tf1_rate=tf1_rate,
+            program=program,
         )
         floor = beyond = None
         runs: list[LadderStep] = []
@@ -153,6 +156,7 @@ def check_migration(
             floor = noise_floor(program, reference, batches, steps, seed)
             beyond = first_beyond(results, floor, tolerance_ulps)
             for step in sorted({min(differences), *([beyond] if beyond is not None else [])}):
+                replay(program, reference, batches, step)
                 # The eager port has trained; the ladder loads every value it needs afresh.
                 found, run = ladder(
                     eager,
@@ -248,26 +252,15 @@ def _run_ports(
     optimizer_state: bool = False,
     replicas: int = 1,
     tf1_rate: float | None = None,
+    program: TF1Program | None = None,
 ) -> tuple[list[StyleCheck], list[Finding]]:
-    """The reference's record, then each port style trained from TF1's initial values; and
-    what the eager port starts with that TF1 does not (`starting_state`), compared before it
-    trains: TF1's initial values are copied into the paired variables, nothing else."""
-    results = [
-        StyleCheck(
-            mode="graph",
-            losses=reference.losses,
-            max_loss_ulps=0,
-            max_param_ulps=0,
-            max_slot_ulps=0,
-            first_divergent_step=None,
-            first_divergent_variable=None,
-            divergence=None,
-            seconds=reference.seconds,
-        )
-    ]
+    """The reference's record, then each port style trained from TF1's initial values in
+    lockstep with TF1 (`program`, live) or its recording (`reference.after`); and what the
+    eager port starts with that TF1 does not (`starting_state`), compared before it trains:
+    TF1's initial values are copied into the paired variables, nothing else."""
     start: list[Finding] = []
+    runs: list[PortRun] = []
     for style in styles:
-        announce(style)
         port = eager if style == "eager" else _port(migration, style, replicas)
         port_pairs = renamed(pairs, eager, port)
         align(port, port_pairs, reference.initial)
@@ -281,9 +274,60 @@ def _run_ports(
         shown = {
             moved.tf2.name: pair.tf2.name for moved, pair in zip(port_pairs, pairs, strict=True)
         }
-        with grappler_disabled(strict and style == "function"):
-            results.append(run_port(port, port_pairs, reference, batches, steps, shown))
-    return results, start
+        runs.append(PortRun(port, port_pairs, reference, steps, shown))
+    announce(" and ".join(["graph", *styles]) + " in lockstep")
+    _lockstep(runs, reference, batches, steps, program, grappler_off=strict)
+    graph = StyleCheck(
+        mode="graph",
+        losses=reference.losses,
+        max_loss_ulps=0,
+        max_param_ulps=0,
+        max_slot_ulps=0,
+        first_divergent_step=None,
+        first_divergent_variable=None,
+        divergence=None,
+        seconds=reference.seconds,
+    )
+    return [graph, *(run.result() for run in runs)], start
+
+
+def _lockstep(
+    runs: Sequence[PortRun],
+    reference: Reference,
+    batches: Batches,
+    steps: int,
+    program: TF1Program | None,
+    *,
+    grappler_off: bool,
+) -> None:
+    """TF1's step k (or its recording's), then each port's step k, compared, then dropped: only
+    the snapshots the ladder and the noise floor need are kept (before and after the first step
+    at which a port differs, and the last), so memory grows with the model, not the steps."""
+    previous = reference.initial
+    first = None
+    tf1_moved = program is None
+    with grappler_disabled(grappler_off and any(run.port.mode == "function" for run in runs)):
+        for step in range(steps):
+            if program is not None:
+                after = tf1_step(program, reference, batches, step)
+                tf1_moved = tf1_moved or program.changed_trainable(reference.initial, after)
+            else:
+                after = reference.after.get(step)
+            features, labels = batches(step)
+            for run in runs:
+                run.advance(step, features, labels, after)
+            if program is None:
+                continue
+            if first is None and any(run.first_difference_step is not None for run in runs):
+                first = step
+                if step > 0:
+                    reference.after[step - 1] = previous
+                reference.after[step] = after
+            if step == steps - 1:
+                reference.after[step] = after
+            previous = after
+    if not tf1_moved:
+        refuse_untrained(program, steps)
 
 
 def _iterations_before(results: Sequence[StyleCheck], step: int) -> int | None:

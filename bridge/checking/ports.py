@@ -9,7 +9,7 @@ from dataclasses import replace
 import numpy as np
 import tensorflow as tf
 
-from bridge.checking.reference import Batches, MigrationDiverged, Reference, check_finite
+from bridge.checking.reference import MigrationDiverged, Reference, check_finite
 from eagermode.migration import TF2Port
 from tfmigration.catalog.errors import UserError
 from tfmigration.measure.migration_report import (
@@ -172,98 +172,128 @@ class _FlatReader:
         return self._labels[int(np.searchsorted(self._bounds, bad, side="right")) - 1]
 
 
-def run_port(
-    port: TF2Port,
-    pairs: Sequence[Pair],
-    reference: Reference,
-    batches: Batches,
-    steps: int,
-    display: dict[str, str],
-) -> StyleCheck:
-    losses = np.empty(steps, dtype=reference.losses.dtype)
-    param_ulps = np.zeros(steps, dtype=np.int64)
-    iterations = np.zeros(steps, dtype=np.int64) if port.iterations() is not None else None
-    slots = slot_pairs(reference, port, pairs)
-    scale = port.slot_scale()
-    if scale is None:
-        slots = []  # a scheduled lr: Keras's momentum slot cannot be put in TF1's convention
-    reader = _FlatReader(port, pairs, slots, scale)
-    start_flat = reader()[: reader.split]
-    first_loss = first_values = None
-    first_what: str | None = None
-    divergence: Divergence | None = None
-    max_param = max_slot = 0
-    param_relative = 0.0
-    seconds = 0.0
-    port_flat = None
-    for step in range(steps):
-        features, labels = batches(step)
+class PortRun:
+    """One port style's run against TF1, advanced a step at a time: the port's step k is taken
+    and compared with TF1's step k, and only the measures are kept (memory grows with the
+    model, not the steps)."""
+
+    def __init__(
+        self,
+        port: TF2Port,
+        pairs: Sequence[Pair],
+        reference: Reference,
+        steps: int,
+        display: dict[str, str],
+    ) -> None:
+        self.port, self.pairs, self.reference = port, list(pairs), reference
+        self.display = display
+        self.losses = np.empty(steps, dtype=reference.losses.dtype)
+        self.param_ulps = np.zeros(steps, dtype=np.int64)
+        self.iterations = np.zeros(steps, dtype=np.int64) if port.iterations() is not None else None
+        slots = slot_pairs(reference, port, pairs)
+        scale = port.slot_scale()
+        if scale is None:
+            slots = []  # a scheduled lr: Keras's momentum slot cannot be put in TF1's convention
+        self.reader = _FlatReader(port, pairs, slots, scale)
+        self._start = self.reader()[: self.reader.split]
+        self._last = self._start
+        self.first_loss: int | None = None
+        self.first_values: int | None = None
+        self.first_what: str | None = None
+        self.divergence: Divergence | None = None
+        self.max_param = self.max_slot = 0
+        self.param_relative = 0.0
+        self.seconds = 0.0
+
+    @property
+    def first_difference_step(self) -> int | None:
+        found = [s for s in (self.first_loss, self.first_values) if s is not None]
+        return min(found) if found else None
+
+    def advance(
+        self,
+        step: int,
+        features: np.ndarray,
+        labels: np.ndarray,
+        tf1_after: dict[str, np.ndarray] | None,
+    ) -> None:
+        """The port's step `step`, compared with TF1's loss and, where given, TF1's variables
+        after the same step."""
+        port, pairs, reader = self.port, self.pairs, self.reader
         start = time.perf_counter()
         loss = port.step(features, labels, step)
-        seconds += time.perf_counter() - start
+        self.seconds += time.perf_counter() - start
         check_finite(port.mode, step, loss)
-        losses[step] = np.asarray(loss).astype(losses.dtype)
-        if iterations is not None:
-            iterations[step] = port.iterations()
-        if first_loss is None and losses[step] != reference.losses[step]:
-            first_loss = step
-        if step not in reference.after:
-            continue  # a recording keeps every N-th step's variables
-        tf1_after = reference.after[step]
+        self.losses[step] = np.asarray(loss).astype(self.losses.dtype)
+        if self.iterations is not None:
+            self.iterations[step] = port.iterations()
+        if self.first_loss is None and self.losses[step] != self.reference.losses[step]:
+            self.first_loss = step
+        if tf1_after is None:
+            return  # a recording keeps every N-th step's variables
         port_flat = reader()
         if not np.isfinite(port_flat[: reader.split]).all():
             name = reader.first_nonfinite(port_flat)
             raise MigrationDiverged(
                 f"{port.mode} style: variable {name} holds a NaN or infinity after step {step}"
             )
+        self._last = port_flat[: reader.split]
         tf1_flat = np.concatenate([tf1_after[name].ravel() for name in reader.tf1_names])
+        if np.array_equal(tf1_flat, port_flat.astype(tf1_flat.dtype)):
+            return  # equal bit for bit (one compare): nothing to measure
         each = reader.compare(tf1_flat, port_flat)
         worst, slot_worst = each[: len(pairs)], each[len(pairs) :]
         if worst.any():
             first = int(np.flatnonzero(worst)[0])
             pair = pairs[first]
-            if divergence is None:
+            if self.divergence is None:
                 port_value = reader.slice(port_flat, first).reshape(tf1_after[pair.tf1.name].shape)
                 found = first_difference(
                     [(pair.tf1.name, pair.tf2.name, tf1_after[pair.tf1.name], port_value)], step
                 )
                 # Named as the mapping shows it (a second tf2_setup() numbers Keras layers anew).
-                shown = {p.tf2.name: p.tf2.name for p in pairs} | display
-                divergence = replace(found, port_variable=shown[found.port_variable])
-            if first_values is None:
-                first_values, first_what = step, pair.tf1.name
-            param_ulps[step] = int(worst.max())
-            max_param = max(max_param, int(param_ulps[step]))
-            param_relative = max(param_relative, reader.relative(tf1_flat, port_flat, len(pairs)))
+                shown = {p.tf2.name: p.tf2.name for p in pairs} | self.display
+                self.divergence = replace(found, port_variable=shown[found.port_variable])
+            if self.first_values is None:
+                self.first_values, self.first_what = step, pair.tf1.name
+            self.param_ulps[step] = int(worst.max())
+            self.max_param = max(self.max_param, int(self.param_ulps[step]))
+            self.param_relative = max(
+                self.param_relative, reader.relative(tf1_flat, port_flat, len(pairs))
+            )
         if slot_worst.size:
-            if slot_worst.any() and first_values is None:
-                first_values = step
-                first_what = "slot " + reader.label(len(pairs) + int(np.flatnonzero(slot_worst)[0]))
-            max_slot = max(max_slot, int(slot_worst.max()))
-    loss_ulps = max_ulp_distance(losses, reference.losses)
-    # The first step at which anything differs: a loss (computed before the step's update) or
-    # a variable or slot after the step's update, whichever comes first.
-    candidates = [
-        (s, w) for s, w in ((first_loss, "loss"), (first_values, first_what)) if s is not None
-    ]
-    first_step, first_name = min(candidates, key=lambda c: c[0]) if candidates else (None, None)
-    end_flat = reader()[: reader.split] if port_flat is None else port_flat[: reader.split]
-    return StyleCheck(
-        mode=port.mode,
-        losses=losses,
-        max_loss_ulps=loss_ulps,
-        max_param_ulps=max_param,
-        max_slot_ulps=max_slot,
-        first_divergent_step=first_step,
-        first_divergent_variable=first_what,
-        divergence=divergence,
-        seconds=seconds,
-        first_difference_step=first_step,
-        loss_ulps=ulp_distance(losses, reference.losses).astype(np.int64),
-        param_ulps=param_ulps,
-        first_difference=first_name,
-        loss_relative=relative_error(losses, reference.losses),
-        param_relative=param_relative,
-        iterations=iterations,
-        moved=not np.array_equal(start_flat, end_flat),
-    )
+            if slot_worst.any() and self.first_values is None:
+                self.first_values = step
+                slot = len(pairs) + int(np.flatnonzero(slot_worst)[0])
+                self.first_what = "slot " + reader.label(slot)
+            self.max_slot = max(self.max_slot, int(slot_worst.max()))
+
+    def result(self) -> StyleCheck:
+        reference = self.reference
+        # The first step at which anything differs: a loss (computed before the step's update)
+        # or a variable or slot after the step's update, whichever comes first.
+        found = [
+            (step, what)
+            for step, what in ((self.first_loss, "loss"), (self.first_values, self.first_what))
+            if step is not None
+        ]
+        first_step, first_name = min(found, key=lambda c: c[0]) if found else (None, None)
+        return StyleCheck(
+            mode=self.port.mode,
+            losses=self.losses,
+            max_loss_ulps=max_ulp_distance(self.losses, reference.losses),
+            max_param_ulps=self.max_param,
+            max_slot_ulps=self.max_slot,
+            first_divergent_step=first_step,
+            first_divergent_variable=self.first_what,
+            divergence=self.divergence,
+            seconds=self.seconds,
+            first_difference_step=first_step,
+            loss_ulps=ulp_distance(self.losses, reference.losses).astype(np.int64),
+            param_ulps=self.param_ulps,
+            first_difference=first_name,
+            loss_relative=relative_error(self.losses, reference.losses),
+            param_relative=self.param_relative,
+            iterations=self.iterations,
+            moved=not np.array_equal(self._start, self._last),
+        )

@@ -61,33 +61,13 @@ class Batches:
         return self._migration.features[rows], self._migration.labels[rows]
 
 
-def run_tf1(
-    program: TF1Program, batches: Batches, steps: int, every: int = 1, start_iteration: int = 0
-) -> Reference:
-    """Train the TF1 program, keeping every variable after every `every`-th step's update."""
-    losses = np.empty(steps, dtype=program.loss.dtype.as_numpy_dtype)
-    kept = set(recorded_steps(steps, every))
-    initial = program.snapshot()
-    after = {}
-    start = time.perf_counter()
-    for step in range(steps):
-        features, labels = batches(step)
-        losses[step] = program.step(features, labels, step)
-        check_finite("graph", step, losses[step])
-        if step in kept:
-            after[step] = program.snapshot()
-    if after and not any(program.changed_trainable(initial, values) for values in after.values()):
-        raise ContractError(
-            f"{program.migration.path}: tf1_train()'s train_op changed no variable in "
-            f"{steps} steps: it must be the op that updates the model "
-            "(optimizer.minimize(loss)); a tf.no_op() or tf.identity(loss) trains nothing, so "
-            "there is nothing to check a port against"
-        )
+def start_reference(program: TF1Program, steps: int, start_iteration: int = 0) -> Reference:
+    """TF1 before step 0: its initial values and settings; losses filled in by `tf1_step`."""
     return Reference(
-        losses=losses,
-        initial=initial,
-        after=after,
-        seconds=time.perf_counter() - start,
+        losses=np.zeros(steps, dtype=program.loss.dtype.as_numpy_dtype),
+        initial=program.snapshot(),
+        after={},
+        seconds=0.0,
         variables=program.variable_infos(),
         optimizer_kind=program.optimizer_kind,
         hyperparameters=program.optimizer_hyperparameters,
@@ -96,6 +76,67 @@ def run_tf1(
         unaligned_random_ops=list(program.unaligned_random_ops),
         start_iteration=start_iteration,
     )
+
+
+def tf1_step(
+    program: TF1Program, reference: Reference, batches: Batches, step: int
+) -> dict[str, np.ndarray]:
+    """TF1's step `step`: its loss into the reference; every variable after the update
+    returned (the caller keeps it or drops it)."""
+    features, labels = batches(step)
+    start = time.perf_counter()
+    reference.losses[step] = program.step(features, labels, step)
+    reference.seconds += time.perf_counter() - start
+    check_finite("graph", step, reference.losses[step])
+    return program.snapshot()
+
+
+def refuse_untrained(program: TF1Program, steps: int) -> None:
+    raise ContractError(
+        f"{program.migration.path}: tf1_train()'s train_op changed no variable in {steps} "
+        "steps: it must be the op that updates the model (optimizer.minimize(loss)); a "
+        "tf.no_op() or tf.identity(loss) trains nothing, so there is nothing to check a port "
+        "against"
+    )
+
+
+def run_tf1(
+    program: TF1Program, batches: Batches, steps: int, every: int = 1, start_iteration: int = 0
+) -> Reference:
+    """Train the TF1 program, keeping every variable after every `every`-th step's update."""
+    reference = start_reference(program, steps, start_iteration)
+    kept = set(recorded_steps(steps, every))
+    moved = False
+    for step in range(steps):
+        values = tf1_step(program, reference, batches, step)
+        moved = moved or program.changed_trainable(reference.initial, values)
+        if step in kept:
+            reference.after[step] = values
+    if not moved:
+        refuse_untrained(program, steps)
+    return reference
+
+
+def replay(program: TF1Program, reference: Reference, batches: Batches, step: int) -> None:
+    """Keep TF1's variables before and after step `step` in `reference`, recomputed: TF1 rerun
+    from its initial values (a check keeps no step it does not need). The rerun's losses must
+    be the run's, bit for bit, or the kept values would not be that run's."""
+    if reference.before(step) is not None and step in reference.after:
+        return
+    program.load(reference.initial)
+    for past in range(step + 1):
+        features, labels = batches(past)
+        loss = program.step(features, labels, past)
+        if loss != reference.losses[past]:
+            raise MigrationDiverged(
+                f"graph style: TF1 rerun to step {step} gave another loss at step {past} "
+                f"({loss!s}, first {reference.losses[past]!s}): the TF1 run is not repeatable, "
+                "so no step can be rerun from its values (a random op the checker does not "
+                "align, or RefVariables read while they are assigned)"
+            )
+        if past == step - 1:
+            reference.after[past] = program.snapshot()
+    reference.after[step] = program.snapshot()
 
 
 def check_finite(style: str, step: int, loss: np.floating) -> None:
