@@ -52,11 +52,6 @@ IDENTICAL = Faithful(("identical",))
 EQUIVALENT = Faithful()
 LEARNING_RATE = Naive(("learning_rate", "learning rate"))
 
-INDEXED_SLICES_CRASH = (
-    "today the ladder crashes: AttributeError: 'IndexedSlices' object has no attribute 'numpy' "
-    "(eagermode/migration.py recorded_gradients: an embedding's gradient is sparse)"
-)
-
 
 def _xfail(reason: str, raises: type[Exception] | None = None) -> pytest.MarkDecorator:
     return pytest.mark.xfail(strict=True, reason=reason, raises=raises)
@@ -85,40 +80,22 @@ CASES = [
     # 4. autoencoder.py: RMSPropOptimizer(0.01).
     pytest.param("autoencoder", EQUIVALENT),
     pytest.param("autoencoder_naive", Naive(("epsilon 1e-07 vs 1e-10",))),
-    pytest.param(
-        "autoencoder_naive_epsilon",
-        Naive(("mean square",)),
-        marks=_xfail(
-            "false pass: today `equivalent` (~1.1e7 ULPs apart in losses, ~2e9 in variables), "
-            "the ladder calling the slot's difference 'the libraries' arithmetic': Keras's "
-            "RMSprop mean square starts at zeros, TF1's at ones, and no hyperparameter differs"
-        ),
-    ),
+    # Keras's RMSprop mean square starts at zeros, TF1's at ones; no hyperparameter differs.
+    pytest.param("autoencoder_naive_epsilon", Naive(("mean square",))),
     # 5. word2vec_basic.py: embedding_lookup + nce_loss, GradientDescentOptimizer(1.0).
     pytest.param(
         "word2vec",
         EQUIVALENT,
         marks=_xfail(
-            INDEXED_SLICES_CRASH + "; past that, nce_loss's candidate sampler is a random op "
-            "the checker does not align",
-            raises=AttributeError,
+            "nce_loss's candidate sampler is a random op the checker does not align yet: the "
+            "runs part from step 0 and the verdict is `different`, the sampler named"
         ),
     ),
-    pytest.param(
-        "word2vec_naive", LEARNING_RATE, marks=_xfail(INDEXED_SLICES_CRASH, raises=AttributeError)
-    ),
+    pytest.param("word2vec_naive", LEARNING_RATE),
     # The same skip-gram model with a full softmax: no sampler, still a sparse gradient.
     pytest.param("word2vec_softmax", IDENTICAL),
-    pytest.param(
-        "word2vec_softmax_add",
-        EQUIVALENT,
-        marks=_xfail(INDEXED_SLICES_CRASH, raises=AttributeError),
-    ),
-    pytest.param(
-        "word2vec_softmax_naive",
-        LEARNING_RATE,
-        marks=_xfail(INDEXED_SLICES_CRASH, raises=AttributeError),
-    ),
+    pytest.param("word2vec_softmax_add", EQUIVALENT),
+    pytest.param("word2vec_softmax_naive", LEARNING_RATE),
     # 6. recurrent_network.py: BasicLSTMCell + static_rnn.
     pytest.param(
         "lstm_classifier",
@@ -134,16 +111,8 @@ CASES = [
     pytest.param("lstm_classifier_naive", Naive(("forward pass",))),
     # 7. cifar10.py: weight decay through the 'losses' collection, exponential_decay.
     pytest.param("cifar10_cnn", EQUIVALENT),
-    pytest.param(
-        "cifar10_cnn_naive",
-        LEARNING_RATE,
-        marks=_xfail(
-            "false pass: today `equivalent` (~6e4 ULPs apart in losses, ~2e9 in variables from "
-            "step 5); the ladder finds the SGD update ~1e8 ULPs off at step 5 and calls it "
-            "'same hyperparameters: the libraries' arithmetic differs': it does not see TF1's "
-            "exponential_decay learning rate fall while the port's stays 0.1"
-        ),
-    ),
+    # TF1's exponential_decay learning rate falls; the port's stays 0.1.
+    pytest.param("cifar10_cnn_naive", LEARNING_RATE),
 ]
 
 

@@ -117,26 +117,28 @@ def run_tf1(
     return reference
 
 
-def replay(program: TF1Program, reference: Reference, batches: Batches, step: int) -> None:
+def replay(program: TF1Program, reference: Reference, batches: Batches, step: int) -> str | None:
     """Keep TF1's variables before and after step `step` in `reference`, recomputed: TF1 rerun
     from its initial values (a check keeps no step it does not need). The rerun's losses must
-    be the run's, bit for bit, or the kept values would not be that run's."""
+    be the run's, bit for bit, or the values would not be that run's: then nothing is kept and
+    the reason is returned."""
     if reference.before(step) is not None and step in reference.after:
-        return
+        return None
     program.load(reference.initial)
+    kept = {}
     for past in range(step + 1):
         features, labels = batches(past)
         loss = program.step(features, labels, past)
         if loss != reference.losses[past]:
-            raise MigrationDiverged(
-                f"graph style: TF1 rerun to step {step} gave another loss at step {past} "
-                f"({loss!s}, first {reference.losses[past]!s}): the TF1 run is not repeatable, "
-                "so no step can be rerun from its values (a random op the checker does not "
-                "align, or RefVariables read while they are assigned)"
-            )
-        if past == step - 1:
-            reference.after[past] = program.snapshot()
-    reference.after[step] = program.snapshot()
+            return (
+                f"TF1 rerun to step {step} gave another loss at step {past} ({loss!s}, first "
+                f"{reference.losses[past]!s}): its run does not repeat (a random op the "
+                "checker does not align?), so step {step} was not rerun from its values"
+            ).replace("{step}", str(step))
+        if past >= step - 1:
+            kept[past] = program.snapshot()
+    reference.after.update(kept)
+    return None
 
 
 def check_finite(style: str, step: int, loss: np.floating) -> None:
