@@ -320,7 +320,8 @@ def check(
     "--output",
     required=True,
     type=click.Path(file_okay=False),
-    help="The recording's directory (new, or a recording to replace; written all or nothing).",
+    help="The recording's directory: new, empty, or a recording (and nothing else) to replace; "
+    "written all or nothing.",
 )
 @click.option("--steps", type=click.IntRange(min=1, max=MAX_STEPS), help="Training steps.")
 @click.option("--batch-size", type=click.IntRange(min=1), help="Minibatch size (see check).")
