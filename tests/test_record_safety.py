@@ -8,6 +8,7 @@ place; each destination case checks what is left on disk afterwards.
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import textwrap
 from collections.abc import Callable
@@ -332,3 +333,27 @@ def test_the_destination_is_refused_before_tf1_runs(tmp_path: Path) -> None:
         f"Error: --output {occupied} exists and is not a recording (it holds mine.txt); nothing "
         "was touched: name a new or empty directory",
     )
+
+
+def test_ctrl_c_between_the_renames_puts_the_old_recording_back(
+    port: Path, copy: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    before = contents(copy)
+    real = os.replace
+    calls: list[object] = []
+
+    def interrupted_second_rename(source: object, destination: object) -> None:
+        calls.append(source)
+        if len(calls) == 2:  # the new recording's rename into place
+            raise KeyboardInterrupt
+        real(source, destination)
+
+    monkeypatch.setattr(os, "replace", interrupted_second_rename)
+    result = record(port, copy, "--steps", "1")
+    monkeypatch.undo()
+    assert result.exit_code == 130, result.output
+    assert result.stderr.splitlines() == [
+        f"interrupted while recording {port}: nothing written to {copy}"
+    ]
+    assert contents(copy) == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["recording"]

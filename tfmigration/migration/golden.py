@@ -170,8 +170,18 @@ def write_recording(
             os.replace(staging, directory)
             return
         retired = Path(tempfile.mkdtemp(prefix=f".{directory.name}.old.", dir=parent))
-        os.replace(directory, retired / "recording")
-        os.replace(staging, directory)
+        try:
+            os.replace(directory, retired / "recording")
+            try:
+                os.replace(staging, directory)
+            except BaseException:
+                # Not swapped after all (Ctrl-C or an error between the renames): the old
+                # recording goes back where it was.
+                os.replace(retired / "recording", directory)
+                raise
+        except BaseException:
+            retired.rmdir()
+            raise
     except OSError as error:
         shutil.rmtree(staging, ignore_errors=True)
         raise UserError(f"cannot write --output {directory}: {error.strerror or error}") from None
