@@ -37,6 +37,7 @@ from eagermode.migration import TF2Port
 from eagermode.replicated_migration import ReplicatedPort
 from graphmode.migration import TF1Program
 from tfmigration.catalog.errors import ConfigError, DataError
+from tfmigration.catalog.problem import MAX_SEED, MAX_STEPS
 from tfmigration.distributed import check_replicas
 from tfmigration.machine import cpu, cpu_difference
 from tfmigration.measure.comparison import DEFAULT_TOLERANCE_ULPS
@@ -218,20 +219,48 @@ def _allow_replicas(migration: MigrationFile, replicas: int, batch_size: int | N
 def settings(
     migration: MigrationFile, steps: int | None, batch_size: int | None, seed: int | None
 ) -> tuple[int, int | None, int]:
-    """The run's steps, batch size and seed: the options, else the file's, else the defaults."""
-    steps = _positive("steps", steps, migration.setting("STEPS", DEFAULT_STEPS))
-    batch_size = _positive("batch_size", batch_size, migration.setting("BATCH_SIZE", None))
+    """The run's steps, batch size and seed: the options, else the file's, else the defaults.
+
+    An option's bad value is named as the option; a file's as its constant (`BATCH_SIZE = 500`),
+    since the user passed no option to look for."""
+    steps = _positive("steps", steps, None, maximum=MAX_STEPS)
+    batch_size = _positive("batch_size", batch_size, None)
+    seed = _positive("seed", seed, None, minimum=0, maximum=MAX_SEED)
+    if batch_size is None:
+        batch_size = migration.setting("BATCH_SIZE", None)
+        if batch_size is not None and batch_size > migration.rows:
+            raise ContractError(
+                f"{migration.path}: BATCH_SIZE = {batch_size} is larger than the data "
+                f"({migration.rows} rows); use at most {migration.rows}, or pass --batch-size"
+            )
+    if steps is None:
+        steps = migration.setting("STEPS", DEFAULT_STEPS)
     if seed is None:
-        seed = migration.setting("SEED", None) or DEFAULT_SEED
+        seed = migration.setting("SEED", DEFAULT_SEED)
     return steps, batch_size, seed
 
 
-def _positive(name: str, value: int | None, default: int | None) -> int | None:
+def _positive(
+    name: str,
+    value: int | None,
+    default: int | None,
+    *,
+    minimum: int = 1,
+    maximum: int | None = None,
+) -> int | None:
     value = default if value is None else value
     if value is None:
         return None
-    if isinstance(value, bool) or not isinstance(value, int | np.integer) or value <= 0:
-        raise ConfigError(f"--{name.replace('_', '-')} {value!r} must be a positive whole number")
+    option = f"--{name.replace('_', '-')}"
+    if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < minimum:
+        accepted = (
+            "a positive whole number"
+            if minimum == 1
+            else f"a whole number from {minimum} to {maximum}"
+        )
+        raise ConfigError(f"{option} {value!r} must be {accepted}")
+    if maximum is not None and value > maximum:
+        raise ConfigError(f"{option} {value} is too large; use at most {maximum}")
     return int(value)
 
 
@@ -278,7 +307,8 @@ def _run_ports(
             moved.tf2.name: pair.tf2.name for moved, pair in zip(port_pairs, pairs, strict=True)
         }
         runs.append(PortRun(port, port_pairs, reference, steps, shown))
-    announce(" and ".join(["graph", *styles]) + " in lockstep")
+    names = ["graph", *styles]
+    announce(", ".join(names[:-1]) + f" and {names[-1]} in lockstep")
     _lockstep(runs, reference, batches, steps, program, grappler_off=strict)
     graph = StyleCheck(
         mode="graph",
@@ -573,7 +603,7 @@ def replication_notes(results: Sequence[StyleCheck], replicas: int) -> list[str]
 
 
 def _notes(reference: Reference, port: TF2Port, results: Sequence[StyleCheck]) -> list[str]:
-    notes = []
+    notes = list(port.migration.adjustments)
     for result in results[1:]:
         if not result.moved:
             notes.append(

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import sys
 import textwrap
+from collections.abc import Iterator
 from typing import Any
 
 import click
@@ -16,6 +18,7 @@ from tfmigration.catalog.problem import MAX_SEED, MAX_STEPS, prepare
 from tfmigration.cli.commands import (
     add_common_commands,
     ask_for_replica_devices,
+    doing,
     prepare_replicas,
     reports_user_errors,
     save_json,
@@ -41,6 +44,20 @@ from tfmigration.measure.report import (
 )
 from tfmigration.quiet import import_tensorflow_quietly
 from tfmigration.serialize import to_json
+
+
+@contextlib.contextmanager
+def running_user_code(file: str) -> Iterator[None]:
+    """Around a run of the user's migration file: what it prints goes to standard error, so
+    --json's standard output holds only the JSON; `os._exit` is refused; and an exit that
+    slipped past `call_user` is still the file's contract error (exit 2), never our status 0."""
+    from tfmigration.migration.contract import ContractError, exit_message, no_process_exit
+
+    try:
+        with contextlib.redirect_stdout(sys.stderr), no_process_exit():
+            yield
+    except SystemExit as error:
+        raise ContractError(exit_message(file, "its code", error)) from None
 
 
 @click.group()
@@ -259,22 +276,28 @@ def check(
         ensure_logical_cpus(replicas)
     from bridge.check import check_migration
 
+    unfinished = "no verdict, nothing written"
+    doing(f"checking {file}", if_interrupted=unfinished)
+
     def announce(style: str) -> None:
+        what = style if "lockstep" in style else f"{style} style"
+        doing(f"checking {file} ({what})", if_interrupted=unfinished)
         if not as_json:
             click.echo(f"running {style} ...", err=True)
 
-    report = check_migration(
-        file,
-        steps=steps,
-        strict=strict,
-        batch_size=batch_size,
-        seed=seed,
-        tolerance_ulps=tolerance_ulps,
-        against=against,
-        tf1_checkpoint=tf1_checkpoint,
-        on_style=announce,
-        replicas=replicas,
-    )
+    with running_user_code(file):
+        report = check_migration(
+            file,
+            steps=steps,
+            strict=strict,
+            batch_size=batch_size,
+            seed=seed,
+            tolerance_ulps=tolerance_ulps,
+            against=against,
+            tf1_checkpoint=tf1_checkpoint,
+            on_style=announce,
+            replicas=replicas,
+        )
     records = report.records()
     save_json(records, output)
     if plot is not None:
@@ -298,7 +321,8 @@ def check(
     "--output",
     required=True,
     type=click.Path(file_okay=False),
-    help="The recording's directory (new, or a recording to replace; written all or nothing).",
+    help="The recording's directory: new, empty, or a recording (and nothing else) to replace; "
+    "written all or nothing.",
 )
 @click.option("--steps", type=click.IntRange(min=1, max=MAX_STEPS), help="Training steps.")
 @click.option("--batch-size", type=click.IntRange(min=1), help="Minibatch size (see check).")
@@ -331,9 +355,11 @@ def record(
     import_tensorflow_quietly(onednn=not strict)
     from bridge.record import record_migration
 
-    manifest = record_migration(
-        file, output, steps=steps, strict=strict, batch_size=batch_size, seed=seed, every=every
-    )
+    doing(f"recording {file}", if_interrupted=f"nothing written to {output}")
+    with running_user_code(file):
+        manifest = record_migration(
+            file, output, steps=steps, strict=strict, batch_size=batch_size, seed=seed, every=every
+        )
     settings = manifest["settings"]
     click.echo(
         f"recorded {manifest['model']}: {settings['steps']} steps, "
@@ -377,7 +403,9 @@ def convert_checkpoint(
         import_tensorflow_quietly()
         from bridge.convert_migration import convert_migration_checkpoint
 
-        done = convert_migration_checkpoint(migration_file, source, destination)
+        doing(f"converting {source} through {migration_file}")
+        with running_user_code(migration_file):
+            done = convert_migration_checkpoint(migration_file, source, destination)
         click.echo(
             f"{done.source} (TF1 Saver) -> {done.destination} (the port's objects: "
             + ", ".join(f"{name}={kind}" for name, kind in done.objects.items())
@@ -394,6 +422,7 @@ def convert_checkpoint(
     from tfmigration.checkpoint.names import render_rows
     from tfmigration.checkpoint.resume import FORMAT_NAMES
 
+    doing(f"converting {source} to {to}")
     conversion = convert(source, destination, to)
     click.echo(
         f"{conversion.source} ({FORMAT_NAMES[conversion.source_format]}) -> "

@@ -56,7 +56,7 @@ def convert_migration_checkpoint(
     try:
         port = TF2Port(migration)
         pairs = _pairs(migration, program.variable_infos(), port)
-        step, _ = program.restore(prefix)
+        step, _ = program.restore(prefix, option="SRC")
         values = program.snapshot()
         reference = Reference(
             losses=np.empty(0, np.float32),

@@ -17,7 +17,7 @@ from graphmode.migration import TF1Program
 from tfmigration.catalog.errors import ConfigError
 from tfmigration.machine import cpu
 from tfmigration.migration.contract import batch_indices, load
-from tfmigration.migration.golden import recorded_steps, write_recording
+from tfmigration.migration.golden import check_destination, recorded_steps, write_recording
 
 
 def record_migration(
@@ -36,6 +36,8 @@ def record_migration(
     losses and the noise floor (one extra TF1 run) for every step."""
     if isinstance(every, bool) or not isinstance(every, int) or every <= 0:
         raise ConfigError(f"--every {every!r} must be a positive whole number")
+    # Refused before TF1 runs, so a long run never ends at a destination it may not write.
+    check_destination(output)
     migration = load(path)
     steps, batch_size, seed = settings(migration, steps, batch_size, seed)
     indices = batch_indices(migration.rows, steps, batch_size, seed)

@@ -179,15 +179,21 @@ class TF2Port:
         return function(tf.convert_to_tensor(features), tf.convert_to_tensor(labels))
 
     def _aligned(
-        self, function: Callable[..., Any], features: np.ndarray, labels: np.ndarray, step: int
+        self,
+        function: Callable[..., Any],
+        features: np.ndarray,
+        labels: np.ndarray,
+        step: int,
+        what: str = "tf2_train_step()",
     ) -> Any:
         """`function(features, labels)` as step `step` of the run: dropout aligned from the
-        step's first draw, the user's exceptions trimmed to their file."""
+        step's first draw, the user's exceptions trimmed to their file and named as `what`
+        (their function, not our wrapper around it)."""
         self.step_variable.assign(step)
         # Under tf.function this matters for the one trace: the k-th dropout built is the k-th.
         self.dropout.reset()
         with self.dropout.active():
-            return call_user(self.migration.path, self._run, function, features, labels)
+            return call_user(self.migration.path, self._run, function, features, labels, what=what)
 
     def step(self, features: np.ndarray, labels: np.ndarray, step: int) -> np.floating:
         loss = self._aligned(self.run_step, features, labels, step)
@@ -326,7 +332,9 @@ class TF2Port:
         function = self.migration.optional("tf2_intermediates")
         if function is None:
             return {}
-        found = self._aligned(lambda f, y: function(self.state, f, y), features, labels, step)
+        found = self._aligned(
+            lambda f, y: function(self.state, f, y), features, labels, step, "tf2_intermediates()"
+        )
         if not isinstance(found, dict):
             raise ContractError(
                 f"{self.migration.path}: tf2_intermediates() must return a dict of label -> "

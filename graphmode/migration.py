@@ -303,10 +303,11 @@ class TF1Program:
                 ) from None
         return self.session.run(tensors, self._feed(features, labels, step))
 
-    def restore(self, prefix: str) -> tuple[int, list[str]]:
+    def restore(self, prefix: str, option: str = "--tf1-checkpoint") -> tuple[int, list[str]]:
         """Load a TF1 checkpoint of this model (a `Saver`'s, keys = TF1 variable names) into the
         graph: every model variable must be there with its shape; the optimizer's slots and
-        counters are loaded where present. Returns (global step, names not found)."""
+        counters are loaded where present. Returns (global step, names not found). `option`
+        names the checkpoint in errors as the command took it (check's option, convert's SRC)."""
         from graphmode.checkpoints import read_tensors
 
         tensors = read_tensors(prefix)
@@ -322,7 +323,7 @@ class TF1Program:
 
             problems = [f"lacks {name}" for name in missing] + wrong
             raise CheckpointError(
-                f"--tf1-checkpoint {prefix} is not a checkpoint of this model: "
+                f"{option} {prefix} is not a checkpoint of this model: "
                 + "; ".join(problems[:6])
                 + (f" (and {len(problems) - 6} more)" if len(problems) > 6 else "")
             )

@@ -6,7 +6,19 @@ import tensorflow as tf
 
 from eagermode.migration import TF2Port
 from eagermode.replicated_migration import ReplicatedPort
-from tfmigration.migration.contract import MigrationFile
+from tfmigration.migration.contract import ContractError, MigrationFile
+
+
+def refuse_eager_functions(migration: MigrationFile) -> None:
+    """Refuse a file that set `tf.config.run_functions_eagerly(True)` (at import or in
+    tf2_setup): every tf.function would then run as plain Python, and the tf.function row
+    would silently repeat the eager one, passing a port whose traced step was never run."""
+    if tf.config.functions_run_eagerly():
+        raise ContractError(
+            f"{migration.path}: tf.config.run_functions_eagerly(True) is on, so the tf.function "
+            "style would run eagerly and prove nothing; delete the call (the checker runs the "
+            "port eagerly itself, as the eager style)"
+        )
 
 
 class FunctionPort(TF2Port):
@@ -14,6 +26,7 @@ class FunctionPort(TF2Port):
 
     def __init__(self, migration: MigrationFile) -> None:
         super().__init__(migration)
+        refuse_eager_functions(migration)
         self.compiled_step = self.run_step = tf.function(self.call_step)
 
     @property
@@ -28,6 +41,7 @@ class ReplicatedFunctionPort(ReplicatedPort):
 
     def __init__(self, migration: MigrationFile, replicas: int) -> None:
         super().__init__(migration, replicas)
+        refuse_eager_functions(migration)
         self.compiled_step = self.run_step = tf.function(self.call_step)
 
     tracing_count = FunctionPort.tracing_count

@@ -101,9 +101,15 @@ def check_save_directory(
         return
     if listed and (resumed_step is None or any(step > resumed_step for step in steps)):
         latest = max(steps) if steps else "?"
+        # Only `train` can resume; a conversion's DEST is told to pick another directory.
+        remedy = (
+            f"resume with --resume-from {directory}, or save elsewhere"
+            if option == "--save-to"
+            else f"name a new or empty {option}"
+        )
         raise ConfigError(
             f"{option} {directory} already holds checkpoints (latest step {latest}) that this "
-            f"run would overwrite: resume with --resume-from {directory}, or save elsewhere"
+            f"{'run' if option == '--save-to' else 'conversion'} would overwrite: {remedy}"
         )
 
 

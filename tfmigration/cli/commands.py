@@ -7,13 +7,21 @@ that run something, so `--help` and `list` start fast.
 from __future__ import annotations
 
 import functools
+import os
 import sys
+import traceback
 from collections.abc import Callable
 from typing import Any
 
 import click
 
-from tfmigration.catalog.errors import ConfigError, UserError
+from tfmigration.catalog.errors import (
+    DEBUG_VARIABLE,
+    INTERNAL_ERROR_EXIT,
+    INTERRUPTED_EXIT,
+    ConfigError,
+    UserError,
+)
 from tfmigration.catalog.models import MODELS
 from tfmigration.catalog.problem import Problem, prepare
 from tfmigration.cli.checkpoint_options import (
@@ -37,16 +45,51 @@ from tfmigration.training.styles import check_execution, runner
 MODEL_CHOICE = click.Choice(list(MODELS))
 
 
+_ACTIVITY = "tfmigration.activity"
+
+
+def doing(what: str, *, if_interrupted: str = "") -> None:
+    """Say what the running command is doing (`checking port.py`), for the one line an internal
+    error or Ctrl-C prints; `if_interrupted` adds what the user can rely on after Ctrl-C."""
+    click.get_current_context().meta[_ACTIVITY] = (what, if_interrupted)
+
+
 def reports_user_errors(command: Callable[..., Any]) -> Callable[..., Any]:
-    """Turn a `UserError` into one line on standard error and its exit status: no traceback."""
+    """Turn a `UserError` into one line on standard error and its exit status: no traceback.
+
+    Anything else that escapes is a bug of ours, and must never read as a verdict: it is one
+    line naming what was being done, with exit status 3 (the traceback under TFBRIDGE_DEBUG=1).
+    Ctrl-C is one line and 130."""
 
     @functools.wraps(command)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
+        context = click.get_current_context()
+        context.meta.setdefault(_ACTIVITY, (f"running {context.info_name}", ""))
         try:
             return command(*args, **kwargs)
         except UserError as error:
             click.echo(f"Error: {error}", err=True)
             sys.exit(error.exit_code)
+        except KeyboardInterrupt:
+            what, after = context.meta[_ACTIVITY]
+            click.echo(f"interrupted while {what}" + (f": {after}" if after else ""), err=True)
+            sys.exit(INTERRUPTED_EXIT)
+        except (click.ClickException, click.exceptions.Exit, click.Abort):
+            raise  # click's own ways to end a command; it prints and exits for them
+        except Exception as error:
+            if os.environ.get(DEBUG_VARIABLE, "") not in ("", "0"):
+                traceback.print_exc()
+            what, _ = context.meta[_ACTIVITY]
+            detail = str(error).strip().splitlines()
+            click.echo(
+                f"internal error while {what}: {type(error).__name__}: "
+                f"{detail[0] if detail else '(no message)'}"
+                f"{' ...' if len(detail) > 1 else ''} -- a bug in tf-migration-bridge, not in "
+                f"your input; please report it with the command that caused it "
+                f"({DEBUG_VARIABLE}=1 prints the traceback)",
+                err=True,
+            )
+            sys.exit(INTERNAL_ERROR_EXIT)
 
     return wrapper
 
@@ -185,7 +228,7 @@ def add_common_commands(group: click.Group, style: str) -> None:
                 + resume_command(click.get_current_context(), plan.save.directory),
                 err=True,
             )
-            sys.exit(130)
+            sys.exit(INTERRUPTED_EXIT)
         if plan.save is not None and not options["as_json"]:
             click.echo(f"saved {plan.save.directory} (step {problem.steps})")
         click.echo(

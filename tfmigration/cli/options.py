@@ -37,6 +37,12 @@ def output_path(ctx: click.Context, param: click.Parameter, value: str | None) -
     if value == "":
         raise click.BadParameter("empty file name; name the file to write", ctx, param)
     if value is not None:
+        if Path(value).is_symlink():
+            # Written through a temporary file and a rename, the link itself would be replaced
+            # by a plain file and its target left stale; better to say so than do it silently.
+            raise click.BadParameter(
+                f"{value} is a symbolic link; name the file itself", ctx, param
+            )
         parent = Path(value).parent
         if not parent.is_dir():
             raise click.BadParameter(

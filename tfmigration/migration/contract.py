@@ -14,16 +14,19 @@ the ladder's forward rung when the port's optimizer cannot be intercepted), `BAT
 `STEPS` (the file's own defaults for --batch-size and --steps), `SEED`, `REPLICAS = True` (the
 port may run under --replicas N: its step returns its replica's share of the loss).
 
-Nothing here imports TensorFlow: the file is imported, but its functions run only in a style.
+Nothing here imports TensorFlow: the file is imported, but its functions run only in a style
+(a file that imported TensorFlow and turned eager execution off gets it turned back on).
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import importlib.util
+import os
 import sys
 import traceback
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
@@ -32,11 +35,21 @@ from typing import Any
 import numpy as np
 
 from tfmigration.catalog.errors import ConfigError, UserError
-from tfmigration.catalog.problem import draw_batch_indices
+from tfmigration.catalog.problem import MAX_SEED, MAX_STEPS, draw_batch_indices
 
 REQUIRED = ("data", "tf1_train", "tf2_setup", "tf2_train_step")
 DEFAULT_STEPS = 20
 DEFAULT_SEED = 0
+# The file's own defaults take what their options take (--steps, --batch-size, --seed).
+SETTING_RANGES: dict[str, tuple[int, int | None]] = {
+    "STEPS": (1, MAX_STEPS),
+    "BATCH_SIZE": (1, None),
+    "SEED": (0, MAX_SEED),
+}
+
+
+def _range_text(low: int, high: int | None) -> str:
+    return f"from {low} to {high}" if high is not None else f"of at least {low}"
 
 
 class ContractError(ConfigError):
@@ -59,6 +72,8 @@ class MigrationFile:
     labels: np.ndarray = field(repr=False)
     variable_map: dict[str, str]
     has_tf1: bool
+    # What the checker undid of the file's global TensorFlow settings, for the report's notes.
+    adjustments: tuple[str, ...] = ()
 
     @property
     def name(self) -> str:
@@ -76,11 +91,21 @@ class MigrationFile:
         return found if callable(found) else None
 
     def setting(self, name: str, default: int | None) -> int | None:
+        """The file's STEPS, BATCH_SIZE or SEED, checked against the range its option takes;
+        the message names the file's constant, since no option was passed."""
         value = getattr(self.module, name, None)
         if value is None:
             return default
-        if isinstance(value, bool) or not isinstance(value, int | np.integer) or value <= 0:
-            raise ContractError(f"{self.path}: {name} = {value!r} must be a positive whole number")
+        low, high = SETTING_RANGES[name]
+        if isinstance(value, bool) or not isinstance(value, int | np.integer):
+            raise ContractError(
+                f"{self.path}: {name} = {value!r} must be a whole number {_range_text(low, high)}"
+            )
+        if not low <= value <= (high if high is not None else value):
+            raise ContractError(
+                f"{self.path}: {name} = {value!r} is out of range; use a whole number "
+                f"{_range_text(low, high)}"
+            )
         return int(value)
 
     def fingerprint(self) -> str:
@@ -100,19 +125,26 @@ def load(path: str | Path, *, need_tf1: bool = True) -> MigrationFile:
     if path.suffix != ".py":
         raise ContractError(f"migration file {str(path)!r} is not a Python file (.py)")
     module = _import(path)
+    adjusted = _undo_graph_mode(path, "importing the file")
     required = REQUIRED if need_tf1 else tuple(name for name in REQUIRED if name != "tf1_train")
+    expected = f"it must define {', '.join(f'{name}()' for name in required)}"
+    for name in required:
+        value = getattr(module, name, None)
+        if value is not None and not callable(value):
+            raise ContractError(
+                f"{path}: {name} is {_article(type(value).__name__)}, not a function; {expected}"
+            )
     missing = [name for name in required if not callable(getattr(module, name, None))]
     if missing:
-        raise ContractError(
-            f"{path}: the migration file defines no {_names(missing)}; "
-            f"it must define {', '.join(f'{name}()' for name in required)}"
-        )
+        raise ContractError(f"{path}: the migration file defines no {_names(missing)}; {expected}")
     variable_map = getattr(module, "VARIABLE_MAP", None) or {}
     if not isinstance(variable_map, Mapping) or not all(
         isinstance(key, str) and isinstance(value, str) for key, value in variable_map.items()
     ):
         raise ContractError(f"{path}: VARIABLE_MAP must be a dict of TF1 name -> TF2 name strings")
+    _one_tf1_name_each(path, variable_map)
     result = call_user(path, module.data)
+    adjusted += _undo_graph_mode(path, "data()")
     features, labels = _data_arrays(path, result)
     return MigrationFile(
         path=path,
@@ -121,7 +153,61 @@ def load(path: str | Path, *, need_tf1: bool = True) -> MigrationFile:
         labels=labels,
         variable_map={_strip(key): value for key, value in variable_map.items()},
         has_tf1=callable(getattr(module, "tf1_train", None)),
+        adjustments=tuple(adjusted),
     )
+
+
+def _article(noun: str) -> str:
+    return f"an {noun}" if noun[:1].lower() in "aeiou" else f"a {noun}"
+
+
+def _one_tf1_name_each(path: Path, variable_map: Mapping[str, str]) -> None:
+    """Refuse a VARIABLE_MAP that gives one port variable two TF1 variables: the pairing is one
+    to one, and the second would silently overwrite the first's initial values."""
+    seen: dict[str, str] = {}
+    for tf1_name, tf2_name in variable_map.items():
+        if tf2_name in seen:
+            raise ContractError(
+                f"{path}: VARIABLE_MAP maps both {seen[tf2_name]!r} and {tf1_name!r} to the "
+                f"port's {tf2_name!r}; each port variable stands for one TF1 variable"
+            )
+        seen[tf2_name] = tf1_name
+
+
+def _undo_graph_mode(path: Path, where: str) -> list[str]:
+    """Turn eager execution back on if the file turned it off (`tf.compat.v1.
+    disable_eager_execution()` or `disable_v2_behavior()`, a TF1 program's usual first line),
+    and say so. The checker builds TF1's graph itself, in a tf.Graph of its own, so the call is
+    not needed there; left on, it would run the port's eager styles as graph code."""
+    tf = sys.modules.get("tensorflow")
+    if tf is None or tf.executing_eagerly():
+        return []
+    from tensorflow.python import tf2
+    from tensorflow.python.eager import context
+
+    v2_was_off = not tf2.enabled()
+    # The exact inverse of disable_eager_execution (tensorflow/python/framework/ops.py: it sets
+    # these two and nothing else). The public enable_eager_execution refuses once any graph
+    # exists ("must be called at program startup"), which in a long-lived process it may.
+    context.default_execution_mode = context.EAGER_MODE
+    current = context.context_safe()
+    if current is not None:
+        current._thread_local_data.is_eager = True
+    if v2_was_off:
+        # Eager is the default again, so this passes that startup check; it restores the rest
+        # of what disable_v2_behavior turned off (resource variables, control flow v2, ...).
+        tf.compat.v1.enable_v2_behavior()
+    if not tf.executing_eagerly():
+        raise ContractError(
+            f"{path}: {where} turned eager execution off (tf.compat.v1.disable_eager_execution) "
+            "and it cannot be turned back on; delete the call: put TF1 graph code in "
+            "tf1_train(), the checker builds TF1's graph itself"
+        )
+    call = "disable_v2_behavior" if v2_was_off else "disable_eager_execution"
+    return [
+        f"{where} called tf.compat.v1.{call}(); turned back on for the TF2 port (TF1's graph is "
+        "built by the checker in a tf.Graph of its own, so the call is not needed: delete it)"
+    ]
 
 
 def _names(names: list[str]) -> str:
@@ -151,6 +237,8 @@ def _import(path: Path) -> ModuleType:
         raise ContractError(
             f"{path}: not valid Python: {error.msg} (line {error.lineno})"
         ) from None
+    except SystemExit as error:
+        raise UserCodeError(exit_message(path, "importing the file", error)) from None
     except Exception as error:
         raise UserCodeError(_user_failure(path, "importing the file", error)) from None
     finally:
@@ -159,14 +247,56 @@ def _import(path: Path) -> ModuleType:
     return module
 
 
-def call_user(path: Path, function: Callable[..., Any], *args: Any) -> Any:
-    """Call the user's `function`; if it raises, one error carrying their traceback, trimmed."""
+def call_user(path: Path, function: Callable[..., Any], *args: Any, what: str | None = None) -> Any:
+    """Call the user's `function`; if it raises, one error carrying their traceback, trimmed.
+    `what` names it in that error when `function` is our wrapper around theirs."""
+    what = what or f"{function.__name__}()"
     try:
         return function(*args)
     except UserError:
         raise
+    except SystemExit as error:
+        raise UserCodeError(exit_message(path, what, error)) from None
     except Exception as error:
-        raise UserCodeError(_user_failure(path, f"{function.__name__}()", error)) from None
+        raise UserCodeError(_user_failure(path, what, error)) from None
+
+
+class ProcessExitRefused(SystemExit):
+    """Raised in place of `os._exit` while the user's code runs (see `no_process_exit`).
+
+    A SystemExit, so the user's `except Exception` does not swallow it; its `code` is 2, so
+    even escaping everything it never ends the process as a passed check would (status 0)."""
+
+    def __init__(self, status: Any) -> None:
+        super().__init__(ContractError.exit_code)
+        self.status = status
+
+
+def exit_message(path: Path | str, what: str, error: SystemExit) -> str:
+    """The contract error for user code `what` that tried to end the process."""
+    if isinstance(error, ProcessExitRefused):
+        call = f"os._exit({error.status!r})"
+    else:
+        call = "sys.exit()" if error.code is None else f"sys.exit({error.code!r})"
+    return f"{path}: {what} called {call}; a migration file's functions must return, not exit"
+
+
+@contextlib.contextmanager
+def no_process_exit() -> Iterator[None]:
+    """Within the block, `os._exit` raises `ProcessExitRefused` instead of ending the process.
+
+    `os._exit` skips every handler, so a migration file calling it would otherwise end the
+    check with whatever status it chose, 0 included, before any verdict."""
+    original = os._exit
+
+    def refuse(status: Any) -> None:
+        raise ProcessExitRefused(status)
+
+    os._exit = refuse
+    try:
+        yield
+    finally:
+        os._exit = original
 
 
 def _user_failure(path: Path, what: str, error: BaseException) -> str:

@@ -15,16 +15,22 @@ A recording is a directory of two files:
   the update of each recorded step: every `every` steps, the first and the last always).
 
 `np.load(DIR + "/trajectory.npz", allow_pickle=False)` reads it anywhere. The directory is
-written beside its destination and renamed into place, so a recording is whole or absent.
+written beside its destination and renamed into place, so a recording is whole or absent; it
+replaces only an empty directory or a recording holding nothing else. `read_recording` checks
+the manifest against one schema (`_SCHEMA`) and the arrays against the manifest, so a tampered
+recording is one line naming the field.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
+import math
 import os
 import shutil
 import tempfile
 import zipfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -62,6 +68,72 @@ def recorded_steps(steps: int, every: int) -> list[int]:
     return sorted({0, steps - 1, *range(0, steps, every)})
 
 
+def check_destination(directory: str | Path) -> Path | None:
+    """Refuse, before anything runs, an --output a recording may not go to; return the recording
+    it would replace (None: a new or empty directory).
+
+    `record` deletes only what it wrote: DIR may be new, an empty directory, or a recording of
+    ours holding nothing but a recording's two files. Anything else is refused in one line,
+    untouched: a folder that merely holds some `manifest.json` is not ours to empty."""
+    directory = Path(directory)
+    if directory.is_symlink():
+        raise ConfigError(f"--output {directory} is a symbolic link; name the directory itself")
+    if not directory.exists():
+        parent = directory.parent
+        if not parent.is_dir():
+            raise ConfigError(f"--output: directory {str(parent)!r} does not exist")
+        return None
+    if not directory.is_dir():
+        raise ConfigError(
+            f"--output {directory} exists and is not a directory; name a new or empty directory"
+        )
+    if directory.resolve() == Path.cwd().resolve():
+        # The current directory cannot be renamed away and back, which is how a recording is
+        # replaced whole; writing into it file by file could leave half a recording.
+        raise ConfigError(
+            f"--output {directory} is the current directory; name a directory inside it "
+            "(e.g. --output recording), which record creates"
+        )
+    entries = sorted(directory.iterdir(), key=lambda entry: entry.name)
+    if not entries:
+        return None
+    foreign = [entry for entry in entries if entry.name not in (MANIFEST, ARRAYS)]
+    ours = _is_our_manifest(directory / MANIFEST)
+    if not ours:
+        shown = [
+            f"{MANIFEST} (not a {FORMAT} manifest)" if entry.name == MANIFEST else _shown(entry)
+            for entry in entries
+        ]
+        raise ConfigError(
+            f"--output {directory} exists and is not a recording (it holds {_listing(shown)}); "
+            "nothing was touched: name a new or empty directory"
+        )
+    if foreign:
+        raise ConfigError(
+            f"--output {directory} exists and is not a recording alone (beside one it holds "
+            f"{_listing([_shown(entry) for entry in foreign])}); nothing was touched: name a "
+            "new or empty directory, or move those out"
+        )
+    return directory
+
+
+def _is_our_manifest(path: Path) -> bool:
+    try:
+        document = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+        return False
+    return isinstance(document, dict) and document.get("format") == FORMAT
+
+
+def _shown(entry: Path) -> str:
+    return f"{entry.name}/" if entry.is_dir() and not entry.is_symlink() else entry.name
+
+
+def _listing(names: list[str], most: int = 5) -> str:
+    text = ", ".join(names[:most])
+    return text + (f" and {len(names) - most} more" if len(names) > most else "")
+
+
 def write_recording(
     directory: str | Path,
     manifest: dict[str, Any],
@@ -70,19 +142,11 @@ def write_recording(
     initial: dict[str, np.ndarray],
     after: dict[int, dict[str, np.ndarray]],
 ) -> None:
-    """Write a recording all or nothing: into a sibling temporary directory, then renamed."""
+    """Write a recording all or nothing: into a sibling temporary directory, then renamed into
+    place (over an empty directory, or swapped with the recording it replaces)."""
     directory = Path(directory)
-    if (
-        directory.exists()
-        and not (directory / MANIFEST).is_file()
-        and (not directory.is_dir() or any(directory.iterdir()))
-    ):
-        raise ConfigError(
-            f"--output {directory} exists and is not a recording; name a new directory"
-        )
+    replaced = check_destination(directory)
     parent = directory.parent
-    if not parent.is_dir():
-        raise ConfigError(f"--output: directory {str(parent)!r} does not exist")
     arrays: dict[str, np.ndarray] = {"losses": losses}
     if batch_indices is not None:
         arrays["batch_indices"] = batch_indices
@@ -101,16 +165,246 @@ def write_recording(
         os.chmod(staging, 0o777 & ~umask)
         np.savez(staging / ARRAYS, **arrays)
         (staging / MANIFEST).write_text(json.dumps(document, indent=1) + "\n", encoding="utf-8")
-        if directory.exists():
-            retired = Path(tempfile.mkdtemp(prefix=f".{directory.name}.old.", dir=parent))
+        if replaced is None:
+            # rename(2) onto an empty directory replaces it in one step.
+            os.replace(staging, directory)
+            return
+        retired = Path(tempfile.mkdtemp(prefix=f".{directory.name}.old.", dir=parent))
+        try:
             os.replace(directory, retired / "recording")
-            os.replace(staging, directory)
-            shutil.rmtree(retired, ignore_errors=True)
-        else:
-            os.replace(staging, directory)
+            try:
+                os.replace(staging, directory)
+            except BaseException:
+                # Not swapped after all (Ctrl-C or an error between the renames): the old
+                # recording goes back where it was.
+                os.replace(retired / "recording", directory)
+                raise
+        except BaseException:
+            retired.rmdir()
+            raise
+    except OSError as error:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise UserError(f"cannot write --output {directory}: {error.strerror or error}") from None
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
+    # The old recording held only our two files (checked above); remove exactly those.
+    old = retired / "recording"
+    for name in (MANIFEST, ARRAYS):
+        (old / name).unlink(missing_ok=True)
+    with contextlib.suppress(OSError):
+        old.rmdir()
+        retired.rmdir()
+
+
+class TamperedRecordingError(RecordingError):
+    """A recording whose manifest or arrays are not what `record` writes: a field missing or of
+    the wrong kind, arrays of other shapes than the manifest says (exit 2, like a bad file)."""
+
+    exit_code = 2
+
+
+@dataclass(frozen=True)
+class _Expect:
+    """What one manifest field must be: in words for the error, and as a test."""
+
+    words: str
+    test: Callable[[Any], bool]
+
+
+def _whole(value: Any, low: int = 0) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= low
+
+
+def _finite(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _optional(expect: _Expect) -> _Expect:
+    return _Expect(f"{expect.words} or null", lambda v: v is None or expect.test(v))
+
+
+def _list_of(expect: _Expect, words: str) -> _Expect:
+    return _Expect(words, lambda v: isinstance(v, list) and all(expect.test(i) for i in v))
+
+
+def _dict_of(expect: _Expect, words: str) -> _Expect:
+    return _Expect(words, lambda v: isinstance(v, dict) and all(expect.test(i) for i in v.values()))
+
+
+_TEXT = _Expect("a string", lambda v: isinstance(v, str))
+_FLAG = _Expect("true or false", lambda v: isinstance(v, bool))
+_COUNT = _Expect("a whole number of at least 1", lambda v: _whole(v, 1))
+_NATURAL = _Expect("a whole number of at least 0", _whole)
+_NUMBER = _Expect("a finite number", _finite)
+_SHAPE = _list_of(_NATURAL, "a list of whole numbers of at least 0")
+_TEXTS = _list_of(_TEXT, "a list of strings")
+_HEX = frozenset("0123456789abcdef")
+_ARRAY = {"shape": _SHAPE, "dtype": _TEXT}
+
+# What `bridge.record` writes (see the module docstring). A dict is an object of those fields,
+# a one-item list a list of such objects; a trailing "?" marks a field older recordings lack
+# (absent or null).
+_SCHEMA: dict[str, Any] = {
+    "model": _TEXT,
+    "settings": {
+        "steps": _COUNT,
+        "batch_size": _optional(_COUNT),
+        "seed": _NATURAL,
+        "strict": _FLAG,
+        "every": _COUNT,
+    },
+    "data": {
+        "sha256": _Expect(
+            "64 hexadecimal digits",
+            lambda v: isinstance(v, str) and len(v) == 64 and all(c in _HEX for c in v),
+        ),
+        "features": _ARRAY,
+        "labels": _ARRAY,
+    },
+    "versions": {"python": _TEXT, "numpy": _TEXT, "tensorflow": _TEXT, "keras": _TEXT},
+    "machine?": _Expect("an object", lambda v: isinstance(v, dict)),
+    "variables": [{"name": _TEXT, "shape": _SHAPE, "dtype": _TEXT, "trainable": _FLAG}],
+    "optimizer": {
+        "kind": _optional(_TEXT),
+        "hyperparameters": _dict_of(_NUMBER, "an object of finite numbers"),
+        "slots": _dict_of(_TEXT, "an object of strings"),
+        "beta_powers": _optional(_TEXTS),
+        "owned?": _TEXTS,
+    },
+    "recorded_steps": _list_of(_NATURAL, "a list of whole numbers of at least 0"),
+    "noise_floor?": {"loss_ulps": _NATURAL, "param_ulps": _NATURAL, "slot_ulps": _NATURAL},
+    "unaligned_random_ops?": _TEXTS,
+}
+
+
+def _schema_words(schema: Any) -> str:
+    if isinstance(schema, _Expect):
+        return schema.words
+    if isinstance(schema, list):
+        return "a list of objects"
+    return "an object"
+
+
+def _mismatch(value: Any, schema: Any, where: str) -> tuple[str, Any, str] | None:
+    """The first field of `value` that `schema` does not allow: (field, its value, expected)."""
+    if isinstance(schema, _Expect):
+        return None if schema.test(value) else (where, value, schema.words)
+    if isinstance(schema, list):
+        if not isinstance(value, list):
+            return (where, value, "a list of objects")
+        for index, item in enumerate(value):
+            found = _mismatch(item, schema[0], f"{where}[{index}]")
+            if found:
+                return found
+        return None
+    if not isinstance(value, dict):
+        return (where, value, "an object")
+    for key, inner in schema.items():
+        name = key.removesuffix("?")
+        field = f"{where}.{name}" if where else name
+        if key.endswith("?") and value.get(name) is None:
+            continue
+        if name not in value:
+            return (field, _MISSING, _schema_words(inner))
+        found = _mismatch(value[name], inner, field)
+        if found:
+            return found
+    return None
+
+
+_MISSING = object()
+
+
+def _shown_value(value: Any) -> str:
+    if value is _MISSING:
+        return "is missing"
+    text = json.dumps(value) if not isinstance(value, str) else f"the string {value!r}"
+    return f"is {text if len(text) <= 40 else text[:37] + '...'}"
+
+
+def validate_manifest(directory: Path, manifest: dict[str, Any]) -> None:
+    """Refuse, in one line naming the field, a manifest `record` could not have written."""
+    found = _mismatch(manifest, _SCHEMA, "")
+    if found is not None:
+        field, value, expected = found
+        raise TamperedRecordingError(
+            f"--against {directory}: {MANIFEST} field {field} {_shown_value(value)}; "
+            f"expected {expected}"
+        )
+    steps = manifest["settings"]["steps"]
+    late = [step for step in manifest["recorded_steps"] if step >= steps]
+    if late:
+        _tampered(directory, f"recorded_steps holds step {late[0]}", f"steps below {steps}")
+    rows = manifest["data"]["features"]["shape"][:1]
+    if rows != manifest["data"]["labels"]["shape"][:1] or rows in ([], [0]):
+        _tampered(
+            directory,
+            f"data.features.shape {manifest['data']['features']['shape']} and data.labels.shape "
+            f"{manifest['data']['labels']['shape']}",
+            "the same number of rows, at least 1",
+        )
+
+
+def _tampered(directory: Path, found: str, expected: str) -> None:
+    raise TamperedRecordingError(f"--against {directory}: {MANIFEST} {found}; expected {expected}")
+
+
+def _check_arrays(
+    directory: Path,
+    manifest: dict[str, Any],
+    losses: np.ndarray,
+    batch_indices: np.ndarray | None,
+    initial: dict[str, np.ndarray],
+    after: dict[int, dict[str, np.ndarray]],
+) -> None:
+    """The arrays agree with the manifest: as many finite losses as steps, batch rows that
+    exist, every variable of the manifest's shape. One line naming the array otherwise."""
+
+    def refuse(array: str, found: str, expected: str) -> None:
+        raise TamperedRecordingError(
+            f"--against {directory}: {ARRAYS} {array} {found}; expected {expected}"
+        )
+
+    settings = manifest["settings"]
+    steps = settings["steps"]
+    if losses.ndim != 1 or losses.dtype.kind != "f":
+        refuse("losses", f"is {losses.dtype} of shape {list(losses.shape)}", f"{steps} floats")
+    if len(losses) != steps:
+        refuse("losses", f"holds {len(losses)} losses", f"one per step, {steps}")
+    if not np.isfinite(losses).all():
+        step = int(np.argwhere(~np.isfinite(losses))[0][0])
+        refuse("losses", f"holds {losses[step]} at step {step}", "finite losses, as recorded")
+    rows = manifest["data"]["features"]["shape"][0]
+    batch_size = settings["batch_size"]
+    if batch_size is None and batch_indices is not None:
+        refuse("batch_indices", "is present", "none: settings.batch_size is null (whole data)")
+    if batch_size is not None:
+        if batch_indices is None:
+            refuse("batch_indices", "is missing", f"{steps} x {batch_size} row numbers")
+        if batch_indices.dtype.kind not in "iu" or batch_indices.shape != (steps, batch_size):
+            refuse(
+                "batch_indices",
+                f"is {batch_indices.dtype} of shape {list(batch_indices.shape)}",
+                f"whole numbers of shape [{steps}, {batch_size}]",
+            )
+        if batch_indices.size and (batch_indices.min() < 0 or batch_indices.max() >= rows):
+            bad = batch_indices[(batch_indices < 0) | (batch_indices >= rows)][0]
+            refuse("batch_indices", f"holds row {bad}", f"rows 0 to {rows - 1} of the {rows}")
+    shapes = {variable["name"]: tuple(variable["shape"]) for variable in manifest["variables"]}
+    for where, values in [("initial", initial)] + [
+        (f"after/{step:09d}", values) for step, values in after.items()
+    ]:
+        for name, value in values.items():
+            expected = shapes.get(name, initial[name].shape)
+            if value.dtype.kind not in "biuf":
+                refuse(f"{where}/{name}", f"is {value.dtype}", "a numeric array")
+            if value.shape != expected:
+                refuse(
+                    f"{where}/{name}",
+                    f"has shape {list(value.shape)}",
+                    f"{list(expected)}, as {MANIFEST} says",
+                )
 
 
 def read_recording(directory: str | Path) -> Recording:
@@ -148,6 +442,7 @@ def read_recording(directory: str | Path) -> Recording:
         raise RecordingError(
             f"--against {directory}: {ARRAYS} is truncated or corrupted ({error})"
         ) from None
+    validate_manifest(directory, manifest)
     names = [variable["name"] for variable in manifest["variables"]]
     owned = list(manifest["optimizer"].get("owned", []))
     try:
@@ -161,15 +456,13 @@ def read_recording(directory: str | Path) -> Recording:
         raise RecordingError(
             f"--against {directory}: {ARRAYS} lacks {error.args[0]}; the recording is incomplete"
         ) from None
-    if len(losses) != int(manifest["settings"]["steps"]):
-        raise RecordingError(
-            f"--against {directory}: {len(losses)} losses for {manifest['settings']['steps']} steps"
-        )
+    batch_indices = arrays.get("batch_indices")
+    _check_arrays(directory, manifest, losses, batch_indices, initial, after)
     return Recording(
         path=directory,
         manifest=manifest,
         losses=losses,
-        batch_indices=arrays.get("batch_indices"),
+        batch_indices=batch_indices,
         initial=initial,
         after=after,
     )
