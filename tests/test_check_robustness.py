@@ -422,7 +422,7 @@ def test_a_step_raising_only_when_traced_is_named_tf2_train_step(tmp_path: Path)
         f"Error: {path}: tf2_train_step() raised ValueError: in user code:"
     ], result.output
     assert "ValueError: traced" in result.stderr and "_run()" not in result.output
-    assert "running function ..." in result.stderr
+    assert "running graph, eager and function in lockstep ..." in result.stderr
 
 
 def test_variable_map_naming_one_port_variable_twice_is_refused(tmp_path: Path) -> None:
