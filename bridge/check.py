@@ -57,6 +57,7 @@ from tfmigration.migration.contract import (
     load,
 )
 from tfmigration.migration.golden import Recording, read_recording
+from tfmigration.migration.layouts import CellInfo
 from tfmigration.migration.mapping import Pair, VariableInfo, infer_mapping
 
 PORT_STYLES = ("eager", "function")
@@ -115,7 +116,7 @@ def check_migration(
     announce = on_style or (lambda style: None)
     program = TF1Program(migration, strict=strict, seed=seed)
     try:
-        eager = _port(migration, "eager", replicas)
+        eager = _port(migration, "eager", replicas, program.rnn_cells)
         pairs = _pairs(migration, program.variable_infos(), eager)
         start, restored = 0, []
         if tf1_checkpoint is not None:
@@ -194,13 +195,16 @@ def check_migration(
     )
 
 
-def _port(migration: MigrationFile, style: str, replicas: int) -> TF2Port:
-    """A port of `style`: one device, or mirrored over `replicas` logical CPUs."""
+def _port(
+    migration: MigrationFile, style: str, replicas: int, cells: Sequence[CellInfo] = ()
+) -> TF2Port:
+    """A port of `style`: one device, or mirrored over `replicas` logical CPUs; its recurrent
+    layers seen in the layout of TF1's `cells`."""
     if replicas == 1:
-        return TF2Port(migration) if style == "eager" else FunctionPort(migration)
+        return TF2Port(migration, cells) if style == "eager" else FunctionPort(migration, cells)
     if style == "eager":
-        return ReplicatedPort(migration, replicas)
-    return ReplicatedFunctionPort(migration, replicas)
+        return ReplicatedPort(migration, replicas, cells)
+    return ReplicatedFunctionPort(migration, replicas, cells)
 
 
 def _allow_replicas(migration: MigrationFile, replicas: int, batch_size: int | None) -> None:
@@ -293,7 +297,7 @@ def _run_ports(
     start: list[Finding] = []
     runs: list[PortRun] = []
     for style in styles:
-        port = eager if style == "eager" else _port(migration, style, replicas)
+        port = eager if style == "eager" else _port(migration, style, replicas, eager.cells)
         port_pairs = renamed(pairs, eager, port)
         align(port, port_pairs, reference.initial)
         if optimizer_state:
@@ -411,7 +415,8 @@ def _check_against(
     batches = Batches(migration, recording.batch_indices)
     reference = _recorded_reference(recording, steps)
     announce = on_style or (lambda style: None)
-    eager = _port(migration, "eager", replicas)
+    cells = [CellInfo(**cell) for cell in recording.manifest.get("rnn_cells", [])]
+    eager = _port(migration, "eager", replicas, cells)
     pairs = _pairs(migration, reference.variables, eager)
     results, findings = _run_ports(
         migration,
@@ -488,7 +493,10 @@ def _report(
         steps=steps,
         batch_size=batch_size,
         seed=seed,
-        variable_map=tuple((p.tf1.name, p.tf2.name, p.how) for p in pairs),
+        variable_map=tuple(
+            (p.tf1.name, p.tf2.name, p.how + (f"; {p.tf2.layout}" if p.tf2.layout else ""))
+            for p in pairs
+        ),
         results=tuple(results),
         findings=tuple(dict.fromkeys(findings)),
         notes=tuple(notes),

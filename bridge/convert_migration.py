@@ -54,7 +54,7 @@ def convert_migration_checkpoint(
     migration = load(migration_path)
     program = TF1Program(migration)
     try:
-        port = TF2Port(migration)
+        port = TF2Port(migration, program.rnn_cells)
         pairs = _pairs(migration, program.variable_infos(), port)
         step, _ = program.restore(prefix, option="SRC")
         values = program.snapshot()

@@ -4,6 +4,7 @@ after the TF1 code is gone (`tfbridge check FILE --against DIR`). The format is 
 
 from __future__ import annotations
 
+import dataclasses
 import platform
 from pathlib import Path
 
@@ -73,6 +74,8 @@ def record_migration(
             "keras": keras.version(),
         },
         "machine": cpu(),
+        # TF1's recurrent cells: a port's Keras LSTM/GRU is checked in their layout.
+        "rnn_cells": [dataclasses.asdict(cell) for cell in program.rnn_cells],
         "variables": [
             {
                 "name": variable.name,

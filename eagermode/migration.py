@@ -19,9 +19,11 @@ import numpy as np
 import tensorflow as tf
 
 from eagermode import keras_internals as internals
+from eagermode.rnn_layouts import LayoutView, tf1_layout_views
 from eagermode.tf1_compatible import TF1Adam
 from tfmigration.catalog.optimizers import SLOTS
 from tfmigration.migration.contract import ContractError, MigrationFile, call_user
+from tfmigration.migration.layouts import CellInfo
 from tfmigration.migration.mapping import VariableInfo
 from tfmigration.migration.random_ops import AlignedDropout
 
@@ -58,7 +60,7 @@ class TF2Port:
 
     mode = "eager"
 
-    def __init__(self, migration: MigrationFile) -> None:
+    def __init__(self, migration: MigrationFile, cells: Sequence[CellInfo] = ()) -> None:
         self.migration = migration
         path = migration.path
         self.step_variable = tf.Variable(0, dtype=tf.int64, trainable=False, name="tfbridge_step")
@@ -72,7 +74,10 @@ class TF2Port:
                 f"{_describe(self.state)}); return a Keras model, a tf.Module, or a tuple, list "
                 "or dict holding them and the optimizer"
             )
-        self.variables = named
+        self._real = named
+        self.cells = tuple(cells)
+        # TF1's recurrent cells in their own layout: Keras's LSTM/GRU seen through views.
+        self.variables, self.layouts = tf1_layout_views(named, cells, str(path))
         self.skipped = [name for name, variable in self._all_named() if not _is_float(variable)]
         self._build_optimizers()
         self._train_step = migration.function("tf2_train_step")
@@ -121,7 +126,7 @@ class TF2Port:
 
     def variable_infos(self) -> list[VariableInfo]:
         ordered = sorted(
-            self.variables.items(), key=lambda item: _creation_order(_tf_variable(item[1]))
+            self.variables.items(), key=lambda item: _creation_order(_underlying(item[1]))
         )
         orders = {name: index for index, (name, _) in enumerate(ordered)}
         return [
@@ -131,6 +136,7 @@ class TF2Port:
                 dtype=tf.as_dtype(variable.dtype).name,
                 trainable=bool(variable.trainable),
                 order=orders[name],
+                layout=variable.layout.description if isinstance(variable, LayoutView) else "",
             )
             for name, variable in self.variables.items()
         ]
@@ -138,7 +144,7 @@ class TF2Port:
     def _build_optimizers(self) -> None:
         # Built before the first step (Keras would build on it), so slots exist to be read and
         # loaded from step 0 on, and never inside a tf.function trace.
-        trainable = [v for v in self.variables.values() if v.trainable]
+        trainable = [v for v in self._real.values() if v.trainable]
         for optimizer in self.optimizers:
             if not optimizer.built:
                 optimizer.build(trainable)
@@ -214,14 +220,23 @@ class TF2Port:
         if kind is None or kind == "sgd":
             return {}
         found = {}
+
+        def slot_of(slot: str, variable: Any) -> Any:
+            if isinstance(variable, LayoutView):
+                sources = [slot_of(slot, source) for source in variable.sources]
+                if any(source is None for source in sources):
+                    return None
+                return LayoutView(f"{variable.path}/{slot}", sources, variable.layout, slot=True)
+            try:
+                return internals.slot_for(self.optimizer, kind, slot, variable)
+            except KeyError:
+                return None  # a variable the optimizer was not built for
+
         for name, variable in self.variables.items():
             if not variable.trainable:
                 continue
             for slot in SLOTS[kind]:
-                try:
-                    slot_variable = internals.slot_for(self.optimizer, kind, slot, variable)
-                except KeyError:
-                    continue  # a variable the optimizer was not built for
+                slot_variable = slot_of(slot, variable)
                 if slot_variable is not None:
                     found[(name, slot)] = slot_variable
         return found
@@ -295,10 +310,23 @@ class TF2Port:
     @contextlib.contextmanager
     def substituting(self, gradients: dict[str, np.ndarray]) -> Iterator[None]:
         """Within the block, the optimizer applies `gradients` (by port name) instead."""
-        self._substitute = {
-            id(_tf_variable(self.variables[name])): tf.convert_to_tensor(value)
-            for name, value in gradients.items()
-        }
+        by_source: dict[int, tf.Tensor] = {}
+        parts: dict[int, np.ndarray] = {}
+        for name, value in gradients.items():
+            variable = self.variables[name]
+            if isinstance(variable, LayoutView):
+                arrays = [
+                    parts.setdefault(
+                        id(_tf_variable(source)),
+                        np.zeros(tuple(source.shape), np.asarray(value).dtype),
+                    )
+                    for source in variable.sources
+                ]
+                variable.scatter(np.asarray(value), arrays)
+            else:
+                by_source[id(_tf_variable(variable))] = tf.convert_to_tensor(value)
+        by_source.update({key: tf.convert_to_tensor(part) for key, part in parts.items()})
+        self._substitute = by_source
         try:
             yield
         finally:
@@ -306,12 +334,27 @@ class TF2Port:
 
     def recorded_gradients(self) -> dict[str, np.ndarray]:
         """The gradients the port's last eager step handed its optimizer, by port name."""
-        by_key = {id(_tf_variable(v)): name for name, v in self.variables.items()}
-        return {
-            by_key[key]: dense(gradient, self.variables[by_key[key]])
+        by_key = {id(_tf_variable(v)): name for name, v in self._real.items()}
+        real = {
+            by_key[key]: dense(gradient, self._real[by_key[key]])
             for key, gradient in self._recorded.items()
             if key in by_key and gradient is not None
         }
+        return self._in_layout(real)
+
+    def _in_layout(self, real: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        """Per-variable arrays (gradients) by real variable name, as the check sees them:
+        views gather theirs from their sources'."""
+        names = {id(_tf_variable(v)): name for name, v in self._real.items()}
+        found = {}
+        for name, variable in self.variables.items():
+            if isinstance(variable, LayoutView):
+                sources = [names[id(_tf_variable(s))] for s in variable.sources]
+                if all(source in real for source in sources):
+                    found[name] = variable.gather([real[source] for source in sources])
+            elif name in real:
+                found[name] = real[name]
+        return found
 
     def sparse_gradients(self) -> set[str]:
         """The port variables whose last recorded gradient was `tf.IndexedSlices` (embeddings)."""
@@ -348,7 +391,7 @@ class TF2Port:
         """Gradients of `tf2_loss` by tape, for ports that update without a Keras optimizer."""
         if self._loss_function is None:
             return {}
-        trainable = {name: v for name, v in self.variables.items() if v.trainable}
+        trainable = {name: v for name, v in self._real.items() if v.trainable}
         self.step_variable.assign(step)
         self.dropout.reset()
         with self.dropout.active(), tf.GradientTape() as tape:
@@ -356,11 +399,13 @@ class TF2Port:
                 self.state, tf.convert_to_tensor(features), tf.convert_to_tensor(labels)
             )
         gradients = tape.gradient(loss, [_tf_variable(v) for v in trainable.values()])
-        return {
-            name: dense(g, trainable[name])
-            for name, g in zip(trainable, gradients, strict=True)
-            if g is not None
-        }
+        return self._in_layout(
+            {
+                name: dense(g, trainable[name])
+                for name, g in zip(trainable, gradients, strict=True)
+                if g is not None
+            }
+        )
 
     def regularization(self) -> float | None:
         total = [loss for model in self.models for loss in getattr(model, "losses", [])]
@@ -418,6 +463,11 @@ def _like(value: tf.Tensor, gradient: Any) -> Any:
             tf.cast(tf.gather(value, rows), gradient.values.dtype), rows, gradient.dense_shape
         )
     return tf.cast(value, gradient.dtype)
+
+
+def _underlying(variable: Any) -> tf.Variable:
+    """The first real variable behind a view, or the variable's own."""
+    return _tf_variable(variable.sources[0] if isinstance(variable, LayoutView) else variable)
 
 
 def _tf_variable(variable: Any) -> tf.Variable:

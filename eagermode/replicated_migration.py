@@ -11,7 +11,7 @@ as in the catalog's replicated runs.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -21,6 +21,7 @@ from eagermode.distributed import SUM, distribute_shards, mirrored_strategy
 from eagermode.migration import TF2Port
 from tfmigration.distributed import shard_bounds
 from tfmigration.migration.contract import MigrationFile
+from tfmigration.migration.layouts import CellInfo
 
 
 class ReplicatedPort(TF2Port):
@@ -28,13 +29,15 @@ class ReplicatedPort(TF2Port):
 
     mode = "eager"
 
-    def __init__(self, migration: MigrationFile, replicas: int) -> None:
+    def __init__(
+        self, migration: MigrationFile, replicas: int, cells: Sequence[CellInfo] = ()
+    ) -> None:
         self.replicas = replicas
         self.strategy = mirrored_strategy(replicas)
         # Variables (the step counter, the model's, the optimizer's slots) made in the scope
         # are MirroredVariables: loading TF1's values assigns every copy.
         with self.strategy.scope():
-            super().__init__(migration)
+            super().__init__(migration, cells)
 
     def call_step(self, features: Any, labels: Any) -> tf.Tensor | None:
         shares = self.strategy.run(

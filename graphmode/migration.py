@@ -22,6 +22,7 @@ from tensorflow.python.training import optimizer as tf1_optimizer_module
 
 from graphmode.engine import session_config
 from tfmigration.migration.contract import ContractError, MigrationFile, call_user
+from tfmigration.migration.layouts import CellInfo
 from tfmigration.migration.mapping import VariableInfo
 from tfmigration.migration.random_ops import AlignedDropout, unaligned_random_ops
 
@@ -76,6 +77,75 @@ def _recording_optimizers() -> Iterator[list[tf.compat.v1.train.Optimizer]]:
         yield created
     finally:
         cls.__init__ = original
+
+
+RNN_CELLS = ("BasicLSTMCell", "LSTMCell", "GRUCell", "BasicRNNCell")
+
+
+@contextlib.contextmanager
+def _recording_cells() -> Iterator[list[Any]]:
+    """Every TF1 recurrent cell (`tf.compat.v1.nn.rnn_cell.*`) constructed inside the block."""
+    created: list[Any] = []
+    try:
+        module = tf.compat.v1.nn.rnn_cell
+        classes = [getattr(module, name) for name in RNN_CELLS]
+    except Exception:  # no legacy Keras (tf_keras): TF1 cells cannot be built, none to record
+        yield created
+        return
+    originals = [cls.__dict__.get("__init__") for cls in classes]
+
+    def recorder(cls: type, original: Any) -> Any:
+        def init(self: Any, *args: Any, **kwargs: Any) -> None:
+            original(self, *args, **kwargs)
+            if type(self) is cls:
+                created.append(self)
+
+        return init
+
+    for cls in classes:
+        cls.__init__ = recorder(cls, cls.__init__)
+    try:
+        yield created
+    finally:
+        for cls, original in zip(classes, originals, strict=True):
+            if original is None:
+                del cls.__init__
+            else:
+                cls.__init__ = original
+
+
+def _cell_info(cell: Any) -> CellInfo | None:
+    """What the check needs of a built TF1 cell: its kind, variables by role, forget bias."""
+    name = type(cell).__name__
+    if name == "GRUCell":
+        kernels = {
+            "gates/kernel": cell._gate_kernel,
+            "gates/bias": cell._gate_bias,
+            "candidate/kernel": cell._candidate_kernel,
+            "candidate/bias": cell._candidate_bias,
+        }
+        return CellInfo("gru", name, {role: _tf_name(v) for role, v in kernels.items()})
+    if not hasattr(cell, "_kernel"):
+        return None  # built nowhere in the graph
+    variables = {"kernel": _tf_name(cell._kernel), "bias": _tf_name(cell._bias)}
+    if name == "BasicRNNCell":
+        return CellInfo("rnn", name, variables)
+    twinless = [
+        setting
+        for setting, on in (
+            ("use_peepholes", getattr(cell, "_use_peepholes", False)),
+            ("cell_clip", getattr(cell, "_cell_clip", None) is not None),
+            ("num_proj", getattr(cell, "_num_proj", None) is not None),
+        )
+        if on
+    ]
+    return CellInfo(
+        "lstm",
+        name,
+        variables,
+        forget_bias=float(cell._forget_bias),
+        no_keras_twin=", ".join(twinless),
+    )
 
 
 @contextlib.contextmanager
@@ -156,6 +226,7 @@ class TF1Program:
             with (
                 _recording_optimizers() as optimizers,
                 _legacy_layers(),
+                _recording_cells() as cells,
                 _seeded_python_and_numpy(seed),
                 self.dropout.active(),
             ):
@@ -167,6 +238,7 @@ class TF1Program:
                     raise
             self.loss, self.train_op = _loss_and_train_op(path, result)
             self.optimizers = optimizers
+            self.rnn_cells = [info for info in map(_cell_info, cells) if info is not None]
             slot_owner = self._slot_variables(optimizers)
             global_step = tf.compat.v1.train.get_global_step(self.graph)
             everything = tf.compat.v1.global_variables()

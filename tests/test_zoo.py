@@ -97,16 +97,9 @@ CASES = [
     pytest.param("word2vec_softmax_add", EQUIVALENT),
     pytest.param("word2vec_softmax_naive", LEARNING_RATE),
     # 6. recurrent_network.py: BasicLSTMCell + static_rnn.
-    pytest.param(
-        "lstm_classifier",
-        EQUIVALENT,
-        marks=_xfail(
-            "today unpairable (MappingError, exit 2): TF1's one kernel [in + units, 4u] "
-            "(gates i, j, f, o; forget_bias added at run time) against Keras's kernel [in, 4u] and "
-            "recurrent_kernel [u, 4u] (gates i, f, c, o)",
-            raises=MappingError,
-        ),
-    ),
+    # TF1's one kernel [in + units, 4u] (gates i, j, f, o; forget_bias added at run time)
+    # against Keras's kernel and recurrent_kernel (gates i, f, c, o): paired through a layout.
+    pytest.param("lstm_classifier", EQUIVALENT),
     pytest.param("lstm_classifier_module", IDENTICAL),
     pytest.param("lstm_classifier_naive", Naive(("forward pass",))),
     # 7. cifar10.py: weight decay through the 'losses' collection, exponential_decay.

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import tensorflow as tf
 
 from eagermode.migration import TF2Port
 from eagermode.replicated_migration import ReplicatedPort
 from tfmigration.migration.contract import ContractError, MigrationFile
+from tfmigration.migration.layouts import CellInfo
 
 
 def refuse_eager_functions(migration: MigrationFile) -> None:
@@ -24,8 +27,8 @@ def refuse_eager_functions(migration: MigrationFile) -> None:
 class FunctionPort(TF2Port):
     mode = "function"
 
-    def __init__(self, migration: MigrationFile) -> None:
-        super().__init__(migration)
+    def __init__(self, migration: MigrationFile, cells: Sequence[CellInfo] = ()) -> None:
+        super().__init__(migration, cells)
         refuse_eager_functions(migration)
         self.compiled_step = self.run_step = tf.function(self.call_step)
 
@@ -39,8 +42,10 @@ class ReplicatedFunctionPort(ReplicatedPort):
 
     mode = "function"
 
-    def __init__(self, migration: MigrationFile, replicas: int) -> None:
-        super().__init__(migration, replicas)
+    def __init__(
+        self, migration: MigrationFile, replicas: int, cells: Sequence[CellInfo] = ()
+    ) -> None:
+        super().__init__(migration, replicas, cells)
         refuse_eager_functions(migration)
         self.compiled_step = self.run_step = tf.function(self.call_step)
 

@@ -16,11 +16,12 @@ Changes made for the migration-file contract:
 - widths reduced to keep the test fast: num_hidden 128 -> 16; 10000 steps of batches of 128
   become STEPS = 10 batches of BATCH_SIZE = 32.
 
-Today this cannot be paired: TF1's cell keeps one kernel [inputs + units, 4 * units] with its
+TF1's cell keeps one kernel [inputs + units, 4 * units] with its
 gates in the order i, j, f, o and adds `forget_bias` to f at run time; Keras's LSTM keeps a
 kernel [inputs, 4 * units] and a recurrent_kernel [units, 4 * units], gates in the order
-i, f, c, o, and no forget bias beyond its initial value. It is the target of a later feature
-(splitting, reordering and shifting the weights when they are copied).
+i, f, c, o, and no forget bias beyond its initial value. The check pairs them through a weight
+layout (tfmigration/migration/layouts.py): the Keras cell shown in TF1's layout, the forget bias
+folded into the bias.
 """
 
 from __future__ import annotations

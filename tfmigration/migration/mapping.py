@@ -56,6 +56,9 @@ class VariableInfo:
     dtype: str
     trainable: bool
     order: int  # creation order on its own side
+    # How the port shows this TF1-layout value, where it is a view of other variables (a Keras
+    # LSTM's kernel and recurrent_kernel as TF1's one kernel); "" for a variable as it is.
+    layout: str = ""
 
     @property
     def scopes(self) -> tuple[str, ...]:
