@@ -218,3 +218,20 @@ def test_a_peephole_lstm_cell_has_no_keras_twin_and_says_so(tmp_path: Path) -> N
     with pytest.raises(ContractError) as raised:
         check_migration(path, strict=True)
     assert "TF1's LSTMCell uses use_peepholes, which no Keras 3 layer computes" in str(raised.value)
+
+
+def test_an_lstm_port_checks_against_a_recording_as_it_checks_live(tmp_path: Path) -> None:
+    from bridge.record import record_migration
+    from tests.test_golden import without_tf1
+
+    keras.backend.clear_session()
+    path = program(tmp_path, "recorded", LSTM_DYNAMIC.format(forget=1.0), "keras.layers.LSTM(6)")
+    record_migration(path, tmp_path / "recording", strict=True)
+    live = check_migration(path, strict=True)
+    (tmp_path / "port").mkdir()
+    keras.backend.clear_session()
+    port_only = without_tf1(path, tmp_path / "port")
+    against = check_migration(port_only, against=tmp_path / "recording", strict=True)
+    assert against.verdict == live.verdict, against.explain()
+    assert [r.max_loss_ulps for r in against.results] == [r.max_loss_ulps for r in live.results]
+    assert against.variable_map == live.variable_map
