@@ -525,6 +525,7 @@ def _recorded_reference(recording: Recording, steps: int) -> Reference:
         slot_names=optimizer.get("slots", {}),
         beta_powers=tuple(powers) if powers else None,
         unaligned_random_ops=manifest.get("unaligned_random_ops", []),
+        gradient_clipping=manifest.get("gradient_clipping", []),
     )
 
 

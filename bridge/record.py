@@ -101,6 +101,7 @@ def record_migration(
             "param_relative": floor.param_relative,
         },
         "unaligned_random_ops": reference.unaligned_random_ops,
+        "gradient_clipping": reference.gradient_clipping,
     }
     write_recording(output, manifest, reference.losses, indices, reference.initial, reference.after)
     return manifest

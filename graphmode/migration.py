@@ -263,6 +263,14 @@ class TF1Program:
                 value = tf.compat.v1.placeholder(variable.dtype.base_dtype, variable.shape)
                 self._loaders[_tf_name(variable)] = (variable, value, variable.assign(value))
             self._learning_rate = _learning_rate_tensor(optimizers)
+            self.gradient_clipping = sorted(
+                {
+                    scope
+                    for op in self.graph.get_operations()
+                    for scope in ("clip_by_global_norm", "clip_by_norm", "clip_by_value")
+                    if f"{scope}/" in op.name or op.name.startswith(scope)
+                }
+            )
             self.unaligned_random_ops = unaligned_random_ops(
                 self._reachable_ops([self.loss, self.train_op])
             )
@@ -306,6 +314,12 @@ class TF1Program:
             for variable in optimizer.variables():
                 if id(variable) not in slot_vars:
                     owned.append(variable)  # beta1_power, beta2_power, ...
+            rate = getattr(optimizer, "_learning_rate", getattr(optimizer, "_lr", None))
+            if isinstance(rate, tf.Variable) and all(rate is not v for v in owned):
+                # A learning rate kept in a variable and set by assign between epochs (the PTB
+                # tutorial's `assign_lr`): the optimizer's setting, compared as one, not a
+                # model variable the port must hold.
+                owned.append(rate)
         return owned
 
     def _reachable_ops(self, fetches: list[Any]) -> list[tf.Operation]:

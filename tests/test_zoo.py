@@ -102,7 +102,11 @@ CASES = [
     pytest.param("lstm_classifier", EQUIVALENT),
     pytest.param("lstm_classifier_module", IDENTICAL),
     pytest.param("lstm_classifier_naive", Naive(("forward pass",))),
-    # 7. cifar10.py: weight decay through the 'losses' collection, exponential_decay.
+    # 7. ptb_word_lm.py: MultiRNNCell of BasicLSTMCell(forget_bias=0.0), embedding,
+    # clip_by_global_norm, a learning rate kept in a variable.
+    pytest.param("ptb_lstm", EQUIVALENT),
+    pytest.param("ptb_lstm_naive", Naive(("clips its gradients",))),
+    # 8. cifar10.py: weight decay through the 'losses' collection, exponential_decay.
     pytest.param("cifar10_cnn", EQUIVALENT),
     # TF1's exponential_decay learning rate falls; the port's stays 0.1.
     pytest.param("cifar10_cnn_naive", LEARNING_RATE),

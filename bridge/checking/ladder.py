@@ -16,7 +16,12 @@ from bridge.checking.ports import align, slot_pairs
 from bridge.checking.reference import Batches, Reference
 from eagermode.migration import TF2Port
 from graphmode.migration import TF1Program
-from tfmigration.measure.migration_report import Finding, LadderStep, StyleCheck
+from tfmigration.measure.migration_report import (
+    ARITHMETIC_RELATIVE,
+    Finding,
+    LadderStep,
+    StyleCheck,
+)
 from tfmigration.measure.ulp import max_ulp_distance, normwise_ulp_distance, relative_error
 from tfmigration.migration.mapping import Pair
 
@@ -181,7 +186,7 @@ def ladder(
         updated = _worst_update(trainable, before, after, values)
         if updated is not None:
             name, distance, relative = updated
-            hint, basis = _hyperparameter_hint(reference, port)
+            hint, basis = _hyperparameter_hint(reference, port, relative)
             findings.append(
                 Finding(
                     "update",
@@ -419,9 +424,15 @@ def _whole_step(
     if moved is None:
         return []
     name, distance, relative = moved
-    hint, basis = _hyperparameter_hint(reference, port)
+    hint, basis = _hyperparameter_hint(reference, port, relative)
     if port.optimizer is None:
         basis = "measured"  # an update written by hand: no settings to compare
+    if reference.gradient_clipping and not port.clipping():
+        hint += (
+            f"; TF1's graph clips its gradients ({', '.join(reference.gradient_clipping)}) and "
+            "the port's optimizer does not (global_clipnorm, clipnorm, clipvalue): does its "
+            "step clip them?"
+        )
     what = f"gradient and update together: {because}" if recorded else "its gradients and update"
     return [
         Finding(
@@ -525,9 +536,21 @@ def _optimizer_name(port: TF2Port) -> str:
     return type(port.optimizer).__name__
 
 
-def _hyperparameter_hint(reference: Reference, port: TF2Port) -> tuple[str, str]:
+def _hyperparameter_hint(
+    reference: Reference, port: TF2Port, relative: float | None = None
+) -> tuple[str, str]:
     """What the optimizers' settings say about an update that differs, and whether they differ
-    (if not, the difference is the libraries' arithmetic, not the port)."""
+    (if not, and the update is within ARITHMETIC_RELATIVE of TF1's, the difference is the
+    libraries' arithmetic, not the port)."""
+    if relative is not None and relative > ARITHMETIC_RELATIVE:
+        hint, basis = _hyperparameter_hint(reference, port)
+        if basis != "arithmetic":
+            return hint, basis
+        return (
+            f"; the same optimizer and settings, yet {relative:.3g} of TF1's change: more "
+            f"than the libraries' arithmetic explains ({ARITHMETIC_RELATIVE:g})",
+            "arithmetic",
+        )
     tf1 = reference.hyperparameters
     tf2 = port.hyperparameters()
     kind = reference.optimizer_kind

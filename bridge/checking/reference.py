@@ -40,6 +40,8 @@ class Reference:
     slot_names: dict[str, str] = field(default_factory=dict)  # "tf1name/slot" -> variable name
     beta_powers: tuple[str, str] | None = None
     unaligned_random_ops: list[str] = field(default_factory=list)
+    # How TF1's graph clips its gradients (clip_by_global_norm, ...), where it does.
+    gradient_clipping: list[str] = field(default_factory=list)
     # The optimizer's step count before step 0: 0, or a TF1 checkpoint's global step.
     start_iteration: int = 0
 
@@ -74,6 +76,7 @@ def start_reference(program: TF1Program, steps: int, start_iteration: int = 0) -
         slot_names=dict(program.slot_names),
         beta_powers=program.beta_powers,
         unaligned_random_ops=list(program.unaligned_random_ops),
+        gradient_clipping=list(program.gradient_clipping),
         start_iteration=start_iteration,
     )
 

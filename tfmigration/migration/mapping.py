@@ -9,7 +9,8 @@ The rules, in order (each pair found is final):
    `bias`; `scale` ~ `gamma`; `offset` ~ `beta`), and the scopes compared from the leaf upwards:
    the pair whose scopes share the longest tail wins when it wins both ways.
 3. Creation order: what is left is paired in creation order within each leaf kind, when both
-   sides have as many of that kind.
+   sides have as many of that kind; then within each kind and shape, likewise (two stacked
+   LSTMs' kernels beside a Dense kernel).
 4. Shapes: what is left is paired where a shape, dtype and trainability is held by exactly
    one variable on each side (TF1's unnamed `Variable_1` and a Keras `embeddings`).
 
@@ -117,15 +118,16 @@ def infer_mapping(
     left1 = [info for info in tf1 if info.name not in pairs]
     left2 = [info for info in tf2 if info.name not in taken]
 
-    for kind in dict.fromkeys(info.kind for info in left1):
-        ones = [info for info in left1 if info.kind == kind]
-        twos = sorted((info for info in left2 if info.kind == kind), key=lambda i: i.order)
-        if len(ones) == len(twos):
-            for one, two in zip(ones, twos, strict=True):
-                pairs[one.name] = Pair(one, two, "order")
-    taken = {pair.tf2.name for pair in pairs.values()}
-    left1 = [info for info in tf1 if info.name not in pairs]
-    left2 = [info for info in tf2 if info.name not in taken]
+    for group in (lambda info: info.kind, lambda info: (info.kind, info.shape)):
+        for key in dict.fromkeys(group(info) for info in left1):
+            ones = [info for info in left1 if group(info) == key]
+            twos = sorted((info for info in left2 if group(info) == key), key=lambda i: i.order)
+            if len(ones) == len(twos):
+                for one, two in zip(ones, twos, strict=True):
+                    pairs[one.name] = Pair(one, two, "order")
+        taken = {pair.tf2.name for pair in pairs.values()}
+        left1 = [info for info in tf1 if info.name not in pairs]
+        left2 = [info for info in tf2 if info.name not in taken]
 
     for one, two in _unique_shape_matches(left1, left2):
         pairs[one.name] = Pair(one, two, "shape")
