@@ -22,6 +22,7 @@ that settles it. Pure Python: no TensorFlow.
 from __future__ import annotations
 
 import difflib
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -96,6 +97,7 @@ def infer_mapping(
     problems: list[str] = []
     pairs: dict[str, Pair] = {}
     for name1, name2 in overrides.items():
+        name2 = _renumbered(name2, by_name2)
         if name1 not in by_name1:
             problems.append(
                 f"VARIABLE_MAP names TF1 variable {name1!r}, which TF1 does not have"
@@ -204,6 +206,21 @@ def _shared_tail(a: tuple[str, ...], b: tuple[str, ...]) -> int:
             break
         count += 1
     return count
+
+
+def _unnumbered(name: str) -> str:
+    return "/".join(re.sub(r"_\d+$", "", part) for part in name.split("/"))
+
+
+def _renumbered(name: str, names: Mapping[str, VariableInfo]) -> str:
+    """A port name as this process numbered it: Keras numbers every automatically named model
+    and layer it builds (`sequential`, `sequential_1`, ...), so a VARIABLE_MAP written from one
+    run's names (`sequential/out/kernel`) still finds `sequential_3/out/kernel`, where that is
+    the one port variable it can mean."""
+    if name in names:
+        return name
+    found = [other for other in names if _unnumbered(other) == _unnumbered(name)]
+    return found[0] if len(found) == 1 else name
 
 
 def _unique_shape_matches(
