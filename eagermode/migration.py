@@ -21,7 +21,7 @@ import tensorflow as tf
 from eagermode import keras_internals as internals
 from eagermode.tf1_compatible import TF1Adam
 from tfmigration.catalog.optimizers import SLOTS
-from tfmigration.migration.contract import ContractError, MigrationFile, call_user
+from tfmigration.migration.contract import ContractError, MigrationFile, call_user, map_inputs
 from tfmigration.migration.mapping import VariableInfo
 from tfmigration.migration.random_ops import AlignedDropout
 
@@ -176,7 +176,7 @@ class TF2Port:
         return self.call_step(features, labels)
 
     def _run(self, function: Callable[..., Any], features: np.ndarray, labels: np.ndarray) -> Any:
-        return function(tf.convert_to_tensor(features), tf.convert_to_tensor(labels))
+        return function(map_inputs(tf.convert_to_tensor, features), tf.convert_to_tensor(labels))
 
     def _aligned(
         self,
@@ -353,7 +353,7 @@ class TF2Port:
         self.dropout.reset()
         with self.dropout.active(), tf.GradientTape() as tape:
             loss = self._loss_function(
-                self.state, tf.convert_to_tensor(features), tf.convert_to_tensor(labels)
+                self.state, map_inputs(tf.convert_to_tensor, features), tf.convert_to_tensor(labels)
             )
         gradients = tape.gradient(loss, [_tf_variable(v) for v in trainable.values()])
         return {
