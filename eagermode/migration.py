@@ -23,7 +23,7 @@ from eagermode.tf1_compatible import TF1Adam
 from tfmigration.catalog.optimizers import SLOTS
 from tfmigration.migration.contract import ContractError, MigrationFile, call_user, map_inputs
 from tfmigration.migration.mapping import VariableInfo
-from tfmigration.migration.random_ops import AlignedDropout
+from tfmigration.migration.random_ops import AlignedRandomOps
 
 KERAS_OPTIMIZERS = {
     "Adam": "adam",
@@ -62,7 +62,7 @@ class TF2Port:
         self.migration = migration
         path = migration.path
         self.step_variable = tf.Variable(0, dtype=tf.int64, trainable=False, name="tfbridge_step")
-        self.dropout = AlignedDropout(self.step_variable.read_value)
+        self.dropout = AlignedRandomOps(self.step_variable.read_value)
         self.state = call_user(path, migration.function("tf2_setup"))
         self.models, self.optimizers = self._find(self.state)
         named = self._named_variables()

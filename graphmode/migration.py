@@ -29,7 +29,7 @@ from tfmigration.migration.contract import (
     input_names,
 )
 from tfmigration.migration.mapping import VariableInfo
-from tfmigration.migration.random_ops import AlignedDropout, unaligned_random_ops
+from tfmigration.migration.random_ops import AlignedRandomOps, unaligned_random_ops
 
 LEGACY_HINT = (
     "needs the legacy Keras that TF1 layers code runs on: "
@@ -156,7 +156,7 @@ class TF1Program:
             self._y = tf.compat.v1.placeholder(
                 migration.labels.dtype, (None, *migration.labels.shape[1:]), name="labels"
             )
-            self.dropout = AlignedDropout(lambda: self._step)
+            self.dropout = AlignedRandomOps(lambda: self._step)
             with (
                 _recording_optimizers() as optimizers,
                 _legacy_layers(),

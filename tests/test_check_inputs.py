@@ -353,7 +353,7 @@ BAD_DATA = {
 }
 
 
-@pytest.mark.parametrize("case", list(BAD_DATA))
+@pytest.mark.parametrize("case", list(BAD_DATA), ids=lambda case: case.replace(" ", "-"))
 def test_bad_inputs_are_one_line_exit_2(tmp_path: Path, case: str) -> None:
     returned, expected = BAD_DATA[case]
     text = changed(TWO_INPUTS, 'return {"x": x, "z": z}, y', returned)
@@ -394,7 +394,7 @@ BAD_FEEDS = {
 }
 
 
-@pytest.mark.parametrize("case", list(BAD_FEEDS))
+@pytest.mark.parametrize("case", list(BAD_FEEDS), ids=lambda case: case.replace(" ", "-"))
 def test_bad_tf1_feeds_are_one_line_exit_2(tmp_path: Path, case: str) -> None:
     feeds, expected = BAD_FEEDS[case]
     text = changed(SEQUENCES, 'TF1_FEEDS = {"keep_prob": KEEP_PROB}', f"TF1_FEEDS = {feeds}")
@@ -402,3 +402,85 @@ def test_bad_tf1_feeds_are_one_line_exit_2(tmp_path: Path, case: str) -> None:
     refused(result, path, expected)
     assert not output.exists()
 
+
+# --- candidate samplers --------------------------------------------------------------------------
+
+
+def _aligned_draw(step: int, **arguments: object) -> tuple:
+    import tensorflow as tf
+    from tensorflow.python.ops import candidate_sampling_ops
+
+    from tfmigration.migration.random_ops import AlignedRandomOps
+
+    aligned = AlignedRandomOps(lambda: tf.constant(step, tf.int64))
+    with aligned.active():
+        first = candidate_sampling_ops.log_uniform_candidate_sampler(**arguments)
+        second = candidate_sampling_ops.log_uniform_candidate_sampler(**arguments)
+    return tuple(t.numpy() for t in first), tuple(t.numpy() for t in second)
+
+
+def test_the_aligned_log_uniform_sampler_draws_the_kernels_distribution() -> None:
+    """Without `unique`, the expected counts are the kernel's own (p * n, from the same
+    probabilities) bit for bit, and the classes fall as log-uniform says (within 4 sigma)."""
+    import numpy as np
+    import tensorflow as tf
+
+    true_classes = tf.constant([[0], [3], [9]], tf.int64)
+    arguments = dict(
+        true_classes=true_classes, num_true=1, num_sampled=20000, unique=False, range_max=10
+    )
+    (sampled, true_count, sampled_count), _ = _aligned_draw(0, **arguments)
+    real = tf.random.log_uniform_candidate_sampler(**arguments)
+    np.testing.assert_array_equal(true_count, real.true_expected_count.numpy())
+    probability = np.log((np.arange(10) + 2.0) / (np.arange(10) + 1.0)) / np.log(11.0)
+    # The kernel's float: p rounded to float32, then times n.
+    expected = probability.astype(np.float32)[sampled] * np.float32(20000)
+    np.testing.assert_array_equal(sampled_count, expected)
+    frequencies = np.bincount(sampled, minlength=10) / 20000
+    sigma = np.sqrt(probability * (1 - probability) / 20000)
+    assert (np.abs(frequencies - probability) < 4 * sigma).all(), (frequencies, probability)
+
+
+def test_the_aligned_unique_sampler_keys_its_draws_by_call_and_step() -> None:
+    import numpy as np
+
+    arguments = dict(true_classes=[[1], [2]], num_true=1, num_sampled=6, unique=True, range_max=8)
+    (sampled, true_count, sampled_count), (other, _, _) = _aligned_draw(3, **arguments)
+    again, _ = _aligned_draw(3, **arguments)
+    later, _ = _aligned_draw(4, **arguments)
+    assert len(set(sampled.tolist())) == 6 and set(sampled.tolist()) <= set(range(8))
+    np.testing.assert_array_equal(again[0], sampled)
+    assert not np.array_equal(other, sampled)  # the step's second sampler draws anew
+    assert not np.array_equal(later[0], sampled)  # and so does the next step
+    # Drawn until 6 distinct classes: expected counts 1 - (1 - p)^tries, one `tries` for all.
+    probability = (np.log((sampled + 2.0) / (sampled + 1.0)) / np.log(9.0)).astype(np.float32)
+    tries = np.log1p(-sampled_count.astype(np.float64)) / np.log1p(-probability.astype(np.float64))
+    assert np.allclose(tries, tries[0], rtol=1e-4) and tries[0] >= 6
+    assert true_count.shape == (2, 1)
+
+
+def test_samplers_left_unaligned_are_named_and_aligned_ones_are_not() -> None:
+    """nce_loss's own sampler is aligned, so it is not named; one the checker cannot align
+    (learned unigram, passed as sampled_values) is named as a random op of the TF1 graph."""
+    import tensorflow as tf
+
+    from tfmigration.migration.random_ops import AlignedRandomOps, unaligned_random_ops
+
+    def nce_graph(sampled_values: bool) -> list[str]:
+        graph = tf.Graph()
+        with graph.as_default():
+            labels = tf.constant([[1], [2]], tf.int64)
+            weights, biases = tf.ones([8, 3]), tf.zeros([8])
+            values = (
+                tf.random.learned_unigram_candidate_sampler(labels, 1, 4, True, 8, name="learned")
+                if sampled_values
+                else None
+            )
+            with AlignedRandomOps(lambda: tf.constant(0, tf.int64)).active():
+                loss = tf.nn.nce_loss(
+                    weights, biases, labels, tf.ones([2, 3]), 4, 8, sampled_values=values
+                )
+            return unaligned_random_ops(graph.get_operations()) if loss is not None else []
+
+    assert nce_graph(sampled_values=False) == []
+    assert nce_graph(sampled_values=True) == ["learned"]
