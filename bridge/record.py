@@ -17,7 +17,13 @@ from bridge.checking.reference import Batches, noise_floor, run_tf1
 from graphmode.migration import TF1Program
 from tfmigration.catalog.errors import ConfigError
 from tfmigration.machine import cpu
-from tfmigration.migration.contract import batch_indices, load
+from tfmigration.migration.contract import (
+    Features,
+    batch_indices,
+    flat_inputs,
+    input_names,
+    load,
+)
 from tfmigration.migration.golden import check_destination, recorded_steps, write_recording
 
 
@@ -61,10 +67,7 @@ def record_migration(
         },
         "data": {
             "sha256": migration.fingerprint(),
-            "features": {
-                "shape": list(migration.features.shape),
-                "dtype": migration.features.dtype.str,
-            },
+            **_recorded_features(migration.features),
             "labels": {"shape": list(migration.labels.shape), "dtype": migration.labels.dtype.str},
         },
         "versions": {
@@ -105,3 +108,15 @@ def record_migration(
     }
     write_recording(output, manifest, reference.losses, indices, reference.initial, reference.after)
     return manifest
+
+
+def _recorded_features(features: Features) -> dict:
+    """One array as `features` (as recordings always held it); several as `inputs`: their
+    structure and each one's name, shape and dtype, in the fingerprint's order."""
+    if not isinstance(features, dict | tuple):
+        return {"features": {"shape": list(features.shape), "dtype": features.dtype.str}}
+    arrays = [
+        {"name": name, "shape": list(array.shape), "dtype": array.dtype.str}
+        for name, array in zip(input_names(features), flat_inputs(features), strict=True)
+    ]
+    return {"inputs": {"structure": type(features).__name__, "arrays": arrays}}

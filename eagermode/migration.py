@@ -22,10 +22,10 @@ from eagermode import keras_internals as internals
 from eagermode.rnn_layouts import LayoutView, tf1_layout_views
 from eagermode.tf1_compatible import TF1Adam
 from tfmigration.catalog.optimizers import SLOTS
-from tfmigration.migration.contract import ContractError, MigrationFile, call_user
+from tfmigration.migration.contract import ContractError, MigrationFile, call_user, map_inputs
 from tfmigration.migration.layouts import CellInfo
 from tfmigration.migration.mapping import VariableInfo
-from tfmigration.migration.random_ops import AlignedDropout
+from tfmigration.migration.random_ops import AlignedRandomOps
 
 KERAS_OPTIMIZERS = {
     "Adam": "adam",
@@ -64,7 +64,7 @@ class TF2Port:
         self.migration = migration
         path = migration.path
         self.step_variable = tf.Variable(0, dtype=tf.int64, trainable=False, name="tfbridge_step")
-        self.dropout = AlignedDropout(self.step_variable.read_value)
+        self.dropout = AlignedRandomOps(self.step_variable.read_value)
         self.state = call_user(path, migration.function("tf2_setup"))
         self.models, self.optimizers = self._find(self.state)
         named = self._named_variables()
@@ -182,7 +182,7 @@ class TF2Port:
         return self.call_step(features, labels)
 
     def _run(self, function: Callable[..., Any], features: np.ndarray, labels: np.ndarray) -> Any:
-        return function(tf.convert_to_tensor(features), tf.convert_to_tensor(labels))
+        return function(map_inputs(tf.convert_to_tensor, features), tf.convert_to_tensor(labels))
 
     def _aligned(
         self,
@@ -396,7 +396,7 @@ class TF2Port:
         self.dropout.reset()
         with self.dropout.active(), tf.GradientTape() as tape:
             loss = self._loss_function(
-                self.state, tf.convert_to_tensor(features), tf.convert_to_tensor(labels)
+                self.state, map_inputs(tf.convert_to_tensor, features), tf.convert_to_tensor(labels)
             )
         gradients = tape.gradient(loss, [_tf_variable(v) for v in trainable.values()])
         return self._in_layout(

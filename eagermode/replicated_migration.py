@@ -20,7 +20,7 @@ import tensorflow as tf
 from eagermode.distributed import SUM, distribute_shards, mirrored_strategy
 from eagermode.migration import TF2Port
 from tfmigration.distributed import shard_bounds
-from tfmigration.migration.contract import MigrationFile
+from tfmigration.migration.contract import MigrationFile, input_rows, map_inputs
 from tfmigration.migration.layouts import CellInfo
 
 
@@ -48,8 +48,8 @@ class ReplicatedPort(TF2Port):
         return self.strategy.reduce(SUM, shares, axis=None)
 
     def _run(self, function: Callable[..., Any], features: np.ndarray, labels: np.ndarray) -> Any:
-        bounds = shard_bounds(len(features), self.replicas)
+        bounds = shard_bounds(input_rows(features), self.replicas)
         return function(
-            distribute_shards(self.strategy, features, bounds),
+            map_inputs(lambda array: distribute_shards(self.strategy, array, bounds), features),
             distribute_shards(self.strategy, labels, bounds),
         )

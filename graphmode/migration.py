@@ -21,10 +21,16 @@ import tensorflow as tf
 from tensorflow.python.training import optimizer as tf1_optimizer_module
 
 from graphmode.engine import session_config
-from tfmigration.migration.contract import ContractError, MigrationFile, call_user
+from tfmigration.migration.contract import (
+    ContractError,
+    MigrationFile,
+    call_user,
+    flat_inputs,
+    input_names,
+)
 from tfmigration.migration.layouts import CellInfo
 from tfmigration.migration.mapping import VariableInfo
-from tfmigration.migration.random_ops import AlignedDropout, unaligned_random_ops
+from tfmigration.migration.random_ops import AlignedRandomOps, unaligned_random_ops
 
 LEGACY_HINT = (
     "needs the legacy Keras that TF1 layers code runs on: "
@@ -216,13 +222,11 @@ class TF1Program:
             self._step = tf.compat.v1.placeholder_with_default(
                 tf.constant(0, tf.int64), (), name="tfbridge_step"
             )
-            self._x = tf.compat.v1.placeholder(
-                migration.features.dtype, (None, *migration.features.shape[1:]), name="features"
-            )
+            self._x = _placeholders(migration.features)
             self._y = tf.compat.v1.placeholder(
                 migration.labels.dtype, (None, *migration.labels.shape[1:]), name="labels"
             )
-            self.dropout = AlignedDropout(lambda: self._step)
+            self.dropout = AlignedRandomOps(lambda: self._step)
             with (
                 _recording_optimizers() as optimizers,
                 _legacy_layers(),
@@ -237,6 +241,7 @@ class TF1Program:
                         raise ContractError(f"{path}: tf1_train() {LEGACY_HINT}") from None
                     raise
             self.loss, self.train_op = _loss_and_train_op(path, result)
+            self._feeds = self._training_feeds()
             self.optimizers = optimizers
             self.rnn_cells = [info for info in map(_cell_info, cells) if info is not None]
             slot_owner = self._slot_variables(optimizers)
@@ -347,8 +352,48 @@ class TF1Program:
             for order, variable in enumerate(self.variables)
         ]
 
-    def _feed(self, features: np.ndarray, labels: np.ndarray, step: int) -> dict:
-        return {self._x: features, self._y: labels, self._step: step}
+    def _training_feeds(self) -> dict[tf.Tensor, np.ndarray]:
+        """TF1_FEEDS by placeholder, each checked against the graph; and no placeholder that
+        the step needs left without a value (TF1 would stop at the first run, in its words)."""
+        path = self.migration.path
+        ours = {id(p.op) for p in [self._step, self._y, *flat_inputs(self._x)]}
+        placeholders = [
+            op
+            for op in self.graph.get_operations()
+            if op.type in ("Placeholder", "PlaceholderWithDefault") and id(op) not in ours
+        ]
+        listed = ", ".join(repr(op.name) for op in placeholders) or "none"
+        feeds = {}
+        for name, value in self.migration.tf1_feeds.items():
+            try:
+                op = self.graph.get_operation_by_name(name)
+            except (KeyError, ValueError):
+                op = None
+            if op is None or op not in placeholders:
+                raise ContractError(
+                    f"{path}: TF1_FEEDS names {name!r}, which is not a placeholder of "
+                    f"tf1_train()'s graph; its placeholders: {listed}"
+                )
+            feeds[op.outputs[0]] = _feed_value(path, name, op.outputs[0], value)
+        fed = {id(tensor.op) for tensor in feeds}
+        needed = [
+            op
+            for op in self._reachable_ops([self.loss, self.train_op])
+            if op.type == "Placeholder" and id(op) not in ours and id(op) not in fed
+        ]
+        if needed:
+            op = min(needed, key=lambda op: op.name)
+            tensor = op.outputs[0]
+            raise ContractError(
+                f"{path}: tf1_train() makes placeholder {op.name!r} ({tensor.dtype.name}, shape "
+                f"{_shape(tensor)}) that the checker does not feed; give its training value in "
+                f"TF1_FEEDS = {{{op.name!r}: ...}} (features and labels are fed already)"
+            )
+        return feeds
+
+    def _feed(self, features: Any, labels: np.ndarray, step: int) -> dict:
+        feed = dict(zip(flat_inputs(self._x), flat_inputs(features), strict=True))
+        return {**feed, self._y: labels, self._step: step, **self._feeds}
 
     def step(self, features: np.ndarray, labels: np.ndarray, step: int) -> np.floating:
         loss, _ = self.session.run([self.loss, self.train_op], self._feed(features, labels, step))
@@ -467,6 +512,47 @@ class TF1Program:
 
     def close(self) -> None:
         self.session.close()
+
+
+def _placeholders(features: Any) -> Any:
+    """One placeholder per input, batch dimension None, named as `input_names` names it."""
+
+    def placeholder(array: np.ndarray, name: str) -> tf.Tensor:
+        return tf.compat.v1.placeholder(array.dtype, (None, *array.shape[1:]), name=name)
+
+    names = input_names(features)
+    if isinstance(features, dict):
+        return {name: placeholder(features[name], name) for name in features}
+    if isinstance(features, tuple):
+        return tuple(placeholder(a, name) for a, name in zip(features, names, strict=True))
+    return placeholder(features, names[0])
+
+
+def _shape(tensor: tf.Tensor) -> str:
+    return str(tensor.shape.as_list()) if tensor.shape.rank is not None else "unknown"
+
+
+def _feed_value(path: Any, name: str, placeholder: tf.Tensor, value: np.ndarray) -> np.ndarray:
+    """`value` as the placeholder's dtype, where that loses nothing a user meant: a bool only
+    for a bool, a whole number for an integer, a number (not a bool) for a float."""
+    dtype = placeholder.dtype.base_dtype
+    kind = value.dtype.kind
+    fits = (
+        kind == "b"
+        if dtype.is_bool
+        else (kind in "iu" if dtype.is_integer else kind in "iuf" if dtype.is_floating else False)
+    )
+    if not fits:
+        raise ContractError(
+            f"{path}: TF1_FEEDS[{name!r}] = {value.tolist()!r} ({value.dtype}) does not fit "
+            f"placeholder {name!r} of dtype {dtype.name}"
+        )
+    if not placeholder.shape.is_compatible_with(value.shape):
+        raise ContractError(
+            f"{path}: TF1_FEEDS[{name!r}] has shape {list(value.shape)}; placeholder {name!r} "
+            f"takes shape {_shape(placeholder)}"
+        )
+    return value.astype(dtype.as_numpy_dtype)
 
 
 def _dense(gradient: Any, variable: tf.Variable) -> tf.Tensor:

@@ -115,7 +115,8 @@ BAD_FILES = {
     ),
     "data not a pair": (
         lambda good: good.replace("return x, (3.0 * x + 1.0).astype(np.float32)", "return x"),
-        "data() must return (features, labels), two NumPy arrays; it returned ndarray",
+        "data() must return (features, labels): features a numeric NumPy array, a dict of "
+        "name -> array, or a tuple of arrays, labels a numeric array; it returned ndarray",
     ),
     "port too narrow": (
         lambda good: good.replace(

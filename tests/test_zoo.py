@@ -83,14 +83,8 @@ CASES = [
     # Keras's RMSprop mean square starts at zeros, TF1's at ones; no hyperparameter differs.
     pytest.param("autoencoder_naive_epsilon", Naive(("mean square",))),
     # 5. word2vec_basic.py: embedding_lookup + nce_loss, GradientDescentOptimizer(1.0).
-    pytest.param(
-        "word2vec",
-        EQUIVALENT,
-        marks=_xfail(
-            "nce_loss's candidate sampler is a random op the checker does not align yet: the "
-            "runs part from step 0 and the verdict is `different`, the sampler named"
-        ),
-    ),
+    # nce_loss's log-uniform candidate sampler is aligned (random_ops.AlignedRandomOps).
+    pytest.param("word2vec", EQUIVALENT),
     pytest.param("word2vec_naive", LEARNING_RATE),
     # The same skip-gram model with a full softmax: no sampler, still a sparse gradient.
     pytest.param("word2vec_softmax", IDENTICAL),

@@ -16,7 +16,7 @@ from graphmode.migration import TF1Program
 from tfmigration.catalog.errors import UserError
 from tfmigration.measure.migration_report import NoiseFloor
 from tfmigration.measure.ulp import max_ulp_distance, relative_error
-from tfmigration.migration.contract import ContractError, MigrationFile
+from tfmigration.migration.contract import ContractError, Features, MigrationFile, map_inputs
 from tfmigration.migration.golden import recorded_steps
 from tfmigration.migration.mapping import VariableInfo
 
@@ -50,17 +50,19 @@ class Reference:
 
 
 class Batches:
-    """Each step's features and labels: rows drawn up front, or the whole data set."""
+    """Each step's features and labels: rows drawn up front (the same rows of every input), or
+    the whole data set."""
 
     def __init__(self, migration: MigrationFile, indices: np.ndarray | None) -> None:
         self._migration = migration
         self.indices = indices
 
-    def __call__(self, step: int) -> tuple[np.ndarray, np.ndarray]:
+    def __call__(self, step: int) -> tuple[Features, np.ndarray]:
         if self.indices is None:
             return self._migration.features, self._migration.labels
         rows = self.indices[step]
-        return self._migration.features[rows], self._migration.labels[rows]
+        features = map_inputs(lambda array: array[rows], self._migration.features)
+        return features, self._migration.labels[rows]
 
 
 def start_reference(program: TF1Program, steps: int, start_iteration: int = 0) -> Reference:

@@ -15,8 +15,8 @@ Changes made for the migration-file contract:
   64 -> 8, batch 128 -> BATCH_SIZE = 64; 100001 steps -> STEPS = 10;
 - the `tf.device('/cpu:0')` pin is dropped (this runs on CPU anyway).
 
-`nce_loss` draws its negative classes with `log_uniform_candidate_sampler`, a random op the
-checker cannot align today: TF1 and the port sample different negatives.
+`nce_loss` draws its negative classes with `log_uniform_candidate_sampler`; the checker aligns
+it (tfmigration/migration/random_ops.py), so TF1 and the port sample the same negatives.
 """
 
 from __future__ import annotations

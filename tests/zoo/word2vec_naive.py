@@ -17,8 +17,8 @@ Changes made for the migration-file contract:
   64 -> 8, batch 128 -> BATCH_SIZE = 64; 100001 steps -> STEPS = 10;
 - the `tf.device('/cpu:0')` pin is dropped (this runs on CPU anyway).
 
-`nce_loss` draws its negative classes with `log_uniform_candidate_sampler`, a random op the
-checker cannot align today: TF1 and the port sample different negatives.
+`nce_loss` draws its negative classes with `log_uniform_candidate_sampler`, which the checker
+aligns: both sides sample the same negatives, and the learning rate alone parts them.
 """
 
 from __future__ import annotations

@@ -12,7 +12,15 @@ The contract (names are the interface):
 Optional extensions: `tf2_loss(state, features, labels)` (the port's loss without an update, for
 the ladder's forward rung when the port's optimizer cannot be intercepted), `BATCH_SIZE` and
 `STEPS` (the file's own defaults for --batch-size and --steps), `SEED`, `REPLICAS = True` (the
-port may run under --replicas N: its step returns its replica's share of the loss).
+port may run under --replicas N: its step returns its replica's share of the loss),
+`TF1_FEEDS = {"keep_prob": 0.5, "is_training": True}` (placeholders of the TF1 graph, by name,
+and the value a TF1 training loop fed them in `feed_dict`: fed on every TF1 step the checker runs,
+reruns and the noise floor's included).
+
+Several inputs: `features` may be one array, a dict of name -> array (each its own placeholder in
+`tf1_train`, named so, and a dict of tensors of the same names in the port) or a tuple of arrays
+(placeholders `input_0`, `input_1`, ...; a tuple of tensors in the port). `labels` is one array.
+Every array has one row per example; a batch takes the same rows of each.
 
 Nothing here imports TensorFlow: the file is imported, but its functions run only in a style
 (a file that imported TensorFlow and turned eager execution off gets it turned back on).
@@ -24,13 +32,14 @@ import contextlib
 import hashlib
 import importlib.util
 import os
+import re
 import sys
 import traceback
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
-from typing import Any
+from typing import Any, TypeAlias
 
 import numpy as np
 
@@ -46,6 +55,46 @@ SETTING_RANGES: dict[str, tuple[int, int | None]] = {
     "BATCH_SIZE": (1, None),
     "SEED": (0, MAX_SEED),
 }
+
+
+# One array, or several named inputs (a dict) or positional ones (a tuple) of equal row counts.
+Features: TypeAlias = "np.ndarray | dict[str, np.ndarray] | tuple[np.ndarray, ...]"
+ACCEPTED_FEATURES = "a numeric NumPy array, a dict of name -> array, or a tuple of arrays"
+# A TF op name (tensorflow/python/framework/ops.py `_VALID_OP_NAME_REGEX`): each dict input
+# becomes a placeholder of that name.
+_OP_NAME = re.compile(r"[A-Za-z0-9.][A-Za-z0-9_.\\/>-]*")
+
+
+def input_names(features: Features) -> list[str]:
+    """The TF1 placeholder name of each input, in `flat_inputs` order."""
+    if isinstance(features, dict):
+        return sorted(features)
+    if isinstance(features, tuple):
+        return [f"input_{index}" for index in range(len(features))]
+    return ["features"]
+
+
+def flat_inputs(features: Any) -> list[Any]:
+    """The inputs of a features structure (arrays, tensors, placeholders) in a fixed order: a
+    dict's by sorted name, a tuple's by position; one array alone."""
+    if isinstance(features, dict):
+        return [features[name] for name in sorted(features)]
+    if isinstance(features, tuple):
+        return list(features)
+    return [features]
+
+
+def map_inputs(function: Callable[[Any], Any], features: Any) -> Any:
+    """`features` with `function` applied to each input, its structure (dict, tuple) kept."""
+    if isinstance(features, dict):
+        return {name: function(value) for name, value in features.items()}
+    if isinstance(features, tuple):
+        return tuple(function(value) for value in features)
+    return function(features)
+
+
+def input_rows(features: Any) -> int:
+    return len(flat_inputs(features)[0])
 
 
 def _range_text(low: int, high: int | None) -> str:
@@ -68,10 +117,12 @@ class MigrationFile:
 
     path: Path
     module: ModuleType = field(repr=False)
-    features: np.ndarray = field(repr=False)
+    features: Features = field(repr=False)
     labels: np.ndarray = field(repr=False)
     variable_map: dict[str, str]
     has_tf1: bool
+    # TF1_FEEDS: TF1 placeholder name -> the value fed on every TF1 training step.
+    tf1_feeds: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
     # What the checker undid of the file's global TensorFlow settings, for the report's notes.
     adjustments: tuple[str, ...] = ()
 
@@ -81,7 +132,7 @@ class MigrationFile:
 
     @property
     def rows(self) -> int:
-        return len(self.features)
+        return input_rows(self.features)
 
     def function(self, name: str) -> Callable[..., Any]:
         return getattr(self.module, name)
@@ -109,9 +160,19 @@ class MigrationFile:
         return int(value)
 
     def fingerprint(self) -> str:
-        """SHA-256 of the data: its dtypes, shapes and bytes."""
+        """SHA-256 of the data: its dtypes, shapes and bytes; with several inputs, also their
+        names and structure (one array hashes as it always has, so older recordings match)."""
         digest = hashlib.sha256()
-        for array in (self.features, self.labels):
+        if isinstance(self.features, dict | tuple):
+            digest.update(type(self.features).__name__.encode())
+            named = zip(input_names(self.features), flat_inputs(self.features), strict=True)
+            for name, array in named:
+                digest.update(f"{name}:{array.dtype.str}{array.shape}".encode())
+                digest.update(np.ascontiguousarray(array).tobytes())
+            arrays: tuple[np.ndarray, ...] = (self.labels,)
+        else:
+            arrays = (self.features, self.labels)
+        for array in arrays:
             digest.update(f"{array.dtype.str}{array.shape}".encode())
             digest.update(np.ascontiguousarray(array).tobytes())
         return digest.hexdigest()
@@ -143,6 +204,7 @@ def load(path: str | Path, *, need_tf1: bool = True) -> MigrationFile:
     ):
         raise ContractError(f"{path}: VARIABLE_MAP must be a dict of TF1 name -> TF2 name strings")
     _one_tf1_name_each(path, variable_map)
+    tf1_feeds = _tf1_feeds(path, getattr(module, "TF1_FEEDS", None))
     result = call_user(path, module.data)
     adjusted += _undo_graph_mode(path, "data()")
     features, labels = _data_arrays(path, result)
@@ -153,8 +215,34 @@ def load(path: str | Path, *, need_tf1: bool = True) -> MigrationFile:
         labels=labels,
         variable_map={_strip(key): value for key, value in variable_map.items()},
         has_tf1=callable(getattr(module, "tf1_train", None)),
+        tf1_feeds=tf1_feeds,
         adjustments=tuple(adjusted),
     )
+
+
+def _tf1_feeds(path: Path, feeds: Any) -> dict[str, np.ndarray]:
+    """TF1_FEEDS as name -> array; the graph's own check (is it a placeholder, of that dtype and
+    shape) comes when TF1's graph is built."""
+    if feeds is None:
+        return {}
+    if not isinstance(feeds, Mapping) or not all(isinstance(key, str) for key in feeds):
+        raise ContractError(
+            f"{path}: TF1_FEEDS must be a dict of TF1 placeholder name -> the value fed in "
+            f"training (e.g. {{'keep_prob': 0.5}}); it is {_kind(feeds)}"
+        )
+    found = {}
+    for name, value in feeds.items():
+        try:
+            array = np.asarray(value)
+        except ValueError:
+            array = np.asarray(None)
+        if array.dtype == object or array.dtype.kind not in "biuf":
+            raise ContractError(
+                f"{path}: TF1_FEEDS[{name!r}] = {value!r} must be a number, a bool or a numeric "
+                "array"
+            )
+        found[_strip(name)] = array
+    return found
 
 
 def _article(noun: str) -> str:
@@ -311,38 +399,84 @@ def _user_failure(path: Path, what: str, error: BaseException) -> str:
     return "\n".join(lines)
 
 
-def _data_arrays(path: Path, result: Any) -> tuple[np.ndarray, np.ndarray]:
+def _data_arrays(path: Path, result: Any) -> tuple[Features, np.ndarray]:
+    shape = f"(features, labels): features {ACCEPTED_FEATURES}, labels a numeric array"
     if not isinstance(result, tuple | list) or len(result) != 2:
+        raise ContractError(f"{path}: data() must return {shape}; it returned {_kind(result)}")
+    features, labels = result
+    if isinstance(labels, dict) or _holds_arrays(labels):
         raise ContractError(
-            f"{path}: data() must return (features, labels), two NumPy arrays; "
-            f"it returned {_kind(result)}"
+            f"{path}: data() labels must be one numeric array; it returned {_kind(labels)} "
+            "(several inputs go in features, as a dict of name -> array or a tuple of arrays)"
         )
-    arrays = []
-    for label, value in zip(("features", "labels"), result, strict=True):
-        array = np.asarray(value)
-        if array.dtype == object or array.dtype.kind not in "biuf":
-            raise ContractError(
-                f"{path}: data() {label} must be a numeric array; got dtype {array.dtype}"
-            )
-        if array.ndim == 0:
-            raise ContractError(f"{path}: data() {label} is a scalar; it needs one row per example")
-        if array.dtype.kind == "f" and not np.isfinite(array).all():
-            row = int(np.argwhere(~np.isfinite(array))[0][0])
-            raise ContractError(f"{path}: data() {label} holds a NaN or infinity (row {row})")
-        arrays.append(np.ascontiguousarray(array))
-    features, labels = arrays
-    if len(features) != len(labels):
+    if isinstance(features, dict):
+        if not features:
+            raise ContractError(f"{path}: data() features is an empty dict; it needs an input")
+        for name in features:
+            if not isinstance(name, str) or not _OP_NAME.fullmatch(name):
+                raise ContractError(
+                    f"{path}: data() features has the key {name!r}; each input's name must be "
+                    "a TF op name (letters, digits, '_', '.', '-', '/', not starting with '_')"
+                )
+        inputs = {name: _array(path, f"features[{name!r}]", v) for name, v in features.items()}
+    elif _holds_arrays(features):
+        inputs = tuple(
+            _array(path, f"features[{index}]", value) for index, value in enumerate(features)
+        )
+    else:
+        inputs = _array(path, "features", features)
+    labels = _array(path, "labels", labels)
+    rows = {
+        f"features[{name!r}]" if isinstance(inputs, dict) else f"features[{index}]": len(array)
+        for index, (name, array) in enumerate(
+            zip(input_names(inputs), flat_inputs(inputs), strict=True)
+        )
+    }
+    if not isinstance(inputs, dict | tuple):
+        rows = {"features": len(inputs)}
+    counts = set(rows.values())
+    if len(counts) > 1:
+        listed = ", ".join(f"{where} {count}" for where, count in rows.items())
         raise ContractError(
-            f"{path}: data() returned {len(features)} feature rows but {len(labels)} labels; "
+            f"{path}: data() returned inputs of different lengths ({listed} rows); every input "
+            "needs one row per example"
+        )
+    (count,) = counts
+    if count != len(labels):
+        raise ContractError(
+            f"{path}: data() returned {count} feature rows but {len(labels)} labels; "
             "they must be of equal length"
         )
-    if len(features) == 0:
+    if count == 0:
         raise ContractError(f"{path}: data() returned no rows")
-    return features, labels
+    return inputs, labels
+
+
+def _holds_arrays(value: Any) -> bool:
+    """A tuple holding a NumPy array is several inputs; any other tuple or list stays one array
+    (rows of numbers), as it always was."""
+    return isinstance(value, tuple) and any(isinstance(item, np.ndarray) for item in value)
+
+
+def _array(path: Path, label: str, value: Any) -> np.ndarray:
+    try:
+        array = np.asarray(value)
+    except ValueError:  # ragged nesting: NumPy refuses to make one array of it
+        array = np.asarray(None)
+    if array.dtype == object or array.dtype.kind not in "biuf":
+        got = f"dtype {array.dtype}" if array.dtype != object else _kind(value)
+        accepted = ACCEPTED_FEATURES if label == "features" else "a numeric NumPy array"
+        raise ContractError(f"{path}: data() {label} must be {accepted}; got {got}")
+    if array.ndim == 0:
+        raise ContractError(f"{path}: data() {label} is a scalar; it needs one row per example")
+    if array.dtype.kind == "f" and not np.isfinite(array).all():
+        row = int(np.argwhere(~np.isfinite(array))[0][0])
+        raise ContractError(f"{path}: data() {label} holds a NaN or infinity (row {row})")
+    return np.ascontiguousarray(array)
 
 
 def _kind(value: Any) -> str:
-    if isinstance(value, tuple | list):
+    if isinstance(value, tuple | list | dict):
         return f"a {type(value).__name__} of {len(value)}"
     return type(value).__name__
 

@@ -4,7 +4,9 @@ A recording is a directory of two files:
 
 - `manifest.json`: `{"format": "tfbridge-golden", "version": 1, "model", "settings": {"steps",
   "batch_size", "seed", "strict", "every"}, "data": {"sha256", "features": {"shape", "dtype"},
-  "labels": {...}}, "versions": {"python", "numpy", "tensorflow", "keras"}, "machine":
+  "labels": {...}} (with several inputs, "inputs": {"structure": "dict" or "tuple", "arrays":
+  [{"name", "shape", "dtype"}, ...]} in place of "features"), "versions": {"python", "numpy",
+  "tensorflow", "keras"}, "machine":
   {"architecture", "model", "vector_extensions"} (absent from older recordings), "variables":
   [{"name", "shape", "dtype", "trainable"}, ...] (TF1's, in creation order), "optimizer": {"kind",
   "hyperparameters", "slots": {"tf1name/slot": variable name}, "beta_powers"}, "recorded_steps":
@@ -259,7 +261,12 @@ _SCHEMA: dict[str, Any] = {
             "64 hexadecimal digits",
             lambda v: isinstance(v, str) and len(v) == 64 and all(c in _HEX for c in v),
         ),
-        "features": _ARRAY,
+        # One of the two: `features` for one array, `inputs` for several.
+        "features?": _ARRAY,
+        "inputs?": {
+            "structure": _Expect('"dict" or "tuple"', lambda v: v in ("dict", "tuple")),
+            "arrays": [{"name": _TEXT, "shape": _SHAPE, "dtype": _TEXT}],
+        },
         "labels": _ARRAY,
     },
     "versions": {"python": _TEXT, "numpy": _TEXT, "tensorflow": _TEXT, "keras": _TEXT},
@@ -336,14 +343,41 @@ def validate_manifest(directory: Path, manifest: dict[str, Any]) -> None:
     late = [step for step in manifest["recorded_steps"] if step >= steps]
     if late:
         _tampered(directory, f"recorded_steps holds step {late[0]}", f"steps below {steps}")
-    rows = manifest["data"]["features"]["shape"][:1]
-    if rows != manifest["data"]["labels"]["shape"][:1] or rows in ([], [0]):
+    data = manifest["data"]
+    if ("features" in data) == ("inputs" in data):
+        held = "both" if "features" in data else "neither"
         _tampered(
             directory,
-            f"data.features.shape {manifest['data']['features']['shape']} and data.labels.shape "
-            f"{manifest['data']['labels']['shape']}",
+            f"data holds {held} of features and inputs",
+            "one: features (one array) or inputs (several)",
+        )
+    if "inputs" in data and not data["inputs"]["arrays"]:
+        _tampered(directory, "data.inputs.arrays is empty", "an entry per input")
+    shapes = _data_shapes(data)
+    rows = {tuple(shape[:1]) for shape in shapes.values()}
+    if len(rows) != 1 or rows in ({()}, {(0,)}):
+        _tampered(
+            directory,
+            " and ".join(f"{where}.shape {shape}" for where, shape in shapes.items()),
             "the same number of rows, at least 1",
         )
+
+
+def _data_shapes(data: dict[str, Any]) -> dict[str, list[int]]:
+    """Each recorded array's shape by its field (`data.features`, `data.inputs.arrays[0]`, ...)."""
+    if "features" in data:
+        shapes = {"data.features": data["features"]["shape"]}
+    else:
+        shapes = {
+            f"data.inputs.arrays[{index}]": array["shape"]
+            for index, array in enumerate(data["inputs"]["arrays"])
+        }
+    return {**shapes, "data.labels": data["labels"]["shape"]}
+
+
+def recorded_rows(manifest: dict[str, Any]) -> int:
+    """The data's row count, from a manifest `validate_manifest` accepted."""
+    return manifest["data"]["labels"]["shape"][0]
 
 
 def _tampered(directory: Path, found: str, expected: str) -> None:
@@ -375,7 +409,7 @@ def _check_arrays(
     if not np.isfinite(losses).all():
         step = int(np.argwhere(~np.isfinite(losses))[0][0])
         refuse("losses", f"holds {losses[step]} at step {step}", "finite losses, as recorded")
-    rows = manifest["data"]["features"]["shape"][0]
+    rows = recorded_rows(manifest)
     batch_size = settings["batch_size"]
     if batch_size is None and batch_indices is not None:
         refuse("batch_indices", "is present", "none: settings.batch_size is null (whole data)")
