@@ -63,10 +63,14 @@ class AlignedDropout:
     def __init__(self, step: Callable[[], tf.Tensor]) -> None:
         self._step = step
         self.calls = 0  # dropout ops built (graph, tf.function) or run (eager) since reset()
+        # Each dropout's rate, by k (a float, or a tensor in a graph): a keep probability passed
+        # as a rate is found by comparing them (bridge.checking.layers).
+        self.rates: list = []
 
     def reset(self) -> None:
         """Start a step: its first dropout is k = 0 again."""
         self.calls = 0
+        self.rates = []
 
     def _sampler(self, shape: tf.Tensor, dtype: tf.DType) -> tf.Tensor:
         index = self.calls
@@ -82,6 +86,7 @@ class AlignedDropout:
 
         @functools.wraps(original)
         def aligned(x, rate, noise_shape, uniform_sampler, dummy_rng_step, name, default_name):
+            self.rates.append(rate)
             return original(x, rate, noise_shape, self._sampler, dummy_rng_step, name, default_name)
 
         nn_ops._dropout = aligned
