@@ -519,7 +519,9 @@ def localise(
             if alone_ulps:
                 alone_relative = float(relative_error(alone, tf1_value))
         setting = None
-        if alone_ulps and named is None:
+        # Only beyond rounding: a layer that differs by a kernel's summation order has no setting.
+        beyond = (alone_relative or 0.0) > _REAL_RELATIVE
+        if alone_ulps and (beyond or isinstance(found.unit.obj, keras.layers.Dropout)):
             setting = _setting(found, graph, rates)
         comparison = LayerComparison(
             layer=found.unit.name,
@@ -531,6 +533,7 @@ def localise(
             input_ulps=input_ulps,
             input_agrees=None if input_ulps is None else input_ulps == 0,
             alone_ulps=alone_ulps,
+            alone_relative=alone_relative,
             setting=setting,
             difference=(
                 None
@@ -540,7 +543,7 @@ def localise(
         )
         comparisons.append(comparison)
         if alone_ulps and named is None:
-            if setting is not None or (alone_relative or 0.0) > _REAL_RELATIVE:
+            if setting is not None or beyond:
                 named = comparison
             elif fallback is None:
                 fallback = comparison
@@ -567,14 +570,16 @@ def _finding(
         )
         if named.setting:
             message += f"; {named.setting}"
-        basis = "setting" if named.setting else "measured"
+        # Without a setting named, the layer is a cause only beyond what arithmetic explains:
+        # the forward-pass finding already carries the ULPs against --tolerance-ulps.
         return Finding(
             "layer",
             named.layer,
             message,
             named.alone_ulps or 0,
-            basis=basis,
+            basis="setting" if named.setting else "arithmetic",
             step=step,
+            relative=None if named.setting else named.alone_relative,
             layers=tuple(comparisons),
         )
     differing = [c for c in comparisons if c.ulps]
@@ -596,7 +601,7 @@ def _finding(
             "layer", None, message, basis="setting", step=step, layers=tuple(comparisons)
         )
     return Finding(
-        "layer", None, message, 0, basis="measured", step=step, layers=tuple(comparisons)
+        "layer", None, message, 0, basis="arithmetic", step=step, layers=tuple(comparisons)
     )
 
 

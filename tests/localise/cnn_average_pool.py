@@ -1,6 +1,6 @@
 """Localise case: tests/zoo/mnist_deep_cnn.py with one wrong layer, the first pooling: Keras's
 AveragePooling2D where TF1's `max_pool_2x2` is a max pool. No TF1_INTERMEDIATES: the checker
-must find pool1 by itself."""
+must find pool1 by itself. The port is written with the functional API."""
 
 from __future__ import annotations
 
@@ -24,7 +24,7 @@ DATA_SEED = 3
 # `weight_variable`/`bias_variable` make unnamed tf.Variables inside each name_scope
 # (`conv1/Variable`, `conv1/Variable_1`, ...); the checker's pairing error proposed each line.
 VARIABLE_MAP = {
-    f"{layer}/{tf1_name}": f"sequential/{layer}/{keras_name}"
+    f"{layer}/{tf1_name}": f"{layer}/{keras_name}"  # a functional model's paths: layer/weight
     for layer in ("conv1", "conv2", "fc1", "fc2")
     for tf1_name, keras_name in (("Variable", "kernel"), ("Variable_1", "bias"))
 }
@@ -101,22 +101,20 @@ def tf1_train(x: tf.Tensor, y_: tf.Tensor) -> tuple[tf.Tensor, tf.Operation]:
 
 
 def tf2_setup() -> tuple[keras.Model, keras.optimizers.Optimizer]:
-    model = keras.Sequential(
-        [
-            keras.Input(shape=(SIDE * SIDE,)),
-            keras.layers.Reshape((SIDE, SIDE, 1)),
-            keras.layers.Conv2D(CONV1_MAPS, 5, padding="same", activation="relu", name="conv1"),
-            # The mistake: an average pool where TF1 takes the max.
-            keras.layers.AveragePooling2D(2, padding="same", name="pool1"),
-            keras.layers.Conv2D(CONV2_MAPS, 5, padding="same", activation="relu", name="conv2"),
-            keras.layers.MaxPooling2D(2, padding="same", name="pool2"),
-            keras.layers.Flatten(),
-            keras.layers.Dense(FC1_UNITS, activation="relu", name="fc1"),
-            # TF1 passes the probability to keep; Keras's Dropout the probability to drop.
-            keras.layers.Dropout(rate=1 - KEEP_PROB, name="dropout"),
-            keras.layers.Dense(CLASSES, name="fc2"),
-        ]
-    )
+    # Keras's functional API (the other cases are Sequential).
+    images = keras.Input(shape=(SIDE * SIDE,))
+    x = keras.layers.Reshape((SIDE, SIDE, 1))(images)
+    x = keras.layers.Conv2D(CONV1_MAPS, 5, padding="same", activation="relu", name="conv1")(x)
+    # The mistake: an average pool where TF1 takes the max.
+    x = keras.layers.AveragePooling2D(2, padding="same", name="pool1")(x)
+    x = keras.layers.Conv2D(CONV2_MAPS, 5, padding="same", activation="relu", name="conv2")(x)
+    x = keras.layers.MaxPooling2D(2, padding="same", name="pool2")(x)
+    x = keras.layers.Flatten()(x)
+    x = keras.layers.Dense(FC1_UNITS, activation="relu", name="fc1")(x)
+    # TF1 passes the probability to keep; Keras's Dropout the probability to drop.
+    x = keras.layers.Dropout(rate=1 - KEEP_PROB, name="dropout")(x)
+    logits = keras.layers.Dense(CLASSES, name="fc2")(x)
+    model = keras.Model(images, logits)
     # TF1's AdamOptimizer defaults to epsilon 1e-8; Keras's Adam to 1e-7.
     return model, keras.optimizers.Adam(learning_rate=LEARNING_RATE, epsilon=1e-8)
 

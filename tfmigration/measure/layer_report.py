@@ -25,6 +25,7 @@ class LayerComparison:
     input_ulps: int | None  # the same for its input
     input_agrees: bool | None
     alone_ulps: int | None  # its output fed TF1's value of its input (where it was fed)
+    alone_relative: float | None  # the same, max|port - TF1| / max|TF1|
     setting: str | None  # the setting named as the cause
     named: bool = False  # the first layer that differs fed TF1's own input
     seconds: float | None = None  # what localising cost, on the named (or first) layer
@@ -45,6 +46,7 @@ class LayerComparison:
             "input_ulps": self.input_ulps,
             "input_agrees": self.input_agrees,
             "alone_ulps": self.alone_ulps,
+            "alone_relative": self.alone_relative,
             "setting": self.setting,
             "named": self.named,
             "seconds": self.seconds,

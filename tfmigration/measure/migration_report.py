@@ -446,6 +446,7 @@ def migration_panel(report: CheckReport) -> Any:
 
     floor = report.noise_floor
     steps = len(report.results[0].losses)
+    located = next((f for f in report.findings if f.layers), None)
     return PlotPanel(
         title=f"{report.model}: {report.verdict}",
         loss_curves={result.mode: result.losses for result in report.results},
@@ -457,4 +458,9 @@ def migration_panel(report: CheckReport) -> Any:
         noise_band=None if floor is None else np.full(steps, floor.loss_ulps),
         tolerance_ulps=report.tolerance_ulps,
         reference="graph",
+        layers=None
+        if located is None
+        else {c.layer: c.ulps for c in located.layers if c.ulps is not None},
+        layers_step=None if located is None else located.step,
+        named_layer=None if located is None else located.variable,
     )
