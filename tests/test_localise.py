@@ -210,3 +210,27 @@ def test_tensorboard_into_a_file_is_one_line(tmp_path: Path) -> None:
     )
     assert result.exit_code == 2
     assert "--tensorboard" in result.output and "is a file" in result.output
+
+
+def test_compare_tensorboard_holds_each_style_s_loss_and_distance(tmp_path: Path) -> None:
+    boards, output = tmp_path / "boards", tmp_path / "compare.json"
+    result = CliRunner().invoke(
+        cli,
+        ["compare", "house", "--steps", "5", "--tensorboard", str(boards), "--output", str(output)],
+        catch_exceptions=False,
+    )
+    assert result.exit_code == 0, result.output
+    assert sorted(p.name for p in (boards / "house").iterdir()) == ["eager", "function", "graph"]
+    for record in json.loads(output.read_text()):
+        events = _events(boards / "house" / record["mode"])
+        # Every step's loss, then the final loss one forward pass after the last step.
+        assert sorted(events["loss"]) == list(range(6))
+        assert events["loss"][5] == np.float32(record["final_loss"])
+        if record["mode"] == "graph":
+            assert sorted(events) == ["loss"]
+            continue
+        assert (
+            max(int(v) for v in events["distance/loss_ulps"].values()) == (record["max_loss_ulps"])
+        )
+        floor = {int(v) for v in events["distance/noise_floor_loss_ulps"].values()}
+        assert floor == {record["noise_floor_ulps"]}
