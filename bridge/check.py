@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from bridge.checking.ladder import ladder, starting_state
+from bridge.checking.layers import shape_hint
 from bridge.checking.ports import PortRun, align, align_optimizer, first_beyond, renamed
 from bridge.checking.reference import (
     Batches,
@@ -58,7 +59,7 @@ from tfmigration.migration.contract import (
 )
 from tfmigration.migration.golden import Recording, read_recording
 from tfmigration.migration.layouts import CellInfo
-from tfmigration.migration.mapping import Pair, VariableInfo, infer_mapping
+from tfmigration.migration.mapping import MappingError, Pair, VariableInfo, infer_mapping
 
 PORT_STYLES = ("eager", "function")
 
@@ -117,7 +118,7 @@ def check_migration(
     program = TF1Program(migration, strict=strict, seed=seed)
     try:
         eager = _port(migration, "eager", replicas, program.rnn_cells)
-        pairs = _pairs(migration, program.variable_infos(), eager)
+        pairs = _pairs(migration, program.variable_infos(), eager, program)
         start, restored = 0, []
         if tf1_checkpoint is not None:
             from tfmigration.checkpoint.files import resolve
@@ -268,10 +269,21 @@ def _positive(
     return int(value)
 
 
-def _pairs(migration: MigrationFile, tf1: list[VariableInfo], eager: TF2Port) -> list[Pair]:
-    return infer_mapping(
-        tf1, eager.variable_infos(), migration.variable_map, source=str(migration.path)
-    )
+def _pairs(
+    migration: MigrationFile,
+    tf1: list[VariableInfo],
+    eager: TF2Port,
+    program: TF1Program | None = None,
+) -> list[Pair]:
+    try:
+        return infer_mapping(
+            tf1, eager.variable_infos(), migration.variable_map, source=str(migration.path)
+        )
+    except MappingError as error:
+        hint = shape_hint(program, eager) if program and "shapes differ" in str(error) else ""
+        if not hint:
+            raise
+        raise MappingError(f"{error}\n  likely cause, upstream: {hint}") from None
 
 
 def _run_ports(

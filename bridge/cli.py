@@ -84,6 +84,26 @@ def draw(path: str, panels: list) -> None:
         raise UserError(f"cannot write --plot {path}: {error.strerror or error}") from None
 
 
+def tensorboard_option(command: Any) -> Any:
+    return click.option(
+        "--tensorboard",
+        type=click.Path(file_okay=False),
+        help="Also write TensorBoard event files to this directory: each style's loss and its "
+        "distance from TF1 per step with the noise floor (check: and per-layer differences).",
+    )(command)
+
+
+def save_tensorboard(write: Any, subject: Any, directory: str) -> None:
+    """Write the --tensorboard runs; a directory that cannot be written is exit 1, one line."""
+    import tensorflow as tf
+
+    try:
+        write(subject, directory)
+    except (OSError, tf.errors.OpError) as error:
+        reason = getattr(error, "strerror", None) or getattr(error, "message", None) or error
+        raise UserError(f"cannot write --tensorboard {directory}: {reason}") from None
+
+
 add_grad_command(main, "function")
 add_differences_command(main)
 
@@ -104,12 +124,14 @@ add_differences_command(main)
 @variables_option
 @multi_worker_option
 @plot_option
+@tensorboard_option
 @reports_user_errors
 def compare(
     models: tuple[str, ...],
     all_models: bool,
     tolerance_ulps: int,
     plot: str | None,
+    tensorboard: str | None,
     **options: Any,
 ) -> None:
     """Train MODELS in graph, eager and tf.function style and measure how far they agree.
@@ -164,6 +186,10 @@ def compare(
     records = comparison_records(comparisons) + demo_records(demo_comparisons)
     if plot is not None:
         save_plot(comparisons, plot)
+    if tensorboard is not None:
+        from bridge.tensorboard import write_comparisons
+
+        save_tensorboard(write_comparisons, comparisons, tensorboard)
     save_json(records, options["output"])
     if options["as_json"]:
         click.echo(to_json(records))
@@ -246,6 +272,7 @@ def compare(
     help="Also write the JSON records to this file (all or nothing).",
 )
 @plot_option
+@tensorboard_option
 @reports_user_errors
 def check(
     file: str,
@@ -260,6 +287,7 @@ def check(
     as_json: bool,
     output: str | None,
     plot: str | None,
+    tensorboard: str | None,
 ) -> None:
     """Check your migration: FILE's TF1 code against its TF2 port, in all three styles.
 
@@ -304,6 +332,10 @@ def check(
         from tfmigration.measure.migration_report import migration_panel
 
         draw(plot, [migration_panel(report)])
+    if tensorboard is not None:
+        from bridge.tensorboard import write_check
+
+        save_tensorboard(write_check, report, tensorboard)
     if as_json:
         click.echo(to_json(records))
     else:

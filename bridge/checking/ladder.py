@@ -12,6 +12,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from bridge.checking import layers
 from bridge.checking.ports import align, slot_pairs
 from bridge.checking.reference import Batches, Reference
 from eagermode.migration import TF2Port
@@ -96,7 +97,8 @@ def ladder(
         ran.append("learning rate")
         findings += learning_rate_findings(reference, port, tf1_rate, step)
     port.clear_recorded()
-    port_loss = np.asarray(port.step(features, labels, step)).astype(reference.losses.dtype)[()]
+    with layers.recording(port) as recorded:
+        port_loss = np.asarray(port.step(features, labels, step)).astype(reference.losses.dtype)[()]
     whole = port.values()
     whole_slots = _slot_values(slots, scale)
     port_gradients = port.recorded_gradients() or port.tape_gradients(features, labels, step)
@@ -132,6 +134,10 @@ def ladder(
                 relative=relative_error(port_loss, tf1_loss),
             )
         )
+        if program is not None:
+            findings += layers.localise(
+                recorded, port, program, pairs, before, features, labels, step
+            )
 
     if after is not None:
         ran.append("whole step")

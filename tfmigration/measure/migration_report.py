@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 
+from tfmigration.measure.layer_report import LayerComparison, layers_text
 from tfmigration.serialize import exact
 
 # The largest relative difference (of a step's change, a gradient, a loss) that the libraries'
@@ -84,6 +85,8 @@ class Finding:
     # How far apart relative to the quantity (a step's change, a gradient, the loss); None where
     # not measured.
     relative: float | None = None
+    # The port's layers against TF1's tensors at this step (bridge.checking.layers), if located.
+    layers: tuple[LayerComparison, ...] = ()
 
     def is_real(self, tolerance_ulps: int) -> bool:
         """A difference no rounding explains: a setting; beyond the tolerance where measured;
@@ -331,6 +334,9 @@ class CheckReport:
                 ]
                 if result.mode == "graph"
                 else [],
+                "layers": [{**c.record(), "step": f.step} for f in self.findings for c in f.layers]
+                if result.mode == "graph"
+                else [],
                 "seconds": result.seconds,
                 "steps": self.steps,
                 "batch_size": self.batch_size,
@@ -370,7 +376,10 @@ class CheckReport:
                 lines.append(f"  {result.mode}: {_describe(result.divergence)}")
         for step in dict.fromkeys(f.step for f in self.findings):
             lines.append(f"where they part at step {step}, from TF1's values on the same batch:")
-            lines += [f"  - {f.message}" for f in self.findings if f.step == step]
+            for finding in (f for f in self.findings if f.step == step):
+                lines.append(f"  - {finding.message}")
+                if finding.layers:
+                    lines += ["    layers, port -> TF1:", layers_text(finding.layers)]
         lines += [f"note: {note}" for note in self.notes]
         lines.append(self.summary())
         return "\n".join(lines)
@@ -437,6 +446,7 @@ def migration_panel(report: CheckReport) -> Any:
 
     floor = report.noise_floor
     steps = len(report.results[0].losses)
+    located = next((f for f in report.findings if f.layers), None)
     return PlotPanel(
         title=f"{report.model}: {report.verdict}",
         loss_curves={result.mode: result.losses for result in report.results},
@@ -448,4 +458,9 @@ def migration_panel(report: CheckReport) -> Any:
         noise_band=None if floor is None else np.full(steps, floor.loss_ulps),
         tolerance_ulps=report.tolerance_ulps,
         reference="graph",
+        layers=None
+        if located is None
+        else {c.layer: c.ulps for c in located.layers if c.ulps is not None},
+        layers_step=None if located is None else located.step,
+        named_layer=None if located is None else located.variable,
     )

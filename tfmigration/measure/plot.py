@@ -36,6 +36,11 @@ class PlotPanel:
     noise_band: np.ndarray | None = None
     tolerance_ulps: int | None = None
     reference: str = "graph"
+    # Each port layer's ULPs from its TF1 tensor at `layers_step` (check's localisation), in the
+    # port's order; `named_layer` the first that differs fed TF1's own input.
+    layers: Mapping[str, int] | None = None
+    layers_step: int | None = None
+    named_layer: str | None = None
 
 
 def comparison_panel(comparison: Comparison) -> PlotPanel:
@@ -64,11 +69,14 @@ def draw_panels(path: str | Path, panels: Sequence[PlotPanel]) -> None:
     from matplotlib.figure import Figure
 
     # A Figure of its own, not pyplot's global state: nothing leaks between calls.
-    figure = Figure(figsize=(13, 3.6 * max(len(panels), 1)), layout="constrained")
-    axes = figure.subplots(max(len(panels), 1), 2, squeeze=False)
-    for (loss_axis, ulp_axis), panel in zip(axes, panels, strict=False):
-        _draw_losses(loss_axis, panel)
-        _draw_ulps(ulp_axis, panel)
+    columns = 3 if any(panel.layers for panel in panels) else 2
+    figure = Figure(figsize=(6.5 * columns, 3.6 * max(len(panels), 1)), layout="constrained")
+    axes = figure.subplots(max(len(panels), 1), columns, squeeze=False)
+    for row, panel in zip(axes, panels, strict=False):
+        _draw_losses(row[0], panel)
+        _draw_ulps(row[1], panel)
+        if columns == 3:
+            _draw_layers(row[2], panel)
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png", dpi=100)
     write_atomically(path, buffer.getvalue())
@@ -116,3 +124,20 @@ def _draw_ulps(axis: object, panel: PlotPanel) -> None:
     axis.set_xlabel("step (last: final loss)")
     axis.set_ylabel("ULPs")
     axis.legend(fontsize=8)
+
+
+def _draw_layers(axis: object, panel: PlotPanel) -> None:
+    """Each port layer's ULPs from its TF1 tensor where the runs part, the named one in red."""
+    layers = dict(panel.layers or {})
+    if not layers:
+        axis.set_axis_off()
+        return
+    names = list(layers)
+    colors = ["tab:red" if name == panel.named_layer else "tab:blue" for name in names]
+    axis.barh(range(len(names)), [float(layers[n]) for n in names], color=colors)
+    axis.set_yticks(range(len(names)), names, fontsize=7)
+    axis.invert_yaxis()  # the port's first layer on top
+    axis.set_xscale("symlog", linthresh=1.0)
+    axis.set_xlim(left=0)
+    axis.set_title(f"layers at step {panel.layers_step}: ULPs from TF1", fontsize=9)
+    axis.set_xlabel("ULPs (normwise)")

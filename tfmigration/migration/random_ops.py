@@ -86,11 +86,15 @@ class AlignedRandomOps:
         self._step = step
         self.calls = 0  # dropout ops built (graph, tf.function) or run (eager) since reset()
         self.sampler_calls = 0  # candidate samplers likewise
+        # Each dropout's rate, by k (a float, or a tensor in a graph): a keep probability passed
+        # as a rate is found by comparing them (bridge.checking.layers).
+        self.rates: list = []
 
     def reset(self) -> None:
         """Start a step: its first dropout and its first sampler are k = 0 again."""
         self.calls = 0
         self.sampler_calls = 0
+        self.rates = []
 
     def _seed(self, salt: int, index: int) -> tf.Tensor:
         step = tf.cast(self._step(), tf.int64)
@@ -139,6 +143,7 @@ class AlignedRandomOps:
 
         @functools.wraps(original)
         def aligned(x, rate, noise_shape, uniform_sampler, dummy_rng_step, name, default_name):
+            self.rates.append(rate)
             return original(x, rate, noise_shape, self._sampler, dummy_rng_step, name, default_name)
 
         def sampler(kind: str) -> Callable[..., tuple[tf.Tensor, tf.Tensor, tf.Tensor]]:

@@ -1,0 +1,236 @@
+"""Where a port parts from TF1, found without TF1_INTERMEDIATES: the first layer that differs at
+equal parameters, its TF1 tensor and the setting that differs (bridge/checking/layers.py); the
+setting upstream of a pairing error on shapes; the TensorBoard pictures of a check.
+
+tests/localise/ holds copies of tests/zoo/mnist_deep_cnn.py with one wrong layer each; the LSTM
+case is the zoo's tf.Module port without BasicLSTMCell's forget bias.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+from click.testing import CliRunner
+
+from bridge.cli import main as cli
+from bridge.testing import check_migration
+from tfmigration.migration.mapping import MappingError
+
+HERE = Path(__file__).resolve().parent
+LOCALISE = HERE / "localise"
+ZOO = HERE / "zoo"
+
+
+@pytest.fixture(autouse=True)
+def fresh_keras_names() -> None:
+    # The files' VARIABLE_MAPs name `sequential/...`, Keras's first auto-named model in a process.
+    keras.backend.clear_session()
+
+
+CASES = [
+    pytest.param(
+        LOCALISE / "cnn_average_pool.py",
+        "functional/pool1",
+        "pool1/MaxPool2d:0",
+        "pooling kind: TF1's pool1/MaxPool2d is MaxPool, the port's functional/pool1 is "
+        "AveragePooling2D",
+        id="pooling-kind",
+    ),
+    pytest.param(
+        LOCALISE / "cnn_lost_activation.py",
+        "sequential/fc1",
+        "fc1/Relu:0",
+        "activation linear in the port's sequential/fc1, TF1 applies relu (fc1/Relu) (a lost "
+        "activation)",
+        id="lost-activation",
+    ),
+    pytest.param(
+        LOCALISE / "cnn_dropout_keep_prob.py",
+        "sequential/dropout",
+        "dropout/dropout/SelectV2:0",
+        "a keep probability passed as a rate: the port's Dropout(0.75) drops 0.75 of its "
+        "inputs, TF1's keep_prob 0.75 drops 0.25; use rate=1 - keep_prob",
+        id="dropout-rate",
+    ),
+    pytest.param(
+        ZOO / "lstm_classifier_naive.py",
+        "classifier/cell",
+        "rnn/basic_lstm_cell/Mul_23:0",
+        "TF1's LSTM cell adds forget_bias 1 to the forget gate before its sigmoid "
+        "(rnn/basic_lstm_cell/Add): does the port's classifier/cell leave it out?",
+        id="lstm-forget-bias",
+    ),
+]
+
+
+@pytest.mark.parametrize(("path", "layer", "tf1_tensor", "setting"), CASES)
+def test_the_first_layer_that_differs_is_named_with_its_setting(
+    path: Path, layer: str, tf1_tensor: str, setting: str
+) -> None:
+    assert "TF1_INTERMEDIATES =" not in path.read_text()
+    assert "def tf2_intermediates" not in path.read_text()
+    report = check_migration(path, strict=True, styles=("eager",))
+    assert report.verdict == "different"
+    [finding] = [f for f in report.findings if f.rung == "layer"]
+    assert finding.variable == layer
+    assert finding.basis == "setting"
+    assert finding.message.startswith(
+        f"the first layer that differs fed TF1's own input is {layer} ("
+    )
+    assert finding.message.endswith(f"; {setting}")
+    # Every layer before the named one agrees bit for bit; the named one's input agrees too.
+    names = [c.layer for c in finding.layers]
+    named = finding.layers[names.index(layer)]
+    assert [c.ulps for c in finding.layers[: names.index(layer)]] == [0] * names.index(layer)
+    assert named.named and named.input_agrees and named.ulps > 0 and named.alone_ulps > 0
+    assert sum(c.named for c in finding.layers) == 1
+
+    text = report.explain()
+    assert "    layers, port -> TF1:\n" in text
+    assert f"  ->  {tf1_tensor}  (" in text and "<- first that differs" in text
+
+    graph_record = report.records()[0]
+    [record] = [r for r in graph_record["layers"] if r["named"]]
+    assert record["layer"] == layer
+    assert record["tf1_tensor"] == tf1_tensor
+    assert record["ulps"] == named.ulps and record["alone_ulps"] == named.alone_ulps
+    assert record["input_agrees"] is True
+    assert record["setting"] == setting
+    assert record["step"] == finding.step
+    assert record["seconds"] > 0
+    assert len(graph_record["layers"]) == len(finding.layers)
+    json.dumps(graph_record)  # JSON-ready: the difference arrays stay out
+
+
+def test_a_faithful_port_has_no_layer_that_differs() -> None:
+    report = check_migration(ZOO / "mnist_deep_cnn.py", strict=True, styles=("eager",))
+    assert report.verdict in ("identical", "equivalent")
+    assert [f for f in report.findings if f.rung == "layer"] == []
+    assert report.records()[0]["layers"] == []
+
+
+def test_a_shape_error_after_the_convolutions_names_the_padding() -> None:
+    with pytest.raises(MappingError) as raised:
+        check_migration(LOCALISE / "cnn_padding_valid.py", strict=True, styles=("eager",))
+    message = str(raised.value)
+    assert (
+        "  - 'fc1/Variable' [256, 32] is paired (VARIABLE_MAP) with 'sequential/fc1/kernel' "
+        "[16, 32]: the shapes differ\n"
+    ) in message
+    assert message.endswith(
+        "\n  likely cause, upstream: padding: TF1's conv1/Conv2D pads 'SAME', the port's "
+        "sequential/conv1 'valid'; padding: TF1's conv2/Conv2D pads 'SAME', the port's "
+        "sequential/conv2 'valid'"
+    )
+
+
+def _events(directory: Path) -> dict[str, dict[int, np.ndarray]]:
+    """Every tag's values by step, read back with TensorFlow's own event-file reader."""
+    [path] = directory.glob("events.out.tfevents.*")
+    found: dict[str, dict[int, np.ndarray]] = {}
+    for event in tf.compat.v1.train.summary_iterator(str(path)):
+        for value in event.summary.value:
+            found.setdefault(value.tag, {})[event.step] = tf.make_ndarray(value.tensor)
+            plugin = value.metadata.plugin_data.plugin_name
+            assert plugin in ("scalars", "histograms"), (value.tag, plugin)
+    return found
+
+
+def test_check_tensorboard_holds_the_curves_distances_and_layer_histograms(
+    tmp_path: Path,
+) -> None:
+    boards, output, plot = tmp_path / "boards", tmp_path / "check.json", tmp_path / "check.png"
+    result = CliRunner().invoke(
+        cli,
+        [
+            "check",
+            str(LOCALISE / "cnn_lost_activation.py"),
+            "--strict",
+            "--tensorboard",
+            str(boards),
+            "--output",
+            str(output),
+            "--plot",
+            str(plot),
+        ],
+        catch_exceptions=False,
+    )
+    assert result.exit_code == 1, result.output
+    records = {r["mode"]: r for r in json.loads(output.read_text())}
+    assert sorted(p.name for p in boards.iterdir()) == ["eager", "function", "graph", "layers"]
+
+    for mode, record in records.items():
+        events = _events(boards / mode)
+        losses = np.asarray(record["losses"], dtype=np.float32)
+        assert sorted(events["loss"]) == list(range(len(losses)))
+        assert np.array_equal([events["loss"][s] for s in sorted(events["loss"])], losses)
+        if mode == "graph":
+            assert sorted(events) == ["loss"]
+            continue
+        ulps = [int(events["distance/loss_ulps"][s]) for s in sorted(events["distance/loss_ulps"])]
+        assert len(ulps) == len(losses) and max(ulps) == record["max_loss_ulps"]
+        params = events["distance/param_ulps"]
+        assert max(float(v) for v in params.values()) == np.float32(record["max_param_ulps"])
+        floor = {float(v) for v in events["distance/noise_floor_loss_ulps"].values()}
+        assert floor == {float(record["noise_floor_ulps"])}
+
+    layers = records["graph"]["layers"]
+    events = _events(boards / "layers")
+    for layer in layers:
+        [(step, ulps)] = events[f"layer_ulps/{layer['layer']}"].items()
+        assert step == layer["step"] and int(ulps) == layer["ulps"]
+        histogram = events.get(f"layer_difference/{layer['layer']}")
+        if not layer["ulps"]:
+            assert histogram is None  # nothing to draw where the layer agrees
+            continue
+        [(step, buckets)] = histogram.items()
+        assert step == layer["step"] and buckets.shape[1] == 3
+        assert np.all(buckets[:, 0] < buckets[:, 1])
+    fc1 = events["layer_difference/sequential/fc1"]
+    # fc1's output, a batch of 32 rows of 32 units: every element counted once.
+    assert next(iter(fc1.values()))[:, 2].sum() == 32 * 32
+    # --plot draws the layers as a third column beside the curves: 3 x 6.5 inches at 100 dpi.
+    header = plot.read_bytes()[:24]
+    assert header[:8] == b"\x89PNG\r\n\x1a\n"
+    assert int.from_bytes(header[16:20], "big") == 1950
+
+
+def test_tensorboard_into_a_file_is_one_line(tmp_path: Path) -> None:
+    taken = tmp_path / "taken"
+    taken.write_text("")
+    result = CliRunner().invoke(
+        cli,
+        ["check", str(LOCALISE / "cnn_lost_activation.py"), "--tensorboard", str(taken)],
+        catch_exceptions=False,
+    )
+    assert result.exit_code == 2
+    assert "--tensorboard" in result.output and "is a file" in result.output
+
+
+def test_compare_tensorboard_holds_each_style_s_loss_and_distance(tmp_path: Path) -> None:
+    boards, output = tmp_path / "boards", tmp_path / "compare.json"
+    result = CliRunner().invoke(
+        cli,
+        ["compare", "house", "--steps", "5", "--tensorboard", str(boards), "--output", str(output)],
+        catch_exceptions=False,
+    )
+    assert result.exit_code == 0, result.output
+    assert sorted(p.name for p in (boards / "house").iterdir()) == ["eager", "function", "graph"]
+    for record in json.loads(output.read_text()):
+        events = _events(boards / "house" / record["mode"])
+        # Every step's loss, then the final loss one forward pass after the last step.
+        assert sorted(events["loss"]) == list(range(6))
+        assert events["loss"][5] == np.float32(record["final_loss"])
+        if record["mode"] == "graph":
+            assert sorted(events) == ["loss"]
+            continue
+        assert (
+            max(int(v) for v in events["distance/loss_ulps"].values()) == (record["max_loss_ulps"])
+        )
+        floor = {int(v) for v in events["distance/noise_floor_loss_ulps"].values()}
+        assert floor == {record["noise_floor_ulps"]}
