@@ -14,8 +14,10 @@ compiled optimizer and nothing else.
 
 from __future__ import annotations
 
+import contextlib
 import os
-from collections.abc import Sequence
+import warnings
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import keras
@@ -57,6 +59,8 @@ def destination_kind(destination: str, *, force: bool = False, option: str = "DE
             f"{option} {destination} already exists: pass --force to replace it, or name a new file"
         )
     folder = path.parent
+    if folder.exists() and not folder.is_dir():
+        raise ConfigError(f"{option} {destination}: {folder} is not a folder")
     if not folder.is_dir():
         raise ConfigError(f"{option} {destination}: its folder {folder} does not exist")
     if not os.access(folder, os.W_OK | os.X_OK):
@@ -102,14 +106,15 @@ def write_keras_file(model: keras.Model, destination: str, kind: str) -> dict[st
     temporary = target.parent / f".{target.name}.tmp-{os.getpid()}{kind}"
     try:
         try:
-            if kind == WEIGHTS:
-                model.save_weights(str(temporary))
-            else:
-                model.save(str(temporary))
+            with _numpy_copy_warning_ignored():
+                if kind == WEIGHTS:
+                    model.save_weights(str(temporary))
+                else:
+                    model.save(str(temporary))
         except OSError as error:
-            raise ConfigError(
-                f"DEST {destination} cannot be written: {error.strerror or error}"
-            ) from None
+            # h5py's message runs on with its flags: "Unable to create file (unable to open ...".
+            reason = str(error.strerror or error).split(" (")[0]
+            raise ConfigError(f"DEST {destination} cannot be written: {reason}") from None
         if kind == WHOLE_MODEL:
             _read_back(model, temporary, destination)
         os.replace(temporary, target)
@@ -120,6 +125,21 @@ def write_keras_file(model: keras.Model, destination: str, kind: str) -> dict[st
     if kind == WHOLE_MODEL and optimizer is not None:
         held["optimizer"] = type(optimizer).__name__
     return held
+
+
+@contextlib.contextmanager
+def _numpy_copy_warning_ignored() -> Iterator[None]:
+    """Keras's writers call `np.array(variable)` on the TF variable behind each Keras one
+    (keras/src/backend/tensorflow/core.py `convert_to_numpy`), and TensorFlow's
+    `BaseResourceVariable.__array__` takes no `copy` argument, which NumPy 2 warns of: a
+    library pairing's notice, not a problem in the file written."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings(
+            "ignore",
+            message="__array__ implementation doesn't accept a copy keyword",
+            category=DeprecationWarning,
+        )
+        yield
 
 
 def _read_back(model: keras.Model, written: Path, destination: str) -> None:
@@ -133,8 +153,8 @@ def _read_back(model: keras.Model, written: Path, destination: str) -> None:
             f"as ({detail}); register the class with @keras.saving.register_keras_serializable, "
             "or name a .weights.h5 DEST"
         ) from None
-    mine = [np.asarray(variable) for variable in model.weights]
-    theirs = [np.asarray(variable) for variable in loaded.weights]
+    mine = [variable.numpy() for variable in model.weights]
+    theirs = [variable.numpy() for variable in loaded.weights]
     if len(mine) != len(theirs) or not all(
         a.shape == b.shape and np.array_equal(a, b) for a, b in zip(mine, theirs, strict=False)
     ):
