@@ -44,7 +44,7 @@ NEEDS = (
 
 def check_inference(
     path: str | Path,
-    source: str,
+    source: str | Path,
     *,
     batch_size: int | None = None,
     tolerance_ulps: int = DEFAULT_TOLERANCE_ULPS,

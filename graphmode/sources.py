@@ -40,9 +40,10 @@ class TF1Source:
     optimizer_state: bool  # whether slots and step can be in it (a frozen graph keeps neither)
 
 
-def read_source(source: str, option: str = "SRC") -> TF1Source:
+def read_source(source: str | Path, option: str = "SRC") -> TF1Source:
     """Read `source`, whichever of the three forms it is; a missing or unreadable one is one
     line naming `option` and what would be accepted."""
+    source = str(source)
     path = Path(source)
     if path.is_dir() and any((path / name).is_file() for name in SAVED_MODEL_FILES):
         return TF1Source(SAVED_MODEL, source, _saved_model_values(source, option), True)
@@ -79,7 +80,7 @@ def load_source(program: TF1Program, source: TF1Source, option: str = "SRC") -> 
         if name in values and tuple(values[name].shape) != info.shape
     ]
     if missing or wrong:
-        extra = [name for name in values if name not in known]
+        extra = sorted(name for name in values if name not in known)
         problems = [*wrong]
         if missing:
             problems.append("lacks " + _listed(missing))
