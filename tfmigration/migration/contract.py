@@ -12,7 +12,9 @@ The contract (names are the interface):
 Optional extensions: `tf2_loss(state, features, labels)` (the port's loss without an update, for
 the ladder's forward rung when the port's optimizer cannot be intercepted), `BATCH_SIZE` and
 `STEPS` (the file's own defaults for --batch-size and --steps), `SEED`, `REPLICAS = True` (the
-port may run under --replicas N: its step returns its replica's share of the loss).
+port may run under --replicas N: its step returns its replica's share of the loss), and for
+`check --inference` (bridge/inference.py) `TF1_OUTPUT = "logits:0"` with
+`tf2_predict(state, features)`: the tensors standing for each other.
 
 Nothing here imports TensorFlow: the file is imported, but its functions run only in a style
 (a file that imported TensorFlow and turned eager execution off gets it turned back on).
