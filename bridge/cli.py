@@ -264,6 +264,14 @@ def compare(
     help="Run the port data-parallel, MirroredStrategy over N logical CPUs, against TF1 on one "
     "device (files that declare REPLICAS = True: each replica returns its share of the loss).",
 )
+@click.option(
+    "--inference",
+    metavar="SRC",
+    type=click.Path(),
+    help="No training: FILE's trained TF1 model (a Saver checkpoint, frozen GraphDef .pb or TF1 "
+    "SavedModel) against the port given its values, TF1_OUTPUT against tf2_predict() (else the "
+    "loss against tf2_loss()) on FILE's data batch by batch, then the port's serving export.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON record per style.")
 @click.option(
     "--output",
@@ -284,6 +292,7 @@ def check(
     against: str | None,
     tf1_checkpoint: str | None,
     replicas: int,
+    inference: str | None,
     as_json: bool,
     output: str | None,
     plot: str | None,
@@ -298,6 +307,21 @@ def check(
     'different' or a loss becomes NaN, 2 when the file breaks the contract. --plot draws the
     styles' losses and the ports' ULPs from TF1 per step, the noise floor as a band.
     """
+    if inference is not None:
+        given = {"--steps": steps, "--seed": seed, "--against": against}
+        given |= {"--tf1-checkpoint": tf1_checkpoint, "--plot": plot}
+        given["--replicas"] = replicas if replicas != 1 else None
+        check_inference_command(
+            file,
+            inference,
+            batch_size,
+            strict,
+            tolerance_ulps,
+            as_json,
+            output,
+            [name for name, value in given.items() if value is not None],
+        )
+        return
     import_tensorflow_quietly(onednn=not strict)
     if 1 < replicas <= MAX_REPLICAS:
         # Before TensorFlow's first op; check_migration refuses other counts, naming the batch.
@@ -343,6 +367,52 @@ def check(
         click.echo(f"variables, TF1 -> TF2 ({len(report.variable_map)} mapped):")
         click.echo(report.mapping_text())
         click.echo(f"{report.steps} steps, {mode}:")
+        click.echo(report.explain())
+    sys.exit(0 if report.verdict in ("identical", "equivalent") else 1)
+
+
+def check_inference_command(
+    file: str,
+    source: str,
+    batch_size: int | None,
+    strict: bool,
+    tolerance_ulps: int,
+    as_json: bool,
+    output: str | None,
+    refused: list[str],
+) -> None:
+    """`check FILE --inference SRC`: predictions, no training (bridge/inference.py)."""
+    if refused:
+        raise ConfigError(
+            f"--inference trains nothing, so it takes no {', '.join(refused)}; it takes "
+            "--batch-size, --strict, --tolerance-ulps, --json and --output"
+        )
+    import_tensorflow_quietly(onednn=not strict)
+    from bridge.inference import check_inference
+
+    doing(f"checking {file} --inference {source}", if_interrupted="no verdict, nothing written")
+
+    def announce(style: str) -> None:
+        if not as_json:
+            click.echo(f"running {style} ...", err=True)
+
+    with running_user_code(file):
+        report = check_inference(
+            file,
+            source,
+            batch_size=batch_size,
+            tolerance_ulps=tolerance_ulps,
+            strict=strict,
+            on_style=announce,
+        )
+    records = report.records()
+    save_json(records, output)
+    if as_json:
+        click.echo(to_json(records))
+    else:
+        mode = "strict (Grappler off)" if strict else "default (Grappler on)"
+        click.echo(f"variables, TF1 -> TF2 ({len(report.variable_map)} mapped), {mode}:")
+        click.echo(report.mapping_text())
         click.echo(report.explain())
     sys.exit(0 if report.verdict in ("identical", "equivalent") else 1)
 
@@ -414,12 +484,17 @@ def record(
     "--migration",
     "migration_file",
     type=click.Path(dir_okay=False),
-    help="A migration file: SRC is a TF1 checkpoint of its model; DEST gets the TF2 checkpoint "
-    "its port restores with tf.train.Checkpoint(model=..., optimizer=...).",
+    help="A migration file: SRC is its trained TF1 model (a Saver checkpoint, a frozen GraphDef "
+    ".pb or a TF1 SavedModel directory); DEST is a .weights.h5 file (model.load_weights), a "
+    ".keras file (keras.saving.load_model) or a directory (the TF2 checkpoint its port restores "
+    "with tf.train.Checkpoint(model=..., optimizer=...)).",
+)
+@click.option(
+    "--force", is_flag=True, help="Replace a DEST .weights.h5 or .keras file that exists."
 )
 @reports_user_errors
 def convert_checkpoint(
-    source: str, destination: str, to: str | None, migration_file: str | None
+    source: str, destination: str, to: str | None, migration_file: str | None, force: bool
 ) -> None:
     """Convert the checkpoint SRC (a prefix, or a directory's latest) into directory DEST.
 
@@ -437,9 +512,11 @@ def convert_checkpoint(
 
         doing(f"converting {source} through {migration_file}")
         with running_user_code(migration_file):
-            done = convert_migration_checkpoint(migration_file, source, destination)
+            done = convert_migration_checkpoint(migration_file, source, destination, force=force)
         click.echo(
-            f"{done.source} (TF1 Saver) -> {done.destination} (the port's objects: "
+            f"{done.source} ({done.source_kind}) -> {done.destination} ("
+            + ("the port's objects" if done.destination_kind == "directory" else "Keras 3")
+            + ": "
             + ", ".join(f"{name}={kind}" for name, kind in done.objects.items())
             + "):"
         )
@@ -447,6 +524,8 @@ def convert_checkpoint(
         for tf1_name, tf2_name, shape, dtype in done.rows:
             click.echo(f"  {tf1_name:<{width}}  ->  {tf2_name}  {list(shape)} {dtype}")
         return
+    if force:
+        raise ConfigError("--force replaces a Keras file DEST, which only --migration writes")
     if to is None:
         raise ConfigError("convert-checkpoint needs --to tf1|tf2 (or --migration FILE)")
     import_tensorflow_quietly()

@@ -1,5 +1,7 @@
-"""`tfbridge convert-checkpoint --migration FILE SRC DEST`: a TF1 checkpoint of the user's own
-model, written as the TF2 checkpoint their port restores.
+"""`tfbridge convert-checkpoint --migration FILE SRC DEST`: a trained TF1 model of the user's
+own (a Saver checkpoint, a frozen GraphDef or a TF1 SavedModel: graphmode/sources.py), written
+as what their port loads: a Keras 3 `.weights.h5` or `.keras` file (bridge/keras_files.py), or,
+for a directory DEST, the TF2 checkpoint their port restores.
 
 The TF1 side of FILE is built to know which saved names are the model's and which the
 optimizer's; the checkpoint is restored into it; the values cross to the port through the same
@@ -25,14 +27,11 @@ import tensorflow as tf
 from bridge.check import _pairs
 from bridge.checking.ports import align, align_optimizer
 from bridge.checking.reference import Reference
+from bridge.keras_files import DIRECTORY, destination_kind, first_keras_model, write_keras_file
 from eagermode.migration import TF2Port
 from graphmode.migration import TF1Program
-from tfmigration.checkpoint.files import (
-    TF2_BASENAME,
-    check_save_directory,
-    make_save_directory,
-    resolve,
-)
+from graphmode.sources import SAVER, load_source, read_source
+from tfmigration.checkpoint.files import TF2_BASENAME, check_save_directory, make_save_directory
 from tfmigration.migration.contract import load
 
 
@@ -43,20 +42,26 @@ class MigrationConversion:
     objects: dict[str, str]  # checkpoint attribute -> what it holds
     rows: list[tuple[str, str, tuple[int, ...], str]]  # TF1 name, port name, shape, dtype
     step: int
+    source_kind: str = SAVER
+    destination_kind: str = DIRECTORY
 
 
 def convert_migration_checkpoint(
-    migration_path: str | Path, source: str, destination: str
+    migration_path: str | Path, source: str, destination: str, *, force: bool = False
 ) -> MigrationConversion:
-    """Restore `source` into FILE's TF1 graph, carry it into the port, save the port's objects."""
-    prefix = resolve(source, option="SRC")
-    check_save_directory(destination, resumed_step=None, option="DEST")
+    """Read `source` (a TF1 Saver checkpoint, frozen GraphDef or TF1 SavedModel) into FILE's
+    TF1 graph, carry it into the port, and write DEST: a `.weights.h5` or `.keras` file of the
+    port's first Keras model, or a directory of the port's objects as a TF checkpoint."""
+    kind = destination_kind(destination, force=force)
+    if kind == DIRECTORY:
+        check_save_directory(destination, resumed_step=None, option="DEST")
+    tf1_source = read_source(source, option="SRC")
     migration = load(migration_path)
     program = TF1Program(migration)
     try:
         port = TF2Port(migration, program.rnn_cells)
         pairs = _pairs(migration, program.variable_infos(), port)
-        step, _ = program.restore(prefix, option="SRC")
+        step = load_source(program, tf1_source, option="SRC")
         values = program.snapshot()
         reference = Reference(
             losses=np.empty(0, np.float32),
@@ -73,7 +78,21 @@ def convert_migration_checkpoint(
     finally:
         program.close()
     align(port, pairs, values)
-    align_optimizer(port, pairs, reference, values)
+    if tf1_source.optimizer_state:
+        align_optimizer(port, pairs, reference, values)
+    rows = [(p.tf1.name, p.tf2.name, p.tf2.shape, p.tf2.dtype) for p in pairs]
+    if kind != DIRECTORY:
+        model = first_keras_model(port, pairs, destination)
+        held = write_keras_file(model, destination, kind)
+        return MigrationConversion(
+            source=tf1_source.path,
+            destination=destination,
+            objects=held,
+            rows=rows,
+            step=step,
+            source_kind=tf1_source.kind,
+            destination_kind=kind,
+        )
     objects = _named_objects(port.state)
     make_save_directory(destination, option="DEST")
     checkpoint = tf.train.Checkpoint(**objects)
@@ -82,11 +101,12 @@ def convert_migration_checkpoint(
     )
     written = manager.save(checkpoint_number=step)
     return MigrationConversion(
-        source=prefix,
+        source=tf1_source.path,
         destination=written,
         objects={name: type(value).__name__ for name, value in objects.items()},
-        rows=[(p.tf1.name, p.tf2.name, p.tf2.shape, p.tf2.dtype) for p in pairs],
+        rows=rows,
         step=step,
+        source_kind=tf1_source.kind,
     )
 
 

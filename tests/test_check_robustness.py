@@ -479,7 +479,8 @@ def test_convert_checkpoint_names_its_src_and_dest(tmp_path: Path) -> None:
     )
     refused(
         result,
-        f"Error: SRC {prefix} is not a checkpoint of this model: lacks line/w; lacks line/b",
+        f"Error: SRC {prefix} is not a TF1 Saver checkpoint of this model: lacks line/w, line/b; "
+        "holds other/v, which this model does not have",
         1,
     )
     assert not (tmp_path / "d").exists()

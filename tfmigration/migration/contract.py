@@ -15,7 +15,8 @@ the ladder's forward rung when the port's optimizer cannot be intercepted), `BAT
 port may run under --replicas N: its step returns its replica's share of the loss),
 `TF1_FEEDS = {"keep_prob": 0.5, "is_training": True}` (placeholders of the TF1 graph, by name,
 and the value a TF1 training loop fed them in `feed_dict`: fed on every TF1 step the checker runs,
-reruns and the noise floor's included).
+reruns and the noise floor's included), and for `check --inference` (bridge/inference.py)
+`TF1_OUTPUT = "logits:0"` with `tf2_predict(state, features)`: the tensors standing for each other.
 
 Several inputs: `features` may be one array, a dict of name -> array (each its own placeholder in
 `tf1_train`, named so, and a dict of tensors of the same names in the port) or a tuple of arrays
