@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 
 import pytest
+from hypothesis import settings
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
@@ -34,6 +35,12 @@ def pytest_report_header() -> str:
         f"the cluster tests run with {ALLOW_OPEN_PORTS}=1"
     )
 
+
+# Hypothesis draws new examples from a fresh seed on every run; its built-in "ci" profile
+# derandomizes them (each test's seed is a hash of the test), keeps no example database and has
+# no deadline, so a run on a loaded machine tests what the last run tested. To hunt for new
+# examples: python -m pytest --hypothesis-profile=default.
+settings.load_profile("ci")
 
 STYLE_IDS = ["graph", "eager", "function"]
 

@@ -78,6 +78,9 @@ def test_each_keras_side_follows_keras_equations(optimizer: str) -> None:
     assert relative_error(eager.trajectory.losses, keras_oracle.losses) < 1e-5
     for name, value in keras_oracle.final_params.items():
         assert relative_error(eager.trajectory.final_params[name], value) < 1e-5
+    assert eager.trajectory.final_slots and set(eager.trajectory.final_slots) == set(
+        keras_oracle.final_slots
+    )
     for key, value in eager.trajectory.final_slots.items():
         assert relative_error(value, keras_oracle.final_slots[key]) < 1e-3, key
 
