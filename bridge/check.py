@@ -402,6 +402,35 @@ def _check_against(
 ) -> CheckReport:
     """The port against a golden recording of its TF1 run: no TF1 code runs."""
     recording = read_recording(against)
+    try:
+        return _check_recorded(
+            path,
+            recording,
+            steps,
+            strict,
+            batch_size,
+            seed,
+            tolerance_ulps,
+            styles,
+            on_style,
+            replicas,
+        )
+    finally:
+        recording.after.close()
+
+
+def _check_recorded(
+    path: str | Path,
+    recording: Recording,
+    steps: int | None,
+    strict: bool,
+    batch_size: int | None,
+    seed: int | None,
+    tolerance_ulps: int,
+    styles: Sequence[str],
+    on_style: Callable[[str], None] | None,
+    replicas: int,
+) -> CheckReport:
     migration = load(path, need_tf1=False)
     recorded = recording.manifest["settings"]
     if migration.fingerprint() != recording.manifest["data"]["sha256"]:
@@ -526,7 +555,7 @@ def _recorded_reference(recording: Recording, steps: int) -> Reference:
     return Reference(
         losses=recording.losses[:steps],
         initial=recording.initial,
-        after={step: values for step, values in recording.after.items() if step < steps},
+        after=recording.after.upto(steps),
         seconds=0.0,
         variables=[
             VariableInfo(v["name"], tuple(v["shape"]), v["dtype"], v["trainable"], order)

@@ -13,18 +13,20 @@ import numpy as np
 import tensorflow as tf
 
 from bridge.check import settings
-from bridge.checking.reference import Batches, noise_floor, run_tf1
+from bridge.checking.reference import Batches, Reference, noise_floor, run_tf1
 from graphmode.migration import TF1Program
 from tfmigration.catalog.errors import ConfigError
 from tfmigration.machine import cpu
+from tfmigration.measure.migration_report import NoiseFloor
 from tfmigration.migration.contract import (
     Features,
+    MigrationFile,
     batch_indices,
     flat_inputs,
     input_names,
     load,
 )
-from tfmigration.migration.golden import check_destination, recorded_steps, write_recording
+from tfmigration.migration.golden import RecordingWriter, check_destination, recorded_steps
 
 
 def record_migration(
@@ -51,10 +53,31 @@ def record_migration(
     batches = Batches(migration, indices)
     program = TF1Program(migration, strict=strict, seed=seed)
     try:
-        reference = run_tf1(program, batches, steps, every)
-        floor = noise_floor(program, reference, batches, steps, seed)
+        # Each kept step goes to disk as TF1 produces it; the writer removes its staging
+        # directory (and only that) if anything below fails or is interrupted.
+        with RecordingWriter(output, indices) as writer:
+            reference = run_tf1(program, batches, steps, writer.after, every)
+            writer.initial(reference.initial)
+            floor = noise_floor(program, reference, batches, steps, seed)
+            manifest = _manifest(
+                migration, reference, floor, steps, batch_size, seed, strict, every
+            )
+            writer.finish(manifest, reference.losses)
     finally:
         program.close()
+    return manifest
+
+
+def _manifest(
+    migration: MigrationFile,
+    reference: Reference,
+    floor: NoiseFloor,
+    steps: int,
+    batch_size: int | None,
+    seed: int,
+    strict: bool,
+    every: int,
+) -> dict:
     model_names = {variable.name for variable in reference.variables}
     manifest = {
         "model": migration.name,
@@ -78,7 +101,7 @@ def record_migration(
         },
         "machine": cpu(),
         # TF1's recurrent cells: a port's Keras LSTM/GRU is checked in their layout.
-        "rnn_cells": [dataclasses.asdict(cell) for cell in program.rnn_cells],
+        "rnn_cells": [dataclasses.asdict(cell) for cell in reference.rnn_cells],
         "variables": [
             {
                 "name": variable.name,
@@ -106,7 +129,6 @@ def record_migration(
         "unaligned_random_ops": reference.unaligned_random_ops,
         "gradient_clipping": reference.gradient_clipping,
     }
-    write_recording(output, manifest, reference.losses, indices, reference.initial, reference.after)
     return manifest
 
 

@@ -160,7 +160,7 @@ class _FlatReader:
                 tf1 = self.slice(tf1_flat, index).astype(dtype)
                 worst[index] = ulp_distance(tf1, self.slice(port_flat, index).astype(dtype)).max()
         elif self._nonempty:
-            distances = ulp_distance(tf1_flat, port_flat.astype(tf1_flat.dtype))
+            distances = ulp_distance(tf1_flat, port_flat.astype(tf1_flat.dtype, copy=False))
             worst[self._nonempty] = np.maximum.reduceat(distances, self._bounds[self._nonempty])
         return worst
 
@@ -239,7 +239,7 @@ class PortRun:
             )
         self._last = port_flat[: reader.split]
         tf1_flat = np.concatenate([tf1_after[name].ravel() for name in reader.tf1_names])
-        if np.array_equal(tf1_flat, port_flat.astype(tf1_flat.dtype)):
+        if np.array_equal(tf1_flat, port_flat.astype(tf1_flat.dtype, copy=False)):
             return  # equal bit for bit (one compare): nothing to measure
         each = reader.compare(tf1_flat, port_flat)
         worst, slot_worst = each[: len(pairs)], each[len(pairs) :]

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -17,7 +18,7 @@ from tfmigration.catalog.errors import UserError
 from tfmigration.measure.migration_report import NoiseFloor
 from tfmigration.measure.ulp import max_ulp_distance, relative_error
 from tfmigration.migration.contract import ContractError, Features, MigrationFile, map_inputs
-from tfmigration.migration.golden import recorded_steps
+from tfmigration.migration.golden import RecordedSteps, recorded_steps
 from tfmigration.migration.mapping import VariableInfo
 
 
@@ -28,11 +29,12 @@ class MigrationDiverged(UserError):
 @dataclass
 class Reference:
     """What TF1 did. `after[s]` holds every variable (the optimizers' too) after step s's
-    update, for the recorded steps; `initial` before step 0."""
+    update, for the steps kept (a live run's few, or a recording's, read from disk a step at a
+    time); `initial` before step 0."""
 
     losses: np.ndarray
     initial: dict[str, np.ndarray]
-    after: dict[int, dict[str, np.ndarray]]
+    after: dict[int, dict[str, np.ndarray]] | RecordedSteps
     seconds: float
     variables: list[VariableInfo]
     optimizer_kind: str | None = None
@@ -42,6 +44,8 @@ class Reference:
     unaligned_random_ops: list[str] = field(default_factory=list)
     # How TF1's graph clips its gradients (clip_by_global_norm, ...), where it does.
     gradient_clipping: list[str] = field(default_factory=list)
+    # TF1's recurrent cells (a port's Keras LSTM/GRU is checked in their layout).
+    rnn_cells: list = field(default_factory=list)
     # The optimizer's step count before step 0: 0, or a TF1 checkpoint's global step.
     start_iteration: int = 0
 
@@ -79,6 +83,7 @@ def start_reference(program: TF1Program, steps: int, start_iteration: int = 0) -
         beta_powers=program.beta_powers,
         unaligned_random_ops=list(program.unaligned_random_ops),
         gradient_clipping=list(program.gradient_clipping),
+        rnn_cells=list(program.rnn_cells),
         start_iteration=start_iteration,
     )
 
@@ -106,9 +111,17 @@ def refuse_untrained(program: TF1Program, steps: int) -> None:
 
 
 def run_tf1(
-    program: TF1Program, batches: Batches, steps: int, every: int = 1, start_iteration: int = 0
+    program: TF1Program,
+    batches: Batches,
+    steps: int,
+    keep: Callable[[int, dict[str, np.ndarray]], None],
+    every: int = 1,
+    start_iteration: int = 0,
 ) -> Reference:
-    """Train the TF1 program, keeping every variable after every `every`-th step's update."""
+    """Train the TF1 program, handing every variable after every `every`-th step's update to
+    `keep` as it comes (a recording writes it to disk); the reference keeps only the last
+    step's, which the noise floor compares with, so memory grows with the model, not the
+    steps."""
     reference = start_reference(program, steps, start_iteration)
     kept = set(recorded_steps(steps, every))
     moved = False
@@ -116,6 +129,8 @@ def run_tf1(
         values = tf1_step(program, reference, batches, step)
         moved = moved or program.changed_trainable(reference.initial, values)
         if step in kept:
+            keep(step, values)
+        if step == steps - 1:
             reference.after[step] = values
     if not moved:
         refuse_untrained(program, steps)

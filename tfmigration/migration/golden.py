@@ -13,14 +13,18 @@ A recording is a directory of two files:
   [...], "noise_floor": {"loss_ulps", "param_ulps", "slot_ulps"}}`;
 - `trajectory.npz` (plain arrays, no pickle): `losses` (every step's loss, before its update),
   `batch_indices` (steps x batch rows; absent for whole-data steps), `initial/NAME` (every
-  variable before step 0, the optimizer's included) and `after/STEP/NAME` (every variable after
-  the update of each recorded step: every `every` steps, the first and the last always).
+  variable before step 0, the optimizer's included) and `after/STEP/NAME` (STEP in 9 digits:
+  every variable after the update of each recorded step: every `every` steps, the first and the
+  last always).
 
 `np.load(DIR + "/trajectory.npz", allow_pickle=False)` reads it anywhere. The directory is
 written beside its destination and renamed into place, so a recording is whole or absent; it
-replaces only an empty directory or a recording holding nothing else. `read_recording` checks
-the manifest against one schema (`_SCHEMA`) and the arrays against the manifest, so a tampered
-recording is one line naming the field.
+replaces only an empty directory or a recording holding nothing else. `RecordingWriter` writes
+each array into the staging directory's archive as TF1 produces it (the members `np.savez`
+writes: stored `.npy` files, ZIP64), so recording holds no step it has written in memory.
+`read_recording` checks the manifest against one schema (`_SCHEMA`) and the arrays against the
+manifest, so a tampered recording is one line naming the field; the recorded steps are checked
+by their `.npy` headers and read a step at a time when a check asks (`RecordedSteps`).
 """
 
 from __future__ import annotations
@@ -31,11 +35,12 @@ import math
 import os
 import shutil
 import tempfile
+import weakref
 import zipfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -51,6 +56,96 @@ class RecordingError(UserError):
     """A recording that cannot be used: truncated, of another format or version (exit 1)."""
 
 
+class _Header(NamedTuple):
+    """What an `.npy` member's header says, read without its data."""
+
+    shape: tuple[int, ...]
+    dtype: np.dtype
+
+
+class _Archive:
+    """`trajectory.npz` held open while any view of its steps lives; closed when the last goes
+    (or by `close`), so no file is left open behind a check."""
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+        handle = open(directory / ARRAYS, "rb")  # noqa: SIM115 (closed by the finalizer)
+        try:
+            self.npz = np.load(handle, allow_pickle=False)
+        except BaseException:
+            handle.close()
+            raise
+        self._closer = weakref.finalize(self, _close, self.npz, handle)
+
+    def close(self) -> None:
+        self._closer()
+
+    def corrupted(self, error: BaseException) -> RecordingError:
+        return RecordingError(
+            f"--against {self.directory}: {ARRAYS} is truncated or corrupted ({error})"
+        )
+
+    def header(self, key: str) -> _Header:
+        """The shape and dtype of member `key`, from its header: the data is not read."""
+        try:
+            with self.npz.zip.open(f"{key}.npy") as member:
+                version = np.lib.format.read_magic(member)
+                read = {
+                    (1, 0): np.lib.format.read_array_header_1_0,
+                    (2, 0): np.lib.format.read_array_header_2_0,
+                }.get(version)
+                if read is None:
+                    raise ValueError(f"{key} is .npy version {version[0]}.{version[1]}")
+                shape, _, dtype = read(member)
+        except (OSError, ValueError, zipfile.BadZipFile, EOFError) as error:
+            raise self.corrupted(error) from None
+        return _Header(shape, dtype)
+
+    def array(self, key: str) -> np.ndarray:
+        try:
+            return self.npz[key]
+        except (OSError, ValueError, zipfile.BadZipFile, EOFError) as error:
+            raise self.corrupted(error) from None
+
+
+def _close(npz: Any, handle: Any) -> None:
+    npz.close()
+    handle.close()
+
+
+class RecordedSteps(Mapping[int, dict[str, np.ndarray]]):
+    """A recording's variables after each recorded step, read from `trajectory.npz` a step at a
+    time when asked for and not kept: a check against 10,000 recorded steps of a large model
+    holds one step's variables, not all of them. A member whose data is damaged (its header was
+    checked on reading) is a `RecordingError` when its step is read."""
+
+    def __init__(self, archive: _Archive, steps: Sequence[int], names: Sequence[str]) -> None:
+        self._archive, self._steps, self._names = archive, list(steps), list(names)
+        self._known = frozenset(self._steps)
+
+    def __getitem__(self, step: int) -> dict[str, np.ndarray]:
+        if step not in self._known:
+            raise KeyError(step)
+        return {name: self._archive.array(f"after/{step:09d}/{name}") for name in self._names}
+
+    def __contains__(self, step: object) -> bool:
+        return step in self._known  # without reading the step
+
+    def __iter__(self) -> Iterator[int]:
+        return iter(self._steps)
+
+    def __len__(self) -> int:
+        return len(self._steps)
+
+    def upto(self, steps: int) -> RecordedSteps:
+        """The same recording's steps below `steps`."""
+        return RecordedSteps(self._archive, [s for s in self._steps if s < steps], self._names)
+
+    def close(self) -> None:
+        """Close `trajectory.npz` now rather than when the last view of it is dropped."""
+        self._archive.close()
+
+
 @dataclass(frozen=True)
 class Recording:
     path: Path
@@ -58,7 +153,7 @@ class Recording:
     losses: np.ndarray
     batch_indices: np.ndarray | None
     initial: dict[str, np.ndarray]
-    after: dict[int, dict[str, np.ndarray]]
+    after: RecordedSteps
 
     @property
     def steps(self) -> int:
@@ -136,67 +231,119 @@ def _listing(names: list[str], most: int = 5) -> str:
     return text + (f" and {len(names) - most} more" if len(names) > most else "")
 
 
-def write_recording(
-    directory: str | Path,
-    manifest: dict[str, Any],
-    losses: np.ndarray,
-    batch_indices: np.ndarray | None,
-    initial: dict[str, np.ndarray],
-    after: dict[int, dict[str, np.ndarray]],
-) -> None:
-    """Write a recording all or nothing: into a sibling temporary directory, then renamed into
-    place (over an empty directory, or swapped with the recording it replaces)."""
-    directory = Path(directory)
-    replaced = check_destination(directory)
-    parent = directory.parent
-    arrays: dict[str, np.ndarray] = {"losses": losses}
-    if batch_indices is not None:
-        arrays["batch_indices"] = batch_indices
-    arrays.update({f"initial/{name}": value for name, value in initial.items()})
-    for step, values in after.items():
-        arrays.update({f"after/{step:09d}/{name}": value for name, value in values.items()})
-    document = {"format": FORMAT, "version": VERSION, **manifest}
-    try:
-        staging = Path(tempfile.mkdtemp(prefix=f".{directory.name}.", dir=parent))
-    except OSError as error:
-        raise UserError(f"cannot write --output {directory}: {error.strerror or error}") from None
-    try:
-        # mkdtemp makes the directory private; a recording is as readable as the umask says.
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(staging, 0o777 & ~umask)
-        np.savez(staging / ARRAYS, **arrays)
-        (staging / MANIFEST).write_text(json.dumps(document, indent=1) + "\n", encoding="utf-8")
-        if replaced is None:
-            # rename(2) onto an empty directory replaces it in one step.
-            os.replace(staging, directory)
-            return
-        retired = Path(tempfile.mkdtemp(prefix=f".{directory.name}.old.", dir=parent))
+class RecordingWriter:
+    """A recording written as TF1 runs: each array goes into the staging directory's
+    `trajectory.npz` the moment it is known, so a long run never holds its recorded steps in
+    memory. `finish` writes the manifest and renames the directory into place (over an empty
+    directory, or swapped with the recording it replaces); leaving the `with` block any other
+    way removes the staging directory, and nothing else.
+
+        with RecordingWriter(output) as writer:
+            writer.initial(values); writer.after(step, values); ...
+            writer.finish(manifest, losses)
+    """
+
+    def __init__(self, directory: str | Path, batch_indices: np.ndarray | None) -> None:
+        self.directory = Path(directory)
+        check_destination(self.directory)
         try:
-            os.replace(directory, retired / "recording")
-            try:
-                os.replace(staging, directory)
-            except BaseException:
-                # Not swapped after all (Ctrl-C or an error between the renames): the old
-                # recording goes back where it was.
-                os.replace(retired / "recording", directory)
-                raise
+            self._staging = Path(
+                tempfile.mkdtemp(prefix=f".{self.directory.name}.", dir=self.directory.parent)
+            )
+        except OSError as error:
+            raise self._unwritable(error) from None
+        self._archive: zipfile.ZipFile | None = None
+        try:
+            # mkdtemp makes the directory private; a recording is as readable as the umask says.
+            umask = os.umask(0)
+            os.umask(umask)
+            os.chmod(self._staging, 0o777 & ~umask)
+            # The members np.savez would write (stored, ZIP64), one at a time.
+            self._archive = zipfile.ZipFile(self._staging / ARRAYS, "w", allowZip64=True)
+            if batch_indices is not None:
+                self._add("batch_indices", batch_indices)
+        except OSError as error:
+            self.discard()
+            raise self._unwritable(error) from None
         except BaseException:
-            retired.rmdir()
+            self.discard()
             raise
-    except OSError as error:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise UserError(f"cannot write --output {directory}: {error.strerror or error}") from None
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
-    # The old recording held only our two files (checked above); remove exactly those.
-    old = retired / "recording"
-    for name in (MANIFEST, ARRAYS):
-        (old / name).unlink(missing_ok=True)
-    with contextlib.suppress(OSError):
-        old.rmdir()
-        retired.rmdir()
+
+    def __enter__(self) -> RecordingWriter:
+        return self
+
+    def __exit__(self, kind: object, error: object, trace: object) -> None:
+        if self._archive is not None or self._staging.exists():
+            self.discard()
+
+    def _unwritable(self, error: OSError) -> UserError:
+        return UserError(f"cannot write --output {self.directory}: {error.strerror or error}")
+
+    def _add(self, name: str, value: np.ndarray) -> None:
+        assert self._archive is not None, "the recording is finished"
+        try:
+            with self._archive.open(f"{name}.npy", "w", force_zip64=True) as member:
+                np.lib.format.write_array(member, np.asanyarray(value), allow_pickle=False)
+        except OSError as error:
+            raise self._unwritable(error) from None
+
+    def initial(self, values: dict[str, np.ndarray]) -> None:
+        for name, value in values.items():
+            self._add(f"initial/{name}", value)
+
+    def after(self, step: int, values: dict[str, np.ndarray]) -> None:
+        for name, value in values.items():
+            self._add(f"after/{step:09d}/{name}", value)
+
+    def discard(self) -> None:
+        """Remove the staging directory (ours alone); the destination is untouched."""
+        if self._archive is not None:
+            with contextlib.suppress(OSError):
+                self._archive.close()
+            self._archive = None
+        shutil.rmtree(self._staging, ignore_errors=True)
+
+    def finish(self, manifest: dict[str, Any], losses: np.ndarray) -> None:
+        """Write the losses and the manifest, then rename the recording into place."""
+        directory, staging, parent = self.directory, self._staging, self.directory.parent
+        self._add("losses", losses)
+        assert self._archive is not None
+        document = {"format": FORMAT, "version": VERSION, **manifest}
+        try:
+            self._archive.close()
+            self._archive = None
+            (staging / MANIFEST).write_text(json.dumps(document, indent=1) + "\n", encoding="utf-8")
+        except OSError as error:
+            raise self._unwritable(error) from None
+        # Checked again: the destination may have changed while TF1 ran.
+        replaced = check_destination(directory)
+        try:
+            if replaced is None:
+                # rename(2) onto an empty directory replaces it in one step.
+                os.replace(staging, directory)
+                return
+            retired = Path(tempfile.mkdtemp(prefix=f".{directory.name}.old.", dir=parent))
+            try:
+                os.replace(directory, retired / "recording")
+                try:
+                    os.replace(staging, directory)
+                except BaseException:
+                    # Not swapped after all (Ctrl-C or an error between the renames): the old
+                    # recording goes back where it was.
+                    os.replace(retired / "recording", directory)
+                    raise
+            except BaseException:
+                retired.rmdir()
+                raise
+        except OSError as error:
+            raise self._unwritable(error) from None
+        # The old recording held only our two files (checked above); remove exactly those.
+        old = retired / "recording"
+        for name in (MANIFEST, ARRAYS):
+            (old / name).unlink(missing_ok=True)
+        with contextlib.suppress(OSError):
+            old.rmdir()
+            retired.rmdir()
 
 
 class TamperedRecordingError(RecordingError):
@@ -390,10 +537,11 @@ def _check_arrays(
     losses: np.ndarray,
     batch_indices: np.ndarray | None,
     initial: dict[str, np.ndarray],
-    after: dict[int, dict[str, np.ndarray]],
+    after: dict[int, dict[str, _Header]],
 ) -> None:
-    """The arrays agree with the manifest: as many finite losses as steps, batch rows that
-    exist, every variable of the manifest's shape. One line naming the array otherwise."""
+    """The arrays (the recorded steps' by their headers) agree with the manifest: as many
+    finite losses as steps, batch rows that exist, every variable of the manifest's shape. One
+    line naming the array otherwise."""
 
     def refuse(array: str, found: str, expected: str) -> None:
         raise TamperedRecordingError(
@@ -464,39 +612,51 @@ def read_recording(directory: str | Path) -> Recording:
             f"this tfbridge reads version {VERSION}"
         )
     try:
-        # Opened here, so a truncated archive's file is closed even when np.load fails.
-        with (
-            open(directory / ARRAYS, "rb") as handle,
-            np.load(handle, allow_pickle=False) as archive,
-        ):
-            arrays = {key: archive[key] for key in archive.files}
+        archive = _Archive(directory)
     except FileNotFoundError:
         raise RecordingError(f"--against {directory}: {ARRAYS} is missing") from None
     except (OSError, ValueError, zipfile.BadZipFile, EOFError) as error:
         raise RecordingError(
             f"--against {directory}: {ARRAYS} is truncated or corrupted ({error})"
         ) from None
+    try:
+        return _read_arrays(directory, manifest, archive)
+    except BaseException:
+        archive.close()
+        raise
+
+
+def _read_arrays(directory: Path, manifest: dict[str, Any], archive: _Archive) -> Recording:
+    """The small arrays read whole, the recorded steps' checked by their headers and left on
+    disk for `RecordedSteps` to read when asked."""
     validate_manifest(directory, manifest)
     names = [variable["name"] for variable in manifest["variables"]]
     owned = list(manifest["optimizer"].get("owned", []))
-    try:
-        initial = {name: arrays[f"initial/{name}"] for name in [*names, *owned]}
-        after = {
-            step: {name: arrays[f"after/{step:09d}/{name}"] for name in [*names, *owned]}
-            for step in manifest["recorded_steps"]
-        }
-        losses = arrays["losses"]
-    except KeyError as error:
+    members = set(archive.npz.files)
+    steps = manifest["recorded_steps"]
+    wanted = [
+        "losses",
+        *(f"initial/{name}" for name in [*names, *owned]),
+        *(f"after/{step:09d}/{name}" for step in steps for name in [*names, *owned]),
+    ]
+    missing = next((key for key in wanted if key not in members), None)
+    if missing is not None:
         raise RecordingError(
-            f"--against {directory}: {ARRAYS} lacks {error.args[0]}; the recording is incomplete"
-        ) from None
-    batch_indices = arrays.get("batch_indices")
-    _check_arrays(directory, manifest, losses, batch_indices, initial, after)
+            f"--against {directory}: {ARRAYS} lacks {missing}; the recording is incomplete"
+        )
+    initial = {name: archive.array(f"initial/{name}") for name in [*names, *owned]}
+    headers = {
+        step: {name: archive.header(f"after/{step:09d}/{name}") for name in [*names, *owned]}
+        for step in steps
+    }
+    losses = archive.array("losses")
+    batch_indices = archive.array("batch_indices") if "batch_indices" in members else None
+    _check_arrays(directory, manifest, losses, batch_indices, initial, headers)
     return Recording(
         path=directory,
         manifest=manifest,
         losses=losses,
         batch_indices=batch_indices,
         initial=initial,
-        after=after,
+        after=RecordedSteps(archive, steps, [*names, *owned]),
     )
