@@ -223,6 +223,7 @@ class TF1Program:
                 tf.constant(0, tf.int64), (), name="tfbridge_step"
             )
             self._x = _placeholders(migration.features)
+            self.inputs = self._x  # the input placeholders, as data() shaped them
             self._y = tf.compat.v1.placeholder(
                 migration.labels.dtype, (None, *migration.labels.shape[1:]), name="labels"
             )

@@ -134,7 +134,9 @@ def ladder(
                 relative=relative_error(port_loss, tf1_loss),
             )
         )
-        if program is not None:
+        # Layers are located from one input array; several inputs (a dict or tuple) are not
+        # localised yet: the forward-pass finding stands alone.
+        if program is not None and isinstance(features, np.ndarray):
             findings += layers.localise(
                 recorded, port, program, pairs, before, features, labels, step
             )

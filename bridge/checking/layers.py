@@ -30,6 +30,7 @@ from graphmode.migration import TF1Program
 from tfmigration.measure.layer_report import LayerComparison
 from tfmigration.measure.migration_report import Finding
 from tfmigration.measure.ulp import normwise_ulp_distance, relative_error
+from tfmigration.migration.contract import flat_inputs
 from tfmigration.migration.mapping import Pair
 
 # Ops that carry a Dense or convolution on to its output: the bias, then one activation.
@@ -294,7 +295,8 @@ def _locate(graph: _Graph, recorded: Recorded, pairs: Sequence[Pair]) -> list[_L
         located[index] = _Located(call.unit, call, tensor, how, region)
     # Layers without variables: by shape along the path from the last located layer's tensor
     # (or the features) to the next located layer's first op.
-    features = graph.graph.get_tensor_by_name("features:0")
+    # The first input's placeholder (a file may feed several: data() returning a dict or tuple).
+    features = flat_inputs(graph.program.inputs)[0]
     index = 0
     while index < len(calls):
         if located[index] is not None:
