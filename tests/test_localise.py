@@ -50,7 +50,7 @@ CASES = [
         id="lost-activation",
     ),
     pytest.param(
-        LOCALISE / "cnn_dropout_keep_prob.py",
+        ZOO / "mnist_deep_cnn_naive.py",
         "sequential/dropout",
         "dropout/dropout/SelectV2:0",
         "a keep probability passed as a rate: the port's Dropout(0.75) drops 0.75 of its "
@@ -116,7 +116,7 @@ def test_a_faithful_port_has_no_layer_that_differs() -> None:
 
 def test_a_shape_error_after_the_convolutions_names_the_padding() -> None:
     with pytest.raises(MappingError) as raised:
-        check_migration(LOCALISE / "cnn_padding_valid.py", strict=True, styles=("eager",))
+        check_migration(ZOO / "mnist_deep_cnn_naive_padding.py", strict=True, styles=("eager",))
     message = str(raised.value)
     assert (
         "  - 'fc1/Variable' [256, 32] is paired (VARIABLE_MAP) with 'sequential/fc1/kernel' "
