@@ -130,6 +130,7 @@ def test_every_zoo_file_has_a_case() -> None:
     assert files == sorted(case.values[0] for case in CASES)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("name", "expected"), CASES, ids=[case.values[0] for case in CASES])
 @pytest.mark.usefixtures("fresh_keras_names")
 def test_zoo(name: str, expected: Faithful | Naive | Refused) -> None:
@@ -149,6 +150,7 @@ def test_zoo(name: str, expected: Faithful | Naive | Refused) -> None:
         assert any(cause in explanation for cause in expected.causes), explanation
 
 
+@pytest.mark.slow
 @pytest.mark.xfail(
     strict=True,
     raises=MappingError,
