@@ -52,6 +52,7 @@ def test_each_floor_trains_the_same_problem_as_the_product(model: str, floor: st
             np.testing.assert_allclose(params[name], value, rtol=1e-5)
 
 
+@pytest.mark.slow
 def test_the_bench_worker_reports_one_case_as_json() -> None:
     script = str(ROOT / "scripts" / "bench.py")
     done = subprocess.run(
@@ -81,6 +82,7 @@ def test_the_bench_refuses_bad_arguments_in_one_line(args: list[str], message: s
 # --- --replicas 1, 2, 4 (scripts/bench_replicas.py, the Replicas section of BENCHMARKS.md) ---
 
 
+@pytest.mark.slow
 def test_the_replica_worker_times_each_kind_of_run_and_agrees_with_the_reference() -> None:
     # Between-graph (1 ps + 2 worker processes), MirroredStrategy under tf.function, and
     # MultiWorkerMirroredStrategy (2 worker processes): with 2 replicas all three are the

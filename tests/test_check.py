@@ -96,6 +96,7 @@ def test_the_cli_and_the_python_api_say_the_same(tmp_path: Path) -> None:
     assert eager["losses"] == [float(str(x)) for x in report.results[1].losses]
 
 
+@pytest.mark.slow
 def test_examples_behave_as_the_readme_says() -> None:
     faithful = check_migration(EXAMPLES / "digits_mlp.py", strict=True)
     assert faithful.verdict in ("identical", "equivalent"), faithful.explain()
@@ -211,6 +212,7 @@ def test_the_aligned_sampler_is_restored_after_a_check(tmp_path: Path) -> None:
     assert not np.array_equal(tf.nn.dropout(x, 0.5).numpy(), tf.nn.dropout(x, 0.5).numpy())
 
 
+@pytest.mark.slow
 def test_the_pytest_plugin_makes_a_users_test_one_line(tmp_path: Path) -> None:
     (tmp_path / "test_port.py").write_text(
         "def test_layers(check_migration):\n"
@@ -241,6 +243,7 @@ def test_the_pytest_plugin_makes_a_users_test_one_line(tmp_path: Path) -> None:
     assert "Traceback" not in done.stdout
 
 
+@pytest.mark.slow
 def test_tf1_layers_code_without_the_legacy_extra_says_how_to_install_it() -> None:
     code = (
         "import sys\n"

@@ -158,6 +158,7 @@ def _slot(optimizer: object, variable: object, slot: str) -> np.ndarray:
     return slot_for(optimizer, "adam", slot, variable).numpy()
 
 
+@pytest.mark.slow
 def test_the_checkpoint_example_runs_end_to_end(tmp_path: Path) -> None:
     import os
     import subprocess

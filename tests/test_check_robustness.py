@@ -227,6 +227,7 @@ def run_process(*args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("call", "shown"),
     [("sys.exit(0)", "sys.exit(0)"), ("os._exit(0)", "os._exit(0)")],

@@ -214,6 +214,7 @@ def wait_for_saves(process: subprocess.Popen, directory: Path, count: int) -> No
     pytest.fail("no checkpoint within 60 s")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("style", ["graph", "eager"])
 def test_a_run_killed_in_the_middle_of_its_saves_leaves_its_latest_checkpoint_whole(
     style: str, tmp_path: Path
@@ -235,6 +236,7 @@ def test_a_run_killed_in_the_middle_of_its_saves_leaves_its_latest_checkpoint_wh
     assert resumption.prefix == checkpoint_paths(tmp_path)[-1]
 
 
+@pytest.mark.slow
 def test_ctrl_c_saves_the_last_step_prints_the_resume_command_and_exits_130(
     tmp_path: Path,
 ) -> None:

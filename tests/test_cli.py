@@ -272,6 +272,7 @@ def test_compare_table_names_each_style_and_the_verdict() -> None:
     assert result.output.splitlines()[-1] == "verdicts: house identical"
 
 
+@pytest.mark.slow
 def test_compare_exits_1_when_a_model_is_different() -> None:
     # With Grappler on, tf.function's final loss evaluation of the full quadratic run is
     # rewritten and lands a few ULPs from graph's; a zero tolerance must call that different.
@@ -308,6 +309,7 @@ def test_python_dash_m_runs_each_cli(package: str) -> None:
     assert done.stdout.startswith("house ")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("package", ["graphmode", "bridge"])
 def test_a_run_prints_no_tensorflow_noise(package: str) -> None:
     # TF's start-up logs (oneDNN, CUDA) and its Python warnings about its own code (TF1's

@@ -24,6 +24,8 @@ from tfmigration.catalog import ConfigError, TrainConfig, prepare
 from tfmigration.cluster import ClusterError, check_ports, free_ports
 from tfmigration.netns import unavailable_reason
 
+pytestmark = pytest.mark.slow  # real clusters on 127.0.0.1: processes, ports, signals
+
 ROOT = Path(__file__).resolve().parents[1]
 LISTEN = "0A"
 LOOPBACK_HEX = {"0100007F", "0000000000000000FFFF00000100007F"}  # 127.0.0.1, ::ffff:127.0.0.1

@@ -26,6 +26,8 @@ from tfmigration.oracle.distributed import train as train_split_oracle
 from tfmigration.oracle.engine import train as train_oracle
 from tfmigration.training.styles import difference_observer, runner, split_batch_reference
 
+pytestmark = pytest.mark.slow  # replicated and multi-worker runs, real clusters among them
+
 TAPE = ("eager", "function")
 
 

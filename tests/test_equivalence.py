@@ -14,6 +14,8 @@ from tfmigration.catalog import TrainConfig, prepare
 from tfmigration.measure.comparison import Comparison
 from tfmigration.measure.oracle_check import problem_bound
 
+pytestmark = pytest.mark.slow  # the full tutorial runs, trained once per module
+
 BUILTIN_MODELS = ["house", "house-multi", "noisy-line", "quadratic"]
 
 

@@ -79,6 +79,7 @@ def test_a_faithful_adam_port_is_equivalent_against_its_recording(
     assert report.noise_floor is not None
 
 
+@pytest.mark.slow
 def test_a_wrong_hyperparameter_is_different_at_the_right_step(tmp_path: Path) -> None:
     recording = tmp_path / "recording"
     record_migration(MIGRATIONS / "wrong_hyperparameter.py", recording, strict=True)

@@ -109,6 +109,7 @@ def test_compare_text_has_a_demo_table_and_verdicts() -> None:
     assert result.output.splitlines()[-1] == "verdicts: chain identical"
 
 
+@pytest.mark.slow
 def test_compare_all_includes_the_demos() -> None:
     # One training step keeps the models cheap; the demos ignore --steps.
     result = invoke(tfbridge, "compare", "--all", "--steps", "1", "--json")
@@ -140,6 +141,7 @@ def test_differences_text_shows_styles_side_by_side() -> None:
     assert "│ second gradient, persistent=True │ —" in result.output
 
 
+@pytest.mark.slow
 def test_differences_json_holds_every_style_observation() -> None:
     result = invoke(tfbridge, "differences", "--all", "--json")
     assert result.exit_code == 0, result.output

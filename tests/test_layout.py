@@ -136,6 +136,7 @@ def test_keras_internals_are_touched_in_one_module_only() -> None:
             assert name not in source, f"{module} uses Keras's {name}"
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("keras_version", ["3.9.0", "3.16.0", "4.0.0", "garbage"])
 def test_an_unsupported_keras_is_refused_in_one_line_naming_the_range(keras_version: str) -> None:
     code = (
@@ -166,6 +167,7 @@ def test_the_supported_keras_range_is_the_declared_requirement() -> None:
     assert f"keras{SUPPORTED_RANGE}" in config["project"]["dependencies"]
 
 
+@pytest.mark.slow
 def test_runs_from_a_project_folder_holding_generic_packages_of_its_own(tmp_path: Path) -> None:
     # A user's ML project: each of these would be imported instead of ours if we used the name.
     for name in ("training", "catalog", "oracle", "core", "utils", "measure", "cli"):

@@ -8,6 +8,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
+pytestmark = pytest.mark.slow  # each test collects the whole suite in a subprocess
+
 ROOT = Path(__file__).resolve().parent.parent
 DOC = ROOT / "docs" / "migration-autodiff.md"
 MODELS_DOC = ROOT / "docs" / "migration-models.md"

@@ -176,6 +176,7 @@ def test_the_noise_floor_is_the_nudged_reference_rerun() -> None:
     assert comparison.noise_floor.param_ulps == again.param_ulps
 
 
+@pytest.mark.slow
 def test_rmsprop_on_quadratic_is_equivalent_within_the_noise_floor(tmp_path: Path) -> None:
     """The issue's case: tf.function's losses part from graph's by as much as graph's own move
     when its start is nudged one ULP; that is rounding amplified, not a wrong port."""
@@ -199,6 +200,7 @@ def test_rmsprop_on_quadratic_is_equivalent_within_the_noise_floor(tmp_path: Pat
         assert record["oracle_rel_error"] <= record["oracle_bound"]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("optimizer", ["adam", "rmsprop"])
 def test_defaults_each_stays_different_beyond_the_noise_floor(optimizer: str) -> None:
     args = ["compare", "quadratic", "--optimizer", optimizer, "--steps", "400", "--defaults"]
@@ -212,6 +214,7 @@ def test_defaults_each_stays_different_beyond_the_noise_floor(optimizer: str) ->
             assert record["max_loss_ulps"] > record["noise_floor_ulps"]
 
 
+@pytest.mark.slow
 def test_a_wrong_port_is_different_though_the_run_is_sensitive() -> None:
     """A port that changed the learning rate by 1% lands beyond graph's own noise floor."""
     from eagermode.engine import train as train_eager
@@ -349,6 +352,7 @@ def umask_027():
     os.umask(previous)
 
 
+@pytest.mark.slow
 def test_compare_plot_writes_a_png_with_the_umask_mode(tmp_path: Path, umask_027: int) -> None:
     plot, output = tmp_path / "q.png", str(tmp_path / "q.json")
     result = CliRunner().invoke(
@@ -381,6 +385,7 @@ def test_plot_draws_style_free_inputs(tmp_path: Path) -> None:
 # --- oneDNN -----------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("flag", "expected"), [("--strict", "0"), (None, "unset")])
 def test_strict_turns_onednn_off_before_tensorflow_is_imported(
     flag: str | None, expected: str

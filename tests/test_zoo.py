@@ -121,6 +121,7 @@ def test_every_zoo_file_has_a_case() -> None:
     assert files == sorted(case.values[0] for case in CASES)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("name", "expected"), CASES, ids=[case.values[0] for case in CASES])
 @pytest.mark.usefixtures("fresh_keras_names")
 def test_zoo(name: str, expected: Faithful | Naive | Refused) -> None:
@@ -140,6 +141,7 @@ def test_zoo(name: str, expected: Faithful | Naive | Refused) -> None:
         assert any(cause in explanation for cause in expected.causes), explanation
 
 
+@pytest.mark.slow
 def test_a_variable_map_does_not_depend_on_earlier_keras_models() -> None:
     keras.backend.clear_session()
     keras.Sequential()  # any earlier auto-named model: another test's, or the user's own
