@@ -8,17 +8,16 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Protocol
+from typing import Protocol
 
 import numpy as np
 
 from tfmigration.catalog.errors import ConfigError
+from tfmigration.catalog.problem import Problem
+from tfmigration.checkpoint.state import SaveOptions, TrainingState
 from tfmigration.cluster import DEFAULT_TIMEOUT_SECONDS
+from tfmigration.distributed import check_cluster_options
 from tfmigration.training.driver import Observer, Trajectory
-
-if TYPE_CHECKING:
-    from tfmigration.catalog.problem import Problem
-    from tfmigration.checkpoint.state import SaveOptions, TrainingState
 
 STYLES = ("graph", "eager", "function")
 
@@ -81,8 +80,6 @@ class Style:
 
 def check_execution(style: str, settings: RunSettings) -> None:
     """Refuse, with one clear line, an execution setting `style` cannot honour."""
-    from tfmigration.distributed import check_cluster_options
-
     if style == "eager" and settings.steps_per_call != 1:
         raise ConfigError(
             f"--steps-per-call {settings.steps_per_call}: eager style runs one step per Python "
