@@ -11,6 +11,8 @@ from typing import Any
 import click
 
 from bridge.compare import DEFAULT_TOLERANCE_ULPS, compare_problem
+from bridge.function.style import FUNCTION
+from bridge.styles import REGISTRY
 from tfmigration.catalog.demos import DEMOS
 from tfmigration.catalog.errors import ConfigError, UserError
 from tfmigration.catalog.models import MODELS
@@ -25,10 +27,10 @@ from tfmigration.cli.commands import (
 )
 from tfmigration.cli.grad_commands import add_differences_command, add_grad_command
 from tfmigration.cli.options import (
-    execution_options,
     multi_worker_option,
     output_path,
     plot_option,
+    run_settings,
     train_config,
     training_options,
     variables_option,
@@ -65,7 +67,7 @@ def main() -> None:
     """Run the model catalog under tf.function, and compare graph, eager and tf.function."""
 
 
-add_common_commands(main, "function")
+add_common_commands(main, FUNCTION)
 
 
 def save_plot(comparisons: list, path: str) -> None:
@@ -104,8 +106,8 @@ def save_tensorboard(write: Any, subject: Any, directory: str) -> None:
         raise UserError(f"cannot write --tensorboard {directory}: {reason}") from None
 
 
-add_grad_command(main, "function")
-add_differences_command(main)
+add_grad_command(main, FUNCTION)
+add_differences_command(main, tuple(REGISTRY.values()))
 
 
 @main.command("compare")
@@ -174,7 +176,7 @@ def compare(
         if not options["as_json"]:
             click.echo(f"comparing {problem.model.name} ...", err=True)
         comparisons.append(
-            compare_problem(problem, tolerance_ulps=tolerance_ulps, **execution_options(options))
+            compare_problem(problem, run_settings(options), tolerance_ulps=tolerance_ulps)
         )
     demo_comparisons = []
     for demo in demos:

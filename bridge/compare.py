@@ -10,8 +10,9 @@ import dataclasses
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 
+from bridge.styles import runner, split_batch_reference
 from tfmigration.catalog.problem import Problem
-from tfmigration.cluster import DEFAULT_TIMEOUT_SECONDS
+from tfmigration.execution import STYLES, RunSettings
 from tfmigration.measure.comparison import (
     DEFAULT_TOLERANCE_ULPS,
     REFERENCE_STYLE,
@@ -20,79 +21,72 @@ from tfmigration.measure.comparison import (
 )
 from tfmigration.measure.noise_floor import measure_noise_floor, nudge_one_ulp
 from tfmigration.measure.oracle_check import problem_bound
-from tfmigration.training.styles import STYLES, runner
+
+
+def for_style(settings: RunSettings, style: str) -> RunSettings:
+    """The settings `style` runs with in a comparison, the others left at their defaults:
+    `steps_per_call` fuses graph and tf.function (eager always runs step by step),
+    `jit_compile` is tf.function style's alone, `variables` graph style's, `multi_worker` the
+    TF2 styles', `ports` those of the styles that start processes (graph's between-graph
+    cluster, the TF2 styles' workers under `multi_worker`); a comparison writes and reads no
+    checkpoints."""
+    starts_processes = style == "graph" or settings.multi_worker
+    return RunSettings(
+        strict=settings.strict,
+        steps_per_call=settings.steps_per_call if style != "eager" else 1,
+        jit_compile=settings.jit_compile and style == "function",
+        variables=settings.variables if style == "graph" else None,
+        replicas=settings.replicas,
+        multi_worker=settings.multi_worker and style != "graph",
+        ports=settings.ports if starts_processes else None,
+        cluster_timeout=settings.cluster_timeout,
+    )
 
 
 def compare_problem(
     problem: Problem,
+    settings: RunSettings = RunSettings(),
     *,
-    strict: bool = False,
     tolerance_ulps: int = DEFAULT_TOLERANCE_ULPS,
     styles: Sequence[str] = STYLES,
     on_style: Callable[[str], None] | None = None,
-    steps_per_call: int = 1,
-    jit_compile: bool = False,
-    variables: str = "ref",
-    replicas: int = 1,
-    multi_worker: bool = False,
-    ports: tuple[int, ...] | None = None,
-    cluster_timeout: float = DEFAULT_TIMEOUT_SECONDS,
 ) -> Comparison:
-    """Train `problem` in every style (graph first) and in the oracle, and measure each.
-
-    `steps_per_call` fuses the graph and tf.function loops (eager always runs step by step);
-    `jit_compile` applies to tf.function style alone, `variables` ("ref", TF1's RefVariables,
-    or "resource") to graph style alone.
+    """Train `problem` in every style (graph first) and in the oracle, and measure each; each
+    style reads of `settings` what applies to it (`for_style`).
 
     The reference style runs once more, from initial values nudged by one ULP, to measure its
-    noise floor: how far rounding alone carries it (tfmigration/measure/noise_floor.py).
+    noise floor: how far rounding alone carries it (`tfmigration/measure/noise_floor.py`).
 
     The oracle follows TF1's equations (the code being migrated), so under --defaults each the
     Keras styles' oracle error is how far renaming the class lands from the TF1 result.
 
-    With `replicas` > 1 the styles run data-parallel, measured against the split-batch
-    reference (compare_replicated); `multi_worker`, `ports` and `cluster_timeout` apply there.
+    With `settings.replicas` > 1 the styles run data-parallel, measured against the split-batch
+    reference (compare_replicated).
     """
-    if replicas > 1:
+    if settings.replicas > 1:
         return compare_replicated(
-            problem,
-            replicas,
-            strict=strict,
-            tolerance_ulps=tolerance_ulps,
-            styles=styles,
-            on_style=on_style,
-            steps_per_call=steps_per_call,
-            jit_compile=jit_compile,
-            variables=variables,
-            multi_worker=multi_worker,
-            ports=ports,
-            cluster_timeout=cluster_timeout,
+            problem, settings, tolerance_ulps=tolerance_ulps, styles=styles, on_style=on_style
         )
     from tfmigration.oracle.engine import train as train_oracle
 
-    execution = {
-        "graph": {"steps_per_call": steps_per_call, "variables": variables},
-        "eager": {},
-        "function": {"steps_per_call": steps_per_call, "jit_compile": jit_compile},
-    }
     trajectories = {}
     for style in (REFERENCE_STYLE, *(s for s in styles if s != REFERENCE_STYLE)):
         if on_style is not None:
             on_style(style)
-        trajectories[style] = runner(style)(problem, strict=strict, **execution[style])
+        trajectories[style] = runner(style)(problem, for_style(settings, style))
     if on_style is not None:
         on_style("noise floor")
     nudged = dataclasses.replace(problem, initial_params=nudge_one_ulp(problem.initial_params))
     reference = trajectories[REFERENCE_STYLE]
     floor = measure_noise_floor(
         reference,
-        runner(REFERENCE_STYLE)(nudged, strict=strict, **execution[REFERENCE_STYLE]),
+        runner(REFERENCE_STYLE)(nudged, for_style(settings, REFERENCE_STYLE)),
     )
     oracle = train_oracle(problem)
     bound = problem_bound(problem)
     return Comparison(
         model=problem.model.name,
-        strict=strict,
+        strict=settings.strict,
         tolerance_ulps=tolerance_ulps,
         results=tuple(
             measure(t, reference, oracle, noise_floor=floor, oracle_bound=bound)
@@ -101,10 +95,10 @@ def compare_problem(
         oracle=oracle,
         optimizer=problem.optimizer,
         defaults=problem.defaults,
-        steps_per_call=steps_per_call,
-        jit_compile=jit_compile,
+        steps_per_call=settings.steps_per_call,
+        jit_compile=settings.jit_compile,
         noise_floor=floor,
-        variables=variables,
+        variables=settings.variables or "ref",
     )
 
 
@@ -127,60 +121,49 @@ def replication_notes(replicas: int, *, multi_worker: bool = False) -> dict[str,
 
 def compare_replicated(
     problem: Problem,
-    replicas: int,
+    settings: RunSettings,
     *,
-    strict: bool = False,
     tolerance_ulps: int = DEFAULT_TOLERANCE_ULPS,
     styles: Sequence[str] = STYLES,
     on_style: Callable[[str], None] | None = None,
-    steps_per_call: int = 1,
-    jit_compile: bool = False,
-    variables: str = "ref",
-    multi_worker: bool = False,
-    ports: tuple[int, ...] | None = None,
-    cluster_timeout: float = DEFAULT_TIMEOUT_SECONDS,
 ) -> Comparison:
-    """Train `problem` data-parallel over `replicas` and measure it against two references.
+    """Train `problem` data-parallel over `settings.replicas` and measure it against two references.
 
     Graph style runs TF1 between-graph replication (processes on 127.0.0.1), eager and
-    tf.function style MirroredStrategy (or, `multi_worker`, MultiWorkerMirroredStrategy with a
-    process per worker). The split-batch reference (the same shards, gradients summed in replica
-    order, in one Session; in the oracle, the same in NumPy float64) is what every replicated
-    style must reproduce, bit for bit in strict mode. One device on the whole batch answers
-    whether the port kept the model; each style's distance to it is reported beside, judged by
-    one device's own noise floor.
+    tf.function style MirroredStrategy (or, `settings.multi_worker`, MultiWorkerMirroredStrategy
+    with a process per worker). The split-batch reference (the same shards, gradients summed
+    in replica order, in one Session; in the oracle, the same in NumPy float64) is what every
+    replicated style must reproduce, bit for bit in strict mode. One device on the whole batch
+    answers whether the port kept the model; each style's distance to it is reported beside,
+    judged by one device's own noise floor.
     """
     from tfmigration.distributed import check_equal_shards, check_replicas
     from tfmigration.oracle.distributed import train as train_split_oracle
-    from tfmigration.training.styles import split_batch_reference
 
+    replicas, strict = settings.replicas, settings.strict
     check_replicas(
-        replicas, problem.batch_rows, steps_per_call=steps_per_call, jit_compile=jit_compile
+        replicas,
+        problem.batch_rows,
+        steps_per_call=settings.steps_per_call,
+        jit_compile=settings.jit_compile,
     )
     if "graph" in styles:
         check_equal_shards(replicas, problem.batch_rows)
-    cluster = {"ports": ports, "cluster_timeout": cluster_timeout}
-    execution = {
-        "graph": {"variables": variables, **cluster},
-        "eager": {"multi_worker": multi_worker, **cluster},
-        "function": {"multi_worker": multi_worker, **cluster},
-    }
     if on_style is not None:
         on_style("split-batch reference")
-    reference = split_batch_reference()(problem, replicas, strict=strict)
+    reference = split_batch_reference(problem, replicas, strict=strict)
     trajectories = {}
     for style in styles:
         if on_style is not None:
             on_style(style)
-        trajectories[style] = runner(style)(
-            problem, strict=strict, replicas=replicas, **execution[style]
-        )
+        trajectories[style] = runner(style)(problem, for_style(settings, style))
     if on_style is not None:
         on_style("one device")
-    one_device = runner(REFERENCE_STYLE)(problem, strict=strict)
+    one_device_settings = RunSettings(strict=strict)
+    one_device = runner(REFERENCE_STYLE)(problem, one_device_settings)
     nudged = dataclasses.replace(problem, initial_params=nudge_one_ulp(problem.initial_params))
     one_device_floor = measure_noise_floor(
-        one_device, runner(REFERENCE_STYLE)(nudged, strict=strict)
+        one_device, runner(REFERENCE_STYLE)(nudged, one_device_settings)
     )
     oracle = train_split_oracle(problem, replicas)
     results = []
@@ -193,7 +176,7 @@ def compare_replicated(
                 one_device_param_ulps=against_one_device.max_param_ulps,
             )
         )
-    notes = replication_notes(replicas, multi_worker=multi_worker)
+    notes = replication_notes(replicas, multi_worker=settings.multi_worker)
     return Comparison(
         model=problem.model.name,
         strict=strict,
@@ -202,7 +185,7 @@ def compare_replicated(
         oracle=oracle,
         optimizer=problem.optimizer,
         defaults=problem.defaults,
-        variables=variables,
+        variables=settings.variables or "ref",
         replicas=replicas,
         replication={style: notes[style] for style in trajectories},
         one_device_floor=one_device_floor,

@@ -8,10 +8,11 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 
+from bridge.styles import demo_runner
 from tfmigration.catalog.demos import get_demo
+from tfmigration.execution import STYLES
 from tfmigration.measure.comparison import DEFAULT_TOLERANCE_ULPS, REFERENCE_STYLE
 from tfmigration.measure.demo_comparison import DemoComparison, Quantities, measure
-from tfmigration.training.styles import STYLES, demo_runner
 
 
 def compare_demo(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from eagermode.style import EAGER
 from tfmigration.cli.commands import add_common_commands
 from tfmigration.cli.grad_commands import add_grad_command
 
@@ -13,5 +14,6 @@ def main() -> None:
     """Run the model catalog the TF2 way: eager GradientTape, assign_sub, Keras optimizers."""
 
 
-add_common_commands(main, "eager")
-add_grad_command(main, "eager")
+# Only this style: eagermode's command line cannot reach another style's engine.
+add_common_commands(main, EAGER)
+add_grad_command(main, EAGER)

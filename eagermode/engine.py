@@ -10,10 +10,6 @@ from eagermode.tf1_compatible import keras_optimizer, keras_slots
 from tfmigration.catalog.losses import squared_error
 from tfmigration.catalog.optimizers import OptimizerSpec
 from tfmigration.catalog.problem import Problem
-from tfmigration.checkpoint.state import SaveOptions, TrainingState
-from tfmigration.cluster import DEFAULT_TIMEOUT_SECONDS
-from tfmigration.training.driver import Observer, Trajectory, run
-from tfmigration.training.styles import check_execution
 
 
 class EagerEngine:
@@ -82,70 +78,3 @@ class EagerEngine:
     @property
     def problem(self) -> Problem:
         return self._problem
-
-
-def train(
-    problem: Problem,
-    *,
-    strict: bool = False,
-    observer: Observer | None = None,
-    steps_per_call: int = 1,
-    jit_compile: bool = False,
-    save: SaveOptions | None = None,
-    resume: TrainingState | None = None,
-    replicas: int = 1,
-    multi_worker: bool = False,
-    ports: tuple[int, ...] | None = None,
-    cluster_timeout: float = DEFAULT_TIMEOUT_SECONDS,
-) -> Trajectory:
-    """Train `problem` eagerly, from the checkpointed state `resume` if given, saving TF2
-    checkpoints as `save` asks. `strict` changes nothing here: eager ops are never rewritten.
-
-    With `replicas` > 1: MirroredStrategy over that many logical CPUs (eagermode.distributed),
-    or with `multi_worker` MultiWorkerMirroredStrategy over that many processes on 127.0.0.1
-    (`ports`, else free ones; stopped after `cluster_timeout` s at the latest).
-    """
-    check_execution("eager", steps_per_call=steps_per_call, jit_compile=jit_compile)
-    if replicas > 1:
-        from tfmigration.distributed import check_replicas
-
-        check_replicas(replicas, problem.batch_rows)
-        if multi_worker:
-            from eagermode import multi_worker as workers
-
-            return workers.train(
-                problem,
-                replicas,
-                strict=strict,
-                observer=observer,
-                ports=ports,
-                timeout=cluster_timeout,
-            )
-        from eagermode.distributed import MirroredEngine
-
-        return run(problem, MirroredEngine(problem, replicas), observer)
-    return run_resumable(problem, EagerEngine(problem), observer, save=save, resume=resume)
-
-
-def run_resumable(
-    problem: Problem,
-    engine: EagerEngine,
-    observer: Observer | None = None,
-    *,
-    steps_per_call: int = 1,
-    save: SaveOptions | None = None,
-    resume: TrainingState | None = None,
-) -> Trajectory:
-    """`driver.run` for an eager or tf.function engine, loading and saving checkpoints."""
-    from eagermode.checkpoints import EagerCheckpoints, load_state
-
-    if resume is not None:
-        load_state(engine, resume)
-    return run(
-        problem,
-        engine,
-        observer,
-        steps_per_call=steps_per_call,
-        start=resume.step if resume is not None else 0,
-        checkpoints=EagerCheckpoints(engine, save) if save is not None else None,
-    )

@@ -16,11 +16,8 @@ import tensorflow as tf
 from tfmigration.catalog.losses import squared_error
 from tfmigration.catalog.optimizers import SLOTS, OptimizerSpec
 from tfmigration.catalog.problem import Problem
-from tfmigration.checkpoint.state import SaveOptions, TrainingState
-from tfmigration.cluster import DEFAULT_TIMEOUT_SECONDS
-from tfmigration.training.driver import Observer, Trajectory, run
+from tfmigration.execution import VARIABLE_KINDS
 from tfmigration.training.in_graph_batches import InGraphBatches
-from tfmigration.training.styles import VARIABLE_KINDS, check_execution
 
 # Our slot names -> the names TF1's optimizers give them (`optimizer.get_slot(var, name)`).
 _TF1_SLOT_NAMES = {"ms": "rms"}
@@ -243,66 +240,3 @@ class GraphEngine:
 
     def close(self) -> None:
         self.session.close()
-
-
-def train(
-    problem: Problem,
-    *,
-    strict: bool = False,
-    observer: Observer | None = None,
-    steps_per_call: int = 1,
-    jit_compile: bool = False,
-    save: SaveOptions | None = None,
-    resume: TrainingState | None = None,
-    variables: str = "ref",
-    replicas: int = 1,
-    ports: tuple[int, ...] | None = None,
-    cluster_timeout: float = DEFAULT_TIMEOUT_SECONDS,
-) -> Trajectory:
-    """Train `problem` the TF1 way: one `Session.run` per step, or per `steps_per_call` steps;
-    from the checkpointed state `resume` if given, saving TF1 checkpoints as `save` asks;
-    `variables` "ref" (TF1's RefVariables, the default) or "resource" (TF2's).
-
-    With `replicas` > 1: TF1 between-graph replication, a parameter server and `replicas`
-    worker processes on 127.0.0.1 (`ports`, else free ones), stopped after `cluster_timeout`
-    seconds at the latest (graphmode.between_graph).
-    """
-    from graphmode.checkpoints import GraphCheckpoints, load_state
-
-    check_execution("graph", steps_per_call=steps_per_call, jit_compile=jit_compile)
-    if replicas > 1:
-        from graphmode import between_graph
-        from tfmigration.distributed import check_replicas
-
-        check_replicas(replicas, problem.batch_rows, steps_per_call=steps_per_call)
-        return between_graph.train(
-            problem,
-            replicas,
-            strict=strict,
-            variables=variables,
-            observer=observer,
-            ports=ports,
-            timeout=cluster_timeout,
-        )
-    checkpointing = save is not None or resume is not None
-    engine = GraphEngine(
-        problem,
-        strict=strict,
-        steps_per_call=steps_per_call,
-        counts_steps=checkpointing,
-        variables=variables,
-    )
-    try:
-        if resume is not None:
-            load_state(engine, resume)
-        checkpoints = GraphCheckpoints(engine, save) if save is not None else None
-        return run(
-            problem,
-            engine,
-            observer,
-            steps_per_call=engine.steps_per_call,
-            start=resume.step if resume is not None else 0,
-            checkpoints=checkpoints,
-        )
-    finally:
-        engine.close()

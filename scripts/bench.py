@@ -54,8 +54,8 @@ def _problem(model: str, steps: int):
 
 def _product_run(problem, variant: str):
     """A product case as a fresh run: engine built (data path included), trained, read back."""
+    from bridge.styles import engine_class
     from tfmigration.training.driver import run
-    from tfmigration.training.styles import engine_class
 
     style, steps_per_call, xla = PRODUCT[variant]
     steps_per_call = steps_per_call or problem.steps

@@ -4,7 +4,8 @@
     python scripts/bench_replicas.py --steps 100 --replicas 1 2 --rows graph function
     python scripts/bench_replicas.py --json                # for scripts/bench.py
 
-What each row runs with `replicas=N` (`runner(style)(problem, strict=True, replicas=N)`):
+What each row runs with `replicas=N`
+(`runner(style)(problem, RunSettings(strict=True, replicas=N))`):
 - graph: TF1 between-graph replication, 1 parameter server and N worker processes on 127.0.0.1
   (graphmode.between_graph); with 1 replica, the plain one-Session run.
 - eager, function: MirroredStrategy over N logical CPUs in this process (eagerly, or its step
@@ -82,8 +83,9 @@ def worker(
     from tfmigration.quiet import import_tensorflow_quietly
 
     import_tensorflow_quietly()
+    from bridge.styles import runner
     from tfmigration.devices import ensure_logical_cpus
-    from tfmigration.training.styles import runner
+    from tfmigration.execution import RunSettings
 
     if not runs_case(row, replicas):
         raise ValueError(f"{row} needs 2 replicas or more")
@@ -93,11 +95,11 @@ def worker(
         ensure_logical_cpus(replicas)
     problem = prepare(model, TrainConfig(steps=steps, optimizer="gd"))
     train = runner(style)
-    options = {"multi_worker": True} if multi_worker else {}
+    settings = RunSettings(strict=True, replicas=replicas, multi_worker=multi_worker)
 
     def once() -> tuple[float, float, float]:
         begun = time.perf_counter()
-        trajectory = train(problem, strict=True, replicas=replicas, **options)
+        trajectory = train(problem, settings)
         return trajectory.seconds, time.perf_counter() - begun, float(trajectory.final_loss)
 
     if not processes:

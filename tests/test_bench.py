@@ -14,9 +14,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from bridge.styles import runner, split_batch_reference
 from tfmigration.catalog import TrainConfig, prepare
+from tfmigration.execution import RunSettings
 from tfmigration.oracle.engine import train as train_oracle
-from tfmigration.training.styles import runner, split_batch_reference
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "scripts"))
@@ -37,7 +38,7 @@ def test_each_floor_trains_the_same_problem_as_the_product(model: str, floor: st
     if floor in STYLE_OF:
         # Same ops, same style: same bits (the minimal loops make resource variables).
         product = (
-            runner("graph")(problem, variables="resource")
+            runner("graph")(problem, RunSettings(variables="resource"))
             if floor == "minimal-graph"
             else (product)
         )
@@ -98,7 +99,7 @@ def test_the_replica_worker_times_each_kind_of_run_and_agrees_with_the_reference
         assert r["replicas"] == 2 and r["steps"] == 5 and r["us_per_step"] > 0
         assert r["wall_seconds"] >= r["loop_seconds"] > 0
     problem = prepare("quadratic", TrainConfig(steps=5, optimizer="gd"))
-    reference = split_batch_reference()(problem, 2, strict=True)
+    reference = split_batch_reference(problem, 2, strict=True)
     assert {r["final_loss"] for r in results} == {float(reference.final_loss)}
     table = report(results).splitlines()
     assert table[0] == "| style | 2 replicas (µs/step) |"

@@ -28,6 +28,7 @@ import tensorflow as tf
 from click.testing import CliRunner
 
 from bridge.cli import main as tfbridge
+from bridge.styles import checkpoint_reader, runner
 from eagermode.cli import main as eagermode
 from graphmode.checkpoints import read_tensors, write_tensors
 from graphmode.cli import main as graphmode
@@ -37,8 +38,8 @@ from tfmigration.checkpoint.files import checkpoint_paths, step_of
 from tfmigration.checkpoint.names import beta_power_after
 from tfmigration.checkpoint.resume import load_for_resume
 from tfmigration.checkpoint.state import SaveOptions, settings_text
+from tfmigration.execution import STYLES, RunSettings
 from tfmigration.training.driver import Trajectory
-from tfmigration.training.styles import STYLES, runner
 
 STEPS, SAVED_AT = 6, 3
 CASES = [
@@ -57,7 +58,7 @@ def problem(optimizer: str, decay: bool, steps: int = STEPS):
 
 @cache
 def uninterrupted(style: str, optimizer: str, decay: bool) -> Trajectory:
-    return runner(style)(problem(optimizer, decay), strict=True)
+    return runner(style)(problem(optimizer, decay), RunSettings(strict=True))
 
 
 def bits(array: np.ndarray) -> np.ndarray:
@@ -87,7 +88,8 @@ def interrupted_run(tmp_path_factory: pytest.TempPathFactory) -> Callable[[str, 
             interrupted = problem(optimizer, decay, steps=SAVED_AT)
             directory = str(tmp_path_factory.mktemp("interrupted") / saver)
             runner(saver)(
-                interrupted, strict=True, save=SaveOptions(directory, settings_text(interrupted))
+                interrupted,
+                RunSettings(strict=True, save=SaveOptions(directory, settings_text(interrupted))),
             )
             directories[saver, optimizer, decay] = directory
         return directories[saver, optimizer, decay]
@@ -113,9 +115,9 @@ def test_a_run_saved_in_one_style_resumes_in_every_style_bit_for_bit(
 ) -> None:
     directory = interrupted_run(saver, optimizer, decay)
     full = problem(optimizer, decay)
-    resumption = load_for_resume(directory, full, resumer)
+    resumption = load_for_resume(directory, full, checkpoint_reader(resumer))
     assert resumption.state.step == SAVED_AT
-    resumed = runner(resumer)(full, strict=True, resume=resumption.state)
+    resumed = runner(resumer)(full, RunSettings(strict=True, resume=resumption.state))
     assert_same_bits(resumed, uninterrupted(resumer, optimizer, decay))
 
 
@@ -231,7 +233,9 @@ def test_a_run_killed_in_the_middle_of_its_saves_leaves_its_latest_checkpoint_wh
         process.communicate(timeout=30)
     assert process.returncode == -signal.SIGKILL
     full = prepare("quadratic", TrainConfig(steps=2_000_000, optimizer="adam"))
-    resumption = load_for_resume(str(tmp_path), full, style)  # reads every tensor, CRC-checked
+    resumption = load_for_resume(
+        str(tmp_path), full, checkpoint_reader(style)
+    )  # reads every tensor, CRC-checked
     assert resumption.state.step >= 20
     assert resumption.prefix == checkpoint_paths(tmp_path)[-1]
 

@@ -52,8 +52,8 @@ def test_train_json_has_the_documented_keys_and_exact_float32s(style: str) -> No
     assert record["mode"] == style and record["model"] == "quadratic" and record["steps"] == 5
     assert len(record["losses"]) == 5
     assert record["losses"][0] == 10.0061245  # the shortest text that reads back to the float32
+    from bridge.styles import runner
     from tfmigration.catalog import TrainConfig, prepare
-    from tfmigration.training.styles import runner
 
     trajectory = runner(style)(prepare("quadratic", TrainConfig(steps=5)))
     read_back = np.array(record["losses"], dtype=np.float32)

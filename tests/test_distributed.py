@@ -15,16 +15,17 @@ import tensorflow as tf
 from click.testing import CliRunner
 
 from bridge.cli import main as tfbridge
+from bridge.styles import difference_observer, runner, split_batch_reference
 from eagermode.cli import main as eagermode
 from graphmode.cli import main as graphmode
 from tfmigration.catalog import TrainConfig, prepare
 from tfmigration.catalog.differences import LOSS_SCALING_EVEN, LOSS_SCALING_UNEVEN
 from tfmigration.catalog.losses import replica_squared_error
 from tfmigration.distributed import shard_bounds
+from tfmigration.execution import RunSettings
 from tfmigration.measure.ulp import max_ulp_distance
 from tfmigration.oracle.distributed import train as train_split_oracle
 from tfmigration.oracle.engine import train as train_oracle
-from tfmigration.training.styles import difference_observer, runner, split_batch_reference
 
 pytestmark = pytest.mark.slow  # replicated and multi-worker runs, real clusters among them
 
@@ -157,17 +158,17 @@ def test_mirrored_strategy_is_bit_identical_to_the_split_batch_reference(
     problem = prepare(
         model, TrainConfig(steps=30, optimizer=optimizer, batch_size=batch_size, seed=1)
     )
-    reference = split_batch_reference()(problem, replicas, strict=True)
-    _assert_same_run(runner(style)(problem, strict=True, replicas=replicas), reference)
+    reference = split_batch_reference(problem, replicas, strict=True)
+    _assert_same_run(runner(style)(problem, RunSettings(strict=True, replicas=replicas)), reference)
 
 
 def test_function_style_traces_the_replicated_step_once() -> None:
     from bridge.function.distributed import MirroredFunctionEngine
-    from bridge.function.engine import train
+    from bridge.function.train import run_engine
 
     problem = prepare("quadratic", TrainConfig(steps=5))
     engine = MirroredFunctionEngine(problem, 2)
-    train(problem, engine=engine)
+    run_engine(problem, engine)
     assert engine.tracing_count == 1
     assert engine.strategy.num_replicas_in_sync == 2
 
@@ -176,8 +177,8 @@ def test_split_batch_reference_is_not_one_device_but_near_it() -> None:
     # Summing shard gradients rounds differently from one gradient over the whole batch: the
     # reference must be the split one, and one device stays a few ULPs away.
     problem = prepare("quadratic", TrainConfig(steps=200))
-    split = split_batch_reference()(problem, 4, strict=True)
-    one_device = runner("graph")(problem, strict=True)
+    split = split_batch_reference(problem, 4, strict=True)
+    one_device = runner("graph")(problem, RunSettings(strict=True))
     ulps = max_ulp_distance(split.losses, one_device.losses)
     assert 0 < ulps <= 64
 
@@ -189,7 +190,7 @@ def test_split_batch_oracle_sums_the_shards_to_the_whole_batch_gradient() -> Non
     np.testing.assert_allclose(split.losses, whole.losses, rtol=1e-12)
     for name, value in whole.final_params.items():
         np.testing.assert_allclose(split.final_params[name], value, rtol=1e-12)
-    reference = split_batch_reference()(problem, 3, strict=True)
+    reference = split_batch_reference(problem, 3, strict=True)
     np.testing.assert_allclose(reference.losses, split.losses, rtol=1e-5)
 
 
@@ -251,7 +252,7 @@ def test_train_replicas_json_carries_replicas_and_the_reference_losses(style: st
     assert result.exit_code == 0, result.output
     record = json.loads(result.output)
     assert record["replicas"] == 2 and record["mode"] == style
-    reference = split_batch_reference()(prepare("house", TrainConfig(steps=5)), 2, strict=True)
+    reference = split_batch_reference(prepare("house", TrainConfig(steps=5)), 2, strict=True)
     np.testing.assert_array_equal(np.array(record["losses"], np.float32), reference.losses)
 
 
@@ -432,17 +433,17 @@ def test_tf1_between_graph_replication_is_bit_identical_to_the_split_batch_refer
     # 1 ps + 2 worker processes, replica_device_setter, SyncReplicasOptimizer,
     # MonitoredTrainingSession: two gradients summed in either order give the same bits.
     problem = prepare(model, TrainConfig(steps=60, optimizer=optimizer, seed=1))
-    run = runner("graph")(problem, strict=True, replicas=2, variables=variables)
+    run = runner("graph")(problem, RunSettings(strict=True, replicas=2, variables=variables))
     assert run.mode == "graph"
-    _assert_same_run(run, split_batch_reference()(problem, 2, strict=True))
+    _assert_same_run(run, split_batch_reference(problem, 2, strict=True))
 
 
 def test_tf1_between_graph_with_4_workers_is_equivalent_to_the_split_batch_reference() -> None:
     # The accumulator sums 4 gradients in the order they arrive, which changes from run to run:
     # the last bits may move, the run stays within tolerance and near the oracle.
     problem = prepare("quadratic", TrainConfig(steps=100, optimizer="momentum"))
-    run = runner("graph")(problem, strict=True, replicas=4)
-    reference = split_batch_reference()(problem, 4, strict=True)
+    run = runner("graph")(problem, RunSettings(strict=True, replicas=4))
+    reference = split_batch_reference(problem, 4, strict=True)
     assert max_ulp_distance(run.losses, reference.losses) <= 64
     for name, value in reference.final_params.items():
         assert max_ulp_distance(run.final_params[name], value) <= 64
@@ -455,9 +456,9 @@ def test_multi_worker_mirrored_strategy_is_bit_identical_to_the_split_batch_refe
     style: str,
 ) -> None:
     problem = prepare("quadratic", TrainConfig(steps=40, optimizer="adam"))
-    run = runner(style)(problem, strict=True, replicas=2, multi_worker=True)
+    run = runner(style)(problem, RunSettings(strict=True, replicas=2, multi_worker=True))
     assert run.mode == style
-    _assert_same_run(run, split_batch_reference()(problem, 2, strict=True))
+    _assert_same_run(run, split_batch_reference(problem, 2, strict=True))
 
 
 MULTI_WORKER_COMPARE = ["compare", "quadratic", "--replicas", "2", "--multi-worker", "--strict"]

@@ -11,10 +11,12 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from bridge.function.engine import FunctionEngine
-from bridge.function.engine import train as train_function
+from bridge.function.train import run_engine
+from bridge.function.train import train as train_function
+from bridge.styles import runner
 from tfmigration.catalog import TrainConfig, prepare
+from tfmigration.execution import RunSettings
 from tfmigration.training import TrainingDiverged
-from tfmigration.training.styles import runner
 
 
 class Recorder:
@@ -84,13 +86,13 @@ def test_a_final_loss_that_is_not_finite_is_not_called_a_step_of_the_run(style: 
 def test_the_function_step_is_traced_once_per_run(model: str) -> None:
     problem = prepare(model, TrainConfig(steps=25))
     engine = FunctionEngine(problem)
-    train_function(problem, engine=engine)
+    run_engine(problem, engine)
     assert engine.tracing_count == 1
 
 
 def test_strict_function_runs_restore_grapplers_options() -> None:
     before = tf.config.optimizer.get_experimental_options()
-    train_function(prepare("house", TrainConfig(steps=2)), strict=True)
+    train_function(prepare("house", TrainConfig(steps=2)), RunSettings(strict=True))
     assert tf.config.optimizer.get_experimental_options() == before
 
 
@@ -143,3 +145,63 @@ def test_calls_are_planned_lazily_for_long_runs() -> None:
     from tfmigration.training.driver import _chunks
 
     assert next(iter(_chunks(2**31 - 1, 1, 0))) == (0, 1)  # no list of two billion steps
+
+
+REFUSED_SETTINGS = [
+    (
+        "eager",
+        RunSettings(steps_per_call=4),
+        "--steps-per-call 4: eager style runs one step per Python call; fused steps need graph "
+        "style (graphmode) or tf.function style (tfbridge)",
+    ),
+    (
+        "graph",
+        RunSettings(jit_compile=True),
+        "--jit-compile: graph style cannot use XLA; it is for tf.function style (tfbridge train)",
+    ),
+    (
+        "eager",
+        RunSettings(variables="ref"),
+        "--variables ref: eager style makes TF2's resource variables only; RefVariables are "
+        "graph style's (graphmode, tfbridge compare)",
+    ),
+    (
+        "function",
+        RunSettings(variables="shared"),
+        "--variables shared: not a kind of variable; use one of ref, resource",
+    ),
+    (
+        "graph",
+        RunSettings(replicas=2, multi_worker=True),
+        "--multi-worker: graph style with --replicas already runs a process per task (TF1 "
+        "between-graph replication); --multi-worker is for eager and tf.function style",
+    ),
+    (
+        "eager",
+        RunSettings(ports=(2222,)),
+        "--ports names the ports of a local cluster's processes, and this run starts none: use "
+        "it with --replicas 2 or more in graph style, or with --multi-worker",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("refusing", "settings", "message"),
+    REFUSED_SETTINGS,
+    ids=[f"{style}-{i}" for i, (style, _, _) in enumerate(REFUSED_SETTINGS)],
+)
+def test_a_style_refuses_a_setting_it_cannot_honour_in_one_line(
+    refusing: str, settings: RunSettings, message: str
+) -> None:
+    from tfmigration.catalog.errors import ConfigError
+
+    with pytest.raises(ConfigError) as caught:
+        runner(refusing)(prepare("quadratic", TrainConfig(steps=2)), settings)
+    assert str(caught.value) == message
+
+
+def test_every_style_honours_the_default_settings_and_resource_variables(style: str) -> None:
+    problem = prepare("quadratic", TrainConfig(steps=3))
+    default = runner(style)(problem)
+    resource = runner(style)(problem, RunSettings(variables="resource"))
+    np.testing.assert_array_equal(default.losses, resource.losses)

@@ -11,6 +11,7 @@ import pytest
 
 from bridge.compare import compare_problem
 from tfmigration.catalog import TrainConfig, prepare
+from tfmigration.execution import RunSettings
 from tfmigration.measure.comparison import Comparison
 from tfmigration.measure.oracle_check import problem_bound
 
@@ -21,7 +22,9 @@ BUILTIN_MODELS = ["house", "house-multi", "noisy-line", "quadratic"]
 
 @pytest.fixture(scope="module")
 def strict_runs() -> dict[str, Comparison]:
-    return {name: compare_problem(prepare(name), strict=True) for name in BUILTIN_MODELS}
+    return {
+        name: compare_problem(prepare(name), RunSettings(strict=True)) for name in BUILTIN_MODELS
+    }
 
 
 @pytest.mark.parametrize("model", BUILTIN_MODELS)
@@ -108,7 +111,9 @@ def test_default_mode_is_measured_and_within_tolerance(model: str) -> None:
     # With Grappler on, tf.function and graph may be rewritten; the report must show whatever
     # that costs in ULPs, and the styles must stay within the default tolerance.
     steps = {"noisy-line": 300}.get(model)
-    comparison = compare_problem(prepare(model, TrainConfig(steps=steps)), strict=False)
+    comparison = compare_problem(
+        prepare(model, TrainConfig(steps=steps)), RunSettings(strict=False)
+    )
     assert comparison.verdict in ("identical", "equivalent")
     for result in comparison.results:
         if result.max_loss_ulps or result.max_param_ulps:
@@ -119,7 +124,7 @@ def test_a_real_difference_is_reported_as_different() -> None:
     # Two runs that genuinely differ (another learning rate) must not pass as equivalent.
     problem = prepare("quadratic", TrainConfig(steps=30))
     other = prepare("quadratic", TrainConfig(steps=30, learning_rate=0.0101))
-    from graphmode.engine import train as train_graph
+    from graphmode.train import train as train_graph
     from tfmigration.measure.comparison import measure
     from tfmigration.oracle import train as train_oracle
 

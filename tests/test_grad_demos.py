@@ -7,10 +7,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from bridge.styles import demo_runner
 from tfmigration.catalog.demos import DEMOS, get_demo
 from tfmigration.catalog.errors import ConfigError
 from tfmigration.oracle.demos import run_demo as oracle_demo
-from tfmigration.training.styles import demo_runner
 
 DEMO_NAMES = list(DEMOS)
 
@@ -74,7 +74,7 @@ def test_catalog_of_demos_imports_no_tensorflow() -> None:
 
     code = (
         "import sys, tfmigration.catalog.demos, tfmigration.oracle.demos; "
-        "import tfmigration.training.styles; "
+        "import bridge.styles; "
         "sys.exit('tensorflow' in sys.modules)"
     )
     root = Path(__file__).resolve().parent.parent

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from bridge.styles import difference_observer
 from tfmigration.catalog.differences import DIFFERENCES, error_text, get_difference, show
 from tfmigration.catalog.errors import ConfigError
-from tfmigration.training.styles import difference_observer
 
 ONE_SHOT_ERROR = (
     "RuntimeError: A non-persistent GradientTape can only be used to compute one set of "

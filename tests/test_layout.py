@@ -19,6 +19,7 @@ from setuptools import find_packages
 
 ROOT = Path(__file__).resolve().parent.parent
 TOP_LEVEL = {"tfmigration", "graphmode", "eagermode", "bridge"}
+STYLE_PACKAGES = ("graphmode", "eagermode", "bridge")
 GENERIC = {"core", "utils", "common", "models", "catalog", "training", "oracle", "cli_shared"}
 
 
@@ -35,18 +36,59 @@ def _modules() -> dict[str, Path]:
 MODULES = _modules()
 
 
-def _raw_imports(path: Path, *, members: bool = False) -> set[str]:
-    """Every module `path` imports, at the top or inside a function (and, with `members`, each
-    `from M import x` as `M.x`, which may name a submodule)."""
+_DOTTED = re.compile(r"[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*")
+
+
+def _named_in_strings(tree: ast.AST) -> set[str]:
+    """Module names of ours written as strings: what `importlib.import_module("graphmode.grad")`
+    or `__import__` would import, and a table of such names kept for them. A string counts when
+    it is exactly a dotted name under one of our packages (prose in a docstring does not), an
+    f-string when its literal start is one (`f"graphmode.{name}"`: the package at least)."""
     names = set()
-    for node in ast.walk(ast.parse(path.read_text())):
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Constant) and isinstance(node.value, str):
+            text = node.value
+        elif isinstance(node, ast.JoinedStr) and node.values:
+            first = node.values[0]
+            if not (isinstance(first, ast.Constant) and isinstance(first.value, str)):
+                continue
+            text = first.value.rstrip(".")
+        else:
+            continue
+        if _DOTTED.fullmatch(text) and text.split(".")[0] in TOP_LEVEL:
+            names.add(text)
+    return names
+
+
+def _string_imports(tree: ast.AST) -> set[str]:
+    """What `tree` imports by a string: `import_module("x")`, `__import__("x")`, and every
+    string naming a module of ours (`_named_in_strings`)."""
+    names = _named_in_strings(tree)
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call) and node.args:
+            function = node.func
+            called = function.attr if isinstance(function, ast.Attribute) else None
+            called = function.id if isinstance(function, ast.Name) else called
+            argument = node.args[0]
+            if called in ("import_module", "__import__") and isinstance(argument, ast.Constant):
+                names.add(str(argument.value))
+    return names
+
+
+def _raw_imports(path: Path, *, members: bool = False) -> set[str]:
+    """Every module `path` imports, at the top or inside a function, or by a string as importlib
+    would take it (and, with `members`, each `from M import x` as `M.x`, which may name a
+    submodule)."""
+    names = set()
+    tree = ast.parse(path.read_text())
+    for node in ast.walk(tree):
         if isinstance(node, ast.Import):
             names.update(alias.name for alias in node.names)
         elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
             names.add(node.module)
             if members:
                 names.update(f"{node.module}.{alias.name}" for alias in node.names)
-    return names
+    return names | _string_imports(tree)
 
 
 def _imports(path: Path) -> set[str]:
@@ -106,6 +148,119 @@ def test_the_core_imports_no_style_and_no_style_imports_the_comparison() -> None
             assert all(n.startswith(allowed) for n in names), module
 
 
+def _module_graph() -> dict[str, set[str]]:
+    """Each module of ours -> the modules of ours it imports, anywhere in it (inside functions,
+    by a string). `from P import x` is an edge to `P` (it runs P's `__init__`, and reads x from
+    it), and to the submodule `P.x` when there is one; `import P.x` is an edge to `P.x` alone.
+    So a package's `__init__` importing its own submodule makes a cycle only if the submodule
+    imports the package back: `from P import ...` in it."""
+    graph = {}
+    for module, path in MODULES.items():
+        tree = ast.parse(path.read_text())
+        targets = _string_imports(tree)
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import):
+                targets.update(alias.name for alias in node.names)
+            elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                targets.add(node.module)
+                targets.update(f"{node.module}.{alias.name}" for alias in node.names)
+        ours = {_deepest(name) for name in targets}
+        graph[module] = {name for name in ours if name is not None and name != module}
+    return graph
+
+
+def _deepest(name: str) -> str | None:
+    """The module of ours `name` is, or lies in (`graphmode.engine.GraphEngine`: the module)."""
+    while name and name not in MODULES:
+        name = name.rpartition(".")[0]
+    return name or None
+
+
+def _cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """The strongly connected components of more than one module (Tarjan's algorithm)."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    components = []
+
+    def visit(module: str) -> None:
+        index[module] = low[module] = len(index)
+        stack.append(module)
+        on_stack.add(module)
+        for target in sorted(graph.get(module, ())):
+            if target not in index:
+                visit(target)
+                low[module] = min(low[module], low[target])
+            elif target in on_stack:
+                low[module] = min(low[module], index[target])
+        if low[module] == index[module]:
+            component = []
+            while True:
+                member = stack.pop()
+                on_stack.discard(member)
+                component.append(member)
+                if member == module:
+                    break
+            if len(component) > 1:
+                components.append(sorted(component))
+
+    for module in sorted(graph):
+        if module not in index:
+            visit(module)
+    return components
+
+
+def test_no_module_imports_one_that_imports_it_back() -> None:
+    cycles = _cycles(_module_graph())
+    assert not cycles, f"modules that import each other, directly or around a loop: {cycles}"
+
+
+def test_the_cycle_test_sees_cycles_through_functions_strings_and_packages() -> None:
+    assert _cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
+    assert _cycles({"a": {"b"}, "b": set()}) == []
+    graph = _module_graph()
+    # read from an import inside a function, and from a module named in a string
+    assert "graphmode.checkpoints" in graph["graphmode.train"]
+    assert "graphmode.engine" in graph["graphmode.style"]
+    tree = ast.parse('importlib.import_module("graphmode.grad")\nx = {"g": "eagermode.engine"}')
+    assert _named_in_strings(tree) == {"graphmode.grad", "eagermode.engine"}
+    assert _named_in_strings(ast.parse('f"bridge.{name}"\n"graphmode is TF1"')) == {"bridge"}
+
+
+def test_no_core_module_names_a_style_module_in_a_string() -> None:
+    for module, path in MODULES.items():
+        if module.split(".")[0] == "tfmigration":
+            named = _named_in_strings(ast.parse(path.read_text()))
+            styles = {name for name in named if name.split(".")[0] in STYLE_PACKAGES}
+            assert not styles, f"{module} names {sorted(styles)}"
+
+
+def _reachable(start: str) -> set[str]:
+    graph, seen, todo = _module_graph(), set(), [start]
+    while todo:
+        module = todo.pop()
+        if module not in seen:
+            seen.add(module)
+            todo.extend(graph[module])
+    return seen
+
+
+def test_each_style_command_line_reaches_its_own_style_only() -> None:
+    assert not {m for m in _reachable("graphmode.cli") if m.startswith(("eagermode", "bridge"))}
+    assert not {m for m in _reachable("eagermode.cli") if m.startswith(("graphmode", "bridge"))}
+    assert "graphmode.train" in _reachable("graphmode.cli")
+    assert "eagermode.train" in _reachable("eagermode.cli")
+
+
+def test_the_registry_holds_every_style_in_order() -> None:
+    from bridge.styles import REGISTRY
+    from tfmigration.execution import STYLES
+
+    assert tuple(REGISTRY) == STYLES
+    assert [style.name for style in REGISTRY.values()] == list(STYLES)
+
+
 def test_library_code_never_imports_the_command_line_helpers() -> None:
     for module, names in _imported_by(lambda name: name.startswith("tfmigration.cli")).items():
         is_cli = module.startswith("tfmigration.cli") or module.split(".")[-1] in (
@@ -121,7 +276,8 @@ def test_the_oracle_and_the_catalog_share_no_tensorflow_code() -> None:
         text = {name.split(".")[0] for name in _raw_imports(path)}
         if module.startswith("tfmigration.oracle"):
             assert "tensorflow" not in text and "keras" not in text, module
-            assert not {n for n in _imports(path) if n.startswith("tfmigration.training.styles")}
+            # nor the style registry (`bridge/styles.py`), whose styles import TensorFlow
+            assert not {n for n in _imports(path) if n.split(".")[0] in STYLE_PACKAGES}, module
         if module.startswith("tfmigration.catalog") and module != "tfmigration.catalog.losses":
             assert "tensorflow" not in text, module
 

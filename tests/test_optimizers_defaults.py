@@ -15,6 +15,7 @@ from bridge.compare import DEFAULT_TOLERANCE_ULPS, compare_problem
 from bridge.learning_rates import learning_rates_seen
 from tfmigration.catalog.optimizers import OptimizerChoice
 from tfmigration.catalog.problem import Problem, TrainConfig, prepare
+from tfmigration.execution import RunSettings
 from tfmigration.measure.ulp import relative_error
 from tfmigration.oracle.engine import train as train_oracle
 
@@ -32,7 +33,7 @@ def _problem(optimizer: str, **choice: object) -> Problem:
 def test_each_shows_the_real_difference(optimizer: str) -> None:
     """Renaming the class: Adam's epsilon 1e-7 for 1e-8, RMSProp's slot starting at zeros and
     epsilon 1e-7 for 1e-10 part the runs within the first steps, far beyond rounding."""
-    comparison = compare_problem(_problem(optimizer, defaults="each"), strict=True)
+    comparison = compare_problem(_problem(optimizer, defaults="each"), RunSettings(strict=True))
     assert comparison.verdict == "different"
     graph, eager, function = comparison.results
     assert graph.first_divergent_step is None
@@ -49,16 +50,16 @@ def test_each_adagrad_epsilon_shows_only_in_float64() -> None:
     """Keras's Adagrad adds 1e-7 under the root, next to an accumulator of at least 0.1: a
     relative change below 1e-6 that float32 rounds away on quadratic (measured: identical),
     while float64 house-multi parts at step 1 by some 1e5 ULPs, a relative 1e-11."""
-    assert compare_problem(_problem("adagrad", defaults="each"), strict=True).verdict == (
-        "identical"
-    )
+    assert compare_problem(
+        _problem("adagrad", defaults="each"), RunSettings(strict=True)
+    ).verdict == ("identical")
     problem = prepare(
         "house-multi",
         TrainConfig(
             steps=STEPS, optimizer="adagrad", optimizer_options=OptimizerChoice(defaults="each")
         ),
     )
-    comparison = compare_problem(problem, strict=True, styles=("graph", "eager"))
+    comparison = compare_problem(problem, RunSettings(strict=True), styles=("graph", "eager"))
     assert comparison.verdict == "different"
     graph, eager = comparison.results
     assert eager.first_divergent_step == 1
@@ -73,7 +74,7 @@ def test_each_keras_side_follows_keras_equations(optimizer: str) -> None:
     """The Keras-formulation oracle reproduces the Keras side; the TF1 one does not (except
     momentum, whose two formulations agree while the lr is constant)."""
     problem = _problem(optimizer, defaults="each")
-    eager = compare_problem(problem, strict=True, styles=("graph", "eager")).results[1]
+    eager = compare_problem(problem, RunSettings(strict=True), styles=("graph", "eager")).results[1]
     keras_oracle = train_oracle(problem, spec=problem.keras_optimizer_spec)
     assert relative_error(eager.trajectory.losses, keras_oracle.losses) < 1e-5
     for name, value in keras_oracle.final_params.items():
@@ -88,7 +89,7 @@ def test_each_keras_side_follows_keras_equations(optimizer: str) -> None:
 def test_each_momentum_is_equivalent_under_a_constant_lr() -> None:
     """Keras's SGD(momentum) keeps lr-scaled gradients; with lr constant that is the same
     update, up to rounding: within the tolerance, without needing the noise floor."""
-    comparison = compare_problem(_problem("momentum", defaults="each"), strict=True)
+    comparison = compare_problem(_problem("momentum", defaults="each"), RunSettings(strict=True))
     assert str(comparison.full_verdict) == "equivalent (within tolerance)"
 
 
@@ -100,7 +101,10 @@ DECAY = {"lr_decay_rate": 0.5, "lr_decay_steps": 10, "staircase": True}
 def test_translated_schedule_is_identical(optimizer: str, staircase: bool) -> None:
     """TF1 exponential_decay(global_step) against Keras ExponentialDecay: 0 ULPs."""
     decay = {**DECAY, "staircase": staircase}
-    assert compare_problem(_problem(optimizer, **decay), strict=True).verdict == "identical"
+    assert (
+        compare_problem(_problem(optimizer, **decay), RunSettings(strict=True)).verdict
+        == "identical"
+    )
 
 
 def test_momentum_formulations_part_when_the_lr_changes() -> None:
@@ -114,7 +118,9 @@ def test_momentum_formulations_part_when_the_lr_changes() -> None:
     assert parted[:11].max() < 1e-13
     assert parted[11] > 0.1
 
-    graph, eager = compare_problem(problem, strict=True, styles=("graph", "eager")).results
+    graph, eager = compare_problem(
+        problem, RunSettings(strict=True), styles=("graph", "eager")
+    ).results
     styles_parted = np.abs(
         graph.trajectory.losses.astype(np.float64) - eager.trajectory.losses
     ) / np.abs(graph.trajectory.losses)
@@ -209,6 +215,6 @@ def test_stock_keras_with_tf1_arguments_is_not_identical(
 
     monkeypatch.setattr(tf1_compatible, compatible, STOCK[compatible])
     problem = prepare(model, TrainConfig(steps=steps, optimizer=optimizer))
-    comparison = compare_problem(problem, strict=True, styles=("graph", "eager"))
+    comparison = compare_problem(problem, RunSettings(strict=True), styles=("graph", "eager"))
     assert comparison.verdict != "identical"
     assert comparison.results[1].first_divergent_step is not None

@@ -19,9 +19,9 @@ from bridge.compare import compare_problem
 from bridge.function.engine import FunctionEngine
 from tfmigration.catalog.optimizers import OPTIMIZERS, SLOTS, OptimizerChoice
 from tfmigration.catalog.problem import TrainConfig, prepare
+from tfmigration.execution import STYLES, RunSettings
 from tfmigration.measure.comparison import Comparison
 from tfmigration.measure.ulp import relative_error
-from tfmigration.training.styles import STYLES
 
 # Steps per model: enough for every slot to move far from its start, cheap enough to run often.
 STEPS = {"quadratic": 50, "noisy-line": 100, "house": 100, "house-multi": 200}
@@ -39,7 +39,7 @@ SLOT_TOLERANCE = {"float32": 1e-3, "float64": 5e-5}
 @functools.cache
 def comparison(model: str, optimizer: str) -> Comparison:
     problem = prepare(model, TrainConfig(steps=STEPS[model], optimizer=optimizer))
-    return compare_problem(problem, strict=True)
+    return compare_problem(problem, RunSettings(strict=True))
 
 
 CASES = [(model, optimizer) for optimizer in OPTIMIZERS for model in MODELS]
@@ -113,7 +113,7 @@ def test_translated_hyperparameters_are_identical(optimizer: str, choice: dict, 
         model,
         TrainConfig(steps=30, optimizer=optimizer, optimizer_options=OptimizerChoice(**choice)),
     )
-    comparison = compare_problem(problem, strict=True)
+    comparison = compare_problem(problem, RunSettings(strict=True))
     assert comparison.verdict == "identical"
     for style in comparison.results:
         assert style.oracle.within, style.oracle
@@ -135,7 +135,7 @@ def linear_csv(tmp_path_factory: pytest.TempPathFactory) -> str:
 def test_linear_on_user_data_is_identical(optimizer: str, linear_csv: str) -> None:
     """The user's own CSV (`linear`, w of shape [2, 1]) is the last regression model."""
     problem = prepare("linear", TrainConfig(steps=30, optimizer=optimizer, data_path=linear_csv))
-    comparison = compare_problem(problem, strict=True)
+    comparison = compare_problem(problem, RunSettings(strict=True))
     assert comparison.verdict == "identical"
     for style in comparison.results:
         assert style.oracle.within, style.oracle

@@ -19,6 +19,7 @@ from bridge.cli import main as tfbridge
 from bridge.compare import compare_problem
 from graphmode.cli import main as graphmode
 from tfmigration.catalog import TrainConfig, prepare
+from tfmigration.execution import RunSettings
 from tfmigration.measure.comparison import DEFAULT_TOLERANCE_ULPS, Comparison, measure
 from tfmigration.measure.noise_floor import (
     NoiseFloor,
@@ -166,12 +167,14 @@ def test_a_model_takes_its_worst_style_and_says_floor_when_any_style_needed_it()
 
 
 def test_the_noise_floor_is_the_nudged_reference_rerun() -> None:
-    from graphmode.engine import train as train_graph
+    from graphmode.train import train as train_graph
 
     problem = prepare("quadratic", TrainConfig(steps=30))
-    comparison = compare_problem(problem, strict=True, styles=("graph",))
+    comparison = compare_problem(problem, RunSettings(strict=True), styles=("graph",))
     nudged = dataclasses.replace(problem, initial_params=nudge_one_ulp(problem.initial_params))
-    again = measure_noise_floor(comparison.results[0].trajectory, train_graph(nudged, strict=True))
+    again = measure_noise_floor(
+        comparison.results[0].trajectory, train_graph(nudged, RunSettings(strict=True))
+    )
     assert comparison.noise_floor.max_loss_ulps == again.max_loss_ulps
     assert comparison.noise_floor.param_ulps == again.param_ulps
 
@@ -217,7 +220,7 @@ def test_defaults_each_stays_different_beyond_the_noise_floor(optimizer: str) ->
 @pytest.mark.slow
 def test_a_wrong_port_is_different_though_the_run_is_sensitive() -> None:
     """A port that changed the learning rate by 1% lands beyond graph's own noise floor."""
-    from eagermode.engine import train as train_eager
+    from eagermode.train import train as train_eager
 
     config = {"optimizer": "rmsprop", "steps": 400}
     problem = prepare("quadratic", TrainConfig(**config))
@@ -236,7 +239,7 @@ def test_a_bug_every_style_shares_is_different_by_the_oracle() -> None:
     intended = prepare("house", TrainConfig(steps=20))
     assert intended.loss == "half-mean"
     shared_bug = prepare("house", TrainConfig(steps=20, loss="mean"))
-    wrong = compare_problem(shared_bug, strict=True)
+    wrong = compare_problem(shared_bug, RunSettings(strict=True))
     assert {wrong.style_verdict(r).verdict for r in wrong.results} == {"identical"}
     oracle = train_oracle(intended)
     reference = wrong.results[0].trajectory
@@ -274,11 +277,13 @@ def test_ref_and_resource_variables_give_the_same_catalog_runs(
 ) -> None:
     """The engine orders every update after the loss it fetches, so the RefVariable race
     cannot touch a catalog run: bit for bit the same, per step and fused."""
-    from graphmode.engine import train as train_graph
+    from graphmode.train import train as train_graph
 
     problem = prepare("quadratic", TrainConfig(steps=20, optimizer=optimizer))
-    ref = train_graph(problem, variables="ref", steps_per_call=steps_per_call)
-    resource = train_graph(problem, variables="resource", steps_per_call=steps_per_call)
+    ref = train_graph(problem, RunSettings(variables="ref", steps_per_call=steps_per_call))
+    resource = train_graph(
+        problem, RunSettings(variables="resource", steps_per_call=steps_per_call)
+    )
     np.testing.assert_array_equal(ref.losses, resource.losses)
     for name, value in resource.final_params.items():
         np.testing.assert_array_equal(ref.final_params[name], value)
@@ -287,7 +292,7 @@ def test_ref_and_resource_variables_give_the_same_catalog_runs(
 
 
 def test_ref_variable_read_order_difference() -> None:
-    from tfmigration.training.styles import difference_observer
+    from bridge.styles import difference_observer
 
     graph = difference_observer("graph")("ref-read-order")
     before, after = "3.61", "2.3104"  # 1.9^2, and (1.9 - 0.1 * 2 * 1.9)^2 = 1.52^2

@@ -10,12 +10,8 @@ from __future__ import annotations
 import numpy as np
 import tensorflow as tf
 
-from bridge.function.grappler import grappler_disabled
-from eagermode.engine import EagerEngine, run_resumable
+from eagermode.engine import EagerEngine
 from tfmigration.catalog.problem import Problem
-from tfmigration.checkpoint.state import SaveOptions, TrainingState
-from tfmigration.cluster import DEFAULT_TIMEOUT_SECONDS
-from tfmigration.training.driver import Observer, Trajectory, run
 from tfmigration.training.in_graph_batches import InGraphBatches
 
 
@@ -54,62 +50,3 @@ class FunctionEngine(EagerEngine):
     def steps(self, start: int, count: int) -> np.ndarray:
         losses = self.compiled_steps(tf.constant(start, tf.int32), tf.constant(count, tf.int32))
         return losses.numpy()[:count]
-
-
-def train(
-    problem: Problem,
-    *,
-    strict: bool = False,
-    observer: Observer | None = None,
-    steps_per_call: int = 1,
-    jit_compile: bool = False,
-    engine: FunctionEngine | None = None,
-    save: SaveOptions | None = None,
-    resume: TrainingState | None = None,
-    replicas: int = 1,
-    multi_worker: bool = False,
-    ports: tuple[int, ...] | None = None,
-    cluster_timeout: float = DEFAULT_TIMEOUT_SECONDS,
-) -> Trajectory:
-    """Train `problem` with the eager step under tf.function; `strict` turns Grappler off.
-    From the checkpointed state `resume` if given, saving TF2 checkpoints as `save` asks.
-
-    With `replicas` > 1: MirroredStrategy's custom loop, traced (bridge.function.distributed),
-    or with `multi_worker` MultiWorkerMirroredStrategy's, one process per worker
-    (bridge.function.multi_worker).
-    """
-    if replicas > 1 and engine is None:
-        from bridge.function.distributed import MirroredFunctionEngine
-        from tfmigration.distributed import check_replicas
-
-        check_replicas(
-            replicas, problem.batch_rows, steps_per_call=steps_per_call, jit_compile=jit_compile
-        )
-        if multi_worker:
-            from bridge.function import multi_worker as workers
-            from eagermode.multi_worker import train as train_workers
-
-            return train_workers(
-                problem,
-                replicas,
-                strict=strict,
-                observer=observer,
-                ports=ports,
-                timeout=cluster_timeout,
-                module=workers.MODULE,
-            )
-        engine = MirroredFunctionEngine(problem, replicas)
-    engine = engine or FunctionEngine(
-        problem, steps_per_call=steps_per_call, jit_compile=jit_compile
-    )
-    with grappler_disabled(strict):
-        if save is None and resume is None:
-            return run(problem, engine, observer, steps_per_call=engine.steps_per_call)
-        return run_resumable(
-            problem,
-            engine,
-            observer,
-            steps_per_call=engine.steps_per_call,
-            save=save,
-            resume=resume,
-        )

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+
+import numpy as np
 
 from tfmigration.catalog.errors import ConfigError
 from tfmigration.catalog.problem import Problem
 from tfmigration.checkpoint.files import resolve
 from tfmigration.checkpoint.names import TF1, read_state
 from tfmigration.checkpoint.state import TrainingState, check_fits
-from tfmigration.training.styles import checkpoint_reader
 
 FORMAT_NAMES = {TF1: "TF1 Saver checkpoint", "tf2": "TF2 tf.train.Checkpoint"}
 TF2_STYLES = ("eager", "function")
@@ -36,11 +38,14 @@ class Resumption:
         return line + (f"; derived: {', '.join(derived)}" if derived else "")
 
 
-def load_for_resume(path: str, problem: Problem, style: str) -> Resumption:
-    """The checkpoint `path` names (a prefix, or a directory's latest), read and checked
-    against `problem`; refuses one of another run, and a `--steps` not beyond its step."""
+def load_for_resume(
+    path: str, problem: Problem, read_tensors: Callable[[str], dict[str, np.ndarray]]
+) -> Resumption:
+    """The checkpoint `path` names (a prefix, or a directory's latest), read by the resuming
+    style's `read_tensors` and checked against `problem`; refuses one of another run, and a
+    `--steps` not beyond its step."""
     prefix = resolve(path)
-    tensors = checkpoint_reader(style)(prefix)
+    tensors = read_tensors(prefix)
     fmt, state = read_state(tensors)
     check_fits(state, problem, prefix)
     if problem.steps <= state.step:

@@ -11,6 +11,7 @@ import os
 import sys
 import traceback
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 import click
@@ -30,17 +31,17 @@ from tfmigration.cli.checkpoint_options import (
     resume_command,
 )
 from tfmigration.cli.options import (
-    execution_options,
     multi_worker_option,
+    run_settings,
     train_config,
     training_options,
     variables_option,
 )
 from tfmigration.cli.output import format_params
+from tfmigration.execution import Style, check_execution
 from tfmigration.quiet import import_tensorflow_quietly
 from tfmigration.serialize import to_json, trajectory_record, write_atomically
 from tfmigration.training.driver import TrainingInterrupted
-from tfmigration.training.styles import check_execution, runner
 
 MODEL_CHOICE = click.Choice(list(MODELS))
 
@@ -153,8 +154,9 @@ def describe(problem: Problem, style: str = "graph") -> str:
     )
 
 
-def add_common_commands(group: click.Group, style: str) -> None:
-    """Add `list` and `train` running in `style` to `group`."""
+def add_common_commands(group: click.Group, style: Style) -> None:
+    """Add `list` and `train` running in `style` to `group`: the caller names the one style its
+    command line runs, so this module reaches no other."""
 
     @group.command("list")
     def list_models() -> None:
@@ -164,7 +166,7 @@ def add_common_commands(group: click.Group, style: str) -> None:
             click.echo(f"{name:<{width}}  {model.summary}")
 
     def graph_only(command: Callable[..., Any]) -> Callable[..., Any]:
-        if style == "graph":
+        if style.name == "graph":
             return variables_option(command)
         return multi_worker_option(command)
 
@@ -177,15 +179,14 @@ def add_common_commands(group: click.Group, style: str) -> None:
         type=click.IntRange(min=0),
         help="Print step, loss and parameters every N steps (model's default; 0: never).",
     )
-    @checkpoint_options(style)
+    @checkpoint_options(style.name)
     @reports_user_errors
     def train(model: str, log_every: int | None, **options: Any) -> None:
         """Train MODEL and print its losses and parameters."""
         problem = prepare(model, train_config(options))
-        check_execution(
-            style, steps_per_call=options["steps_per_call"], jit_compile=options["jit_compile"]
-        )
-        prepare_replicas(problem, options, style)
+        settings = run_settings(options)
+        check_execution(style.name, settings)
+        prepare_replicas(problem, options, style.name)
         plan = plan_checkpoints(options, problem)
         if options["replicas"] > 1 and (plan.save is not None or plan.resume_from is not None):
             raise ConfigError(
@@ -194,33 +195,31 @@ def add_common_commands(group: click.Group, style: str) -> None:
             )
         import_tensorflow_quietly(onednn=not options["strict"])
         ask_for_replica_devices(options["replicas"])
-        train_style = runner(style)
-        run_options = execution_options(options)
         resumption = None
         if plan.resume_from is not None:
             from tfmigration.checkpoint.resume import load_for_resume
 
-            resumption = load_for_resume(plan.resume_from, problem, style)
-            run_options["resume"] = resumption.state
+            resumption = load_for_resume(plan.resume_from, problem, style.read_checkpoint)
+            settings = replace(settings, resume=resumption.state)
         if plan.save is not None:
             plan.prepare_directory(resumption.state.step if resumption else None)
-            run_options["save"] = plan.save
+            settings = replace(settings, save=plan.save)
         if resumption is not None:
-            click.echo(resumption.describe(style), err=options["as_json"])
+            click.echo(resumption.describe(style.name), err=options["as_json"])
         try:
             if options["as_json"]:
-                trajectory = train_style(problem, **run_options)
+                trajectory = style.train(problem, settings)
                 record = replicated_record(trajectory_record(trajectory), options["replicas"])
                 save_json(record, options["output"])
                 click.echo(to_json(record))
                 return
             replicas = options["replicas"]
             spread = f", {replicas} replicas" if replicas > 1 else ""
-            click.echo(f"{describe(problem, style)}, {style} style{spread}")
+            click.echo(f"{describe(problem, style.name)}, {style.name} style{spread}")
             every = problem.model.log_every if log_every is None else log_every
             bar = sys.stdout.isatty()
             with ConsoleObserver(problem, every, bar=bar) as observer:
-                trajectory = train_style(problem, observer=observer, **run_options)
+                trajectory = style.train(problem, settings, observer)
         except TrainingInterrupted as interrupted:
             click.echo(
                 f"interrupted: step {interrupted.step} of {problem.steps} done and saved to "

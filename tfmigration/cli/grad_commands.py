@@ -16,9 +16,9 @@ from tfmigration.catalog.demos import DEMOS, get_demo
 from tfmigration.catalog.differences import DIFFERENCES, get_difference, show
 from tfmigration.catalog.errors import ConfigError
 from tfmigration.cli.commands import reports_user_errors
+from tfmigration.execution import Style
 from tfmigration.quiet import import_tensorflow_quietly
 from tfmigration.serialize import exact, to_json
-from tfmigration.training.styles import STYLES, demo_runner, difference_observer
 
 DEMO_CHOICE = click.Choice(list(DEMOS))
 DIFFERENCE_CHOICE = click.Choice(list(DIFFERENCES))
@@ -48,8 +48,8 @@ def format_demo(name: str, mode: str, results: dict[str, np.ndarray]) -> str:
     return "\n".join(lines)
 
 
-def add_grad_command(group: click.Group, style: str) -> None:
-    """Add `grad`, running the autodiff demos in `style`, to `group`."""
+def add_grad_command(group: click.Group, style: Style) -> None:
+    """Add `grad`, running the autodiff demos in `style` (the caller's own), to `group`."""
 
     @group.command("grad")
     @click.argument("demos", nargs=-1, type=DEMO_CHOICE)
@@ -66,12 +66,12 @@ def add_grad_command(group: click.Group, style: str) -> None:
         """
         names = chosen(demos, all_demos, list(DEMOS), "demos")
         import_tensorflow_quietly(onednn=not strict)
-        run_demo = demo_runner(style)
-        runs = [(name, run_demo(name, strict=strict)) for name in names]
+        runs = [(name, style.run_demo(name, strict=strict)) for name in names]
+        mode = style.name
         if as_json:
-            click.echo(to_json([demo_record(name, style, results) for name, results in runs]))
+            click.echo(to_json([demo_record(name, mode, results) for name, results in runs]))
             return
-        click.echo("\n\n".join(format_demo(name, style, results) for name, results in runs))
+        click.echo("\n\n".join(format_demo(name, mode, results) for name, results in runs))
 
 
 def difference_table(name: str, observations: dict[str, dict[str, str]]) -> Any:
@@ -96,8 +96,9 @@ def difference_table(name: str, observations: dict[str, dict[str, str]]) -> Any:
     return table
 
 
-def add_differences_command(group: click.Group) -> None:
-    """Add `differences`, showing every style's behaviour side by side, to `group`."""
+def add_differences_command(group: click.Group, styles: Sequence[Style]) -> None:
+    """Add `differences`, showing the behaviour of every one of `styles` side by side (the
+    caller's registry: graph, eager and tf.function), to `group`."""
 
     @group.command("differences")
     @click.argument("names", nargs=-1, type=DIFFERENCE_CHOICE)
@@ -127,7 +128,7 @@ def add_differences_command(group: click.Group) -> None:
         records = []
         for name in picked:
             difference = get_difference(name)
-            observations = {style: difference_observer(style)(name) for style in STYLES}
+            observations = {style.name: style.observe_differences(name) for style in styles}
             records.append(
                 {
                     "difference": name,

@@ -14,7 +14,7 @@ from tfmigration.catalog.problem import MAX_SEED, MAX_STEPS, TrainConfig, parse_
 from tfmigration.catalog.spec import LOSS_REDUCTIONS
 from tfmigration.cluster import DEFAULT_TIMEOUT_SECONDS
 from tfmigration.distributed import MAX_REPLICAS
-from tfmigration.training.styles import VARIABLE_KINDS
+from tfmigration.execution import VARIABLE_KINDS, RunSettings
 
 
 def _init_values(
@@ -233,22 +233,20 @@ def training_options(command: Callable[..., Any]) -> Callable[..., Any]:
     return command
 
 
-def execution_options(options: dict[str, Any]) -> dict[str, Any]:
-    """How to run (not what to train): keyword arguments for a style's `train`."""
-    execution = {
-        "strict": options["strict"],
-        "steps_per_call": options["steps_per_call"],
-        "jit_compile": options["jit_compile"],
-        "replicas": options["replicas"],
-    }
-    if options["replicas"] > 1:
-        execution["ports"] = options["ports"]
-        execution["cluster_timeout"] = options["cluster_timeout"]
-    if options.get("multi_worker"):  # eager and tf.function style's train, and compare
-        execution["multi_worker"] = True
-    if "variables" in options:  # graph style's train and compare only
-        execution["variables"] = options["variables"]
-    return execution
+def run_settings(options: dict[str, Any]) -> RunSettings:
+    """How to run (not what to train), from a `train` or `compare` command's options: the one
+    value every style's `train` reads. --variables exists in graph style's commands and compare
+    only, --multi-worker everywhere else; a missing option is the setting's default."""
+    return RunSettings(
+        strict=options["strict"],
+        steps_per_call=options["steps_per_call"],
+        jit_compile=options["jit_compile"],
+        variables=options.get("variables"),
+        replicas=options["replicas"],
+        multi_worker=options.get("multi_worker", False),
+        ports=options["ports"],
+        cluster_timeout=options["cluster_timeout"],
+    )
 
 
 def train_config(options: dict[str, Any]) -> TrainConfig:

@@ -6,8 +6,8 @@ import numpy as np
 
 from tfmigration.catalog.optimizers import OptimizerSpec
 from tfmigration.catalog.problem import Problem
-from tfmigration.oracle import optimizers
 from tfmigration.oracle.models import ORACLE_MODELS, squared_error, squared_error_gradient
+from tfmigration.oracle.optimizers import make as make_optimizer
 from tfmigration.training.driver import Observer, Trajectory, run
 
 
@@ -21,7 +21,7 @@ class OracleEngine:
         self._params = {
             name: value.astype(np.float64) for name, value in problem.initial_params.items()
         }
-        self._optimizer = optimizers.make(spec or problem.optimizer_spec)
+        self._optimizer = make_optimizer(spec or problem.optimizer_spec)
         self._state = self._optimizer.init(self._params)
         self._steps = 0
 
