@@ -303,9 +303,9 @@ def check(
     """Check your migration: FILE's TF1 code against its TF2 port, in all three styles.
 
     FILE defines data(), tf1_train(features, labels) -> (loss, train_op), tf2_setup() -> state
-    and tf2_train_step(state, features, labels) -> loss, and optionally VARIABLE_MAP (see the
-    README). TF1 runs in a Session; the port eagerly and under tf.function, from TF1's initial
-    values on the same batches. Exit status 0 when 'identical' or 'equivalent', 1 when
+    and tf2_train_step(state, features, labels) -> loss, and optionally VARIABLE_MAP (see
+    docs/checking.md). TF1 runs in a Session; the port eagerly and under tf.function, from TF1's
+    initial values on the same batches. Exit status 0 when 'identical' or 'equivalent', 1 when
     'different' or a loss becomes NaN, 2 when the file breaks the contract. --plot draws the
     styles' losses and the ports' ULPs from TF1 per step, the noise floor as a band.
     """

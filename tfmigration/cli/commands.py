@@ -194,6 +194,9 @@ def add_common_commands(group: click.Group, style: Style) -> None:
                 "runs do not checkpoint yet; drop one of them"
             )
         import_tensorflow_quietly(onednn=not options["strict"])
+        # Importing the style's engine refuses an unsupported Keras in one line before anything
+        # is printed (eagermode/keras_internals.py checks at import).
+        style.engine_class()
         ask_for_replica_devices(options["replicas"])
         resumption = None
         if plan.resume_from is not None:

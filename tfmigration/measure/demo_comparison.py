@@ -4,16 +4,8 @@ The same measure as training comparisons (bridge.compare): ULP distance from gra
 TF1 original), over every quantity of the demo, and the relative error from the float64 oracle;
 the same verdict rule. The catalog's demos are exact in float32, so all must be `identical`.
 
-A JSON record, one per demo and style (`demo_records`), holds:
-- `model`: the demo's name (the key training records use, so one list can hold both);
-- `kind`: `"demo"` (training records have none);
-- `mode`: `graph`, `eager` or `function`;
-- `results`: each quantity by name, a number or nested list, in the catalog's print order;
-- `max_ulps`: the largest ULP distance from graph style over every element of every quantity;
-- `first_divergent_quantity`: the first quantity (print order) that differs from graph, or null;
-- `oracle_rel_error`: the largest relative error from the oracle, element by element, over the
-  quantities; beyond `ORACLE_BOUND` the demo is `different`, whatever the ULPs say;
-- `seconds`, `strict`, `tolerance_ulps`, and the demo's `verdict`.
+A JSON record, one per demo and style (`demo_records`): its fields are declared, with what each
+means, in `record_fields.COMPARE_DEMO` (docs/json.md).
 """
 
 from __future__ import annotations
@@ -88,7 +80,7 @@ def measure(
 
 
 def demo_records(comparisons: Sequence[DemoComparison]) -> list[dict[str, Any]]:
-    """One record per demo and style; the keys are described in this module's docstring."""
+    """One record per demo and style; the keys are `record_fields.COMPARE_DEMO`'s."""
     return [
         {
             "model": comparison.demo,
