@@ -30,7 +30,7 @@ from typing import Any
 
 import numpy as np
 
-from tfmigration.catalog.optimizers import SLOTS
+from tfmigration.catalog.optimizers import SLOTS, TF1_SLOT_NAMES
 from tfmigration.catalog.problem import Problem
 from tfmigration.cluster import (
     DEFAULT_TIMEOUT_SECONDS,
@@ -128,7 +128,7 @@ def _train_worker(
 ) -> dict[str, Any]:
     import tensorflow as tf
 
-    from graphmode.engine import _TF1_SLOT_NAMES, tf1_optimizer
+    from graphmode.engine import tf1_optimizer
     from tfmigration.catalog.losses import replica_squared_error, squared_error
 
     problem: Problem = payload["problem"]
@@ -181,7 +181,7 @@ def _train_worker(
                 loss, var_list=list(variables.values()), global_step=global_step
             )
             slots = {
-                f"{name}/{slot}": sync.get_slot(variable, _TF1_SLOT_NAMES.get(slot, slot))
+                f"{name}/{slot}": sync.get_slot(variable, TF1_SLOT_NAMES[spec_opt.name, slot])
                 for slot in SLOTS[spec_opt.name]
                 for name, variable in variables.items()
             }

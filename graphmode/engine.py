@@ -14,16 +14,13 @@ import numpy as np
 import tensorflow as tf
 
 from tfmigration.catalog.losses import squared_error
-from tfmigration.catalog.optimizers import SLOTS, OptimizerSpec
+from tfmigration.catalog.optimizers import SLOTS, TF1_SLOT_NAMES, OptimizerSpec
 from tfmigration.catalog.problem import Problem
 from tfmigration.checkpoint.state import SaveOptions, TrainingState
 from tfmigration.cluster import DEFAULT_TIMEOUT_SECONDS
 from tfmigration.training.driver import Observer, Trajectory, run
 from tfmigration.training.in_graph_batches import InGraphBatches
 from tfmigration.training.styles import VARIABLE_KINDS, check_execution
-
-# Our slot names -> the names TF1's optimizers give them (`optimizer.get_slot(var, name)`).
-_TF1_SLOT_NAMES = {"ms": "rms"}
 
 
 def tf1_optimizer(spec: OptimizerSpec, learning_rate: object) -> tf.compat.v1.train.Optimizer:
@@ -130,7 +127,7 @@ class GraphEngine:
             if self._optimizer is not None:
                 self._slot_tensors = {
                     f"{name}/{slot}": self._optimizer.get_slot(
-                        variable, _TF1_SLOT_NAMES.get(slot, slot)
+                        variable, TF1_SLOT_NAMES[spec.name, slot]
                     )
                     for slot in SLOTS[spec.name]
                     for name, variable in self._variables.items()

@@ -21,6 +21,7 @@ import tensorflow as tf
 from tensorflow.python.training import optimizer as tf1_optimizer_module
 
 from graphmode.engine import session_config
+from tfmigration.catalog.optimizers import SLOT_NAMES, TF1_OPTIMIZER_CLASSES
 from tfmigration.migration.contract import (
     ContractError,
     MigrationFile,
@@ -37,13 +38,13 @@ LEGACY_HINT = (
     "pip install 'tf-migration-bridge[legacy]' (in a checkout: pip install '.[legacy]')"
 )
 
-# TF1 optimizer classes and slot names -> our optimizer and slot names (catalog SLOTS).
-TF1_OPTIMIZERS = {
-    "AdamOptimizer": ("adam", {"m": "m", "v": "v"}),
-    "RMSPropOptimizer": ("rmsprop", {"rms": "ms", "momentum": "momentum"}),
-    "MomentumOptimizer": ("momentum", {"momentum": "momentum"}),
-    "AdagradOptimizer": ("adagrad", {"accumulator": "accumulator"}),
-    "GradientDescentOptimizer": ("sgd", {}),
+# TF1 optimizer classes -> our optimizer and {TF1's slot name: ours}, from the catalog's table.
+TF1_OPTIMIZERS: dict[str, tuple[str, dict[str, str]]] = {
+    tf1_class: (
+        optimizer,
+        {slot.tf1_name: slot.name for slot in SLOT_NAMES if slot.optimizer == optimizer},
+    )
+    for optimizer, tf1_class in TF1_OPTIMIZER_CLASSES.items()
 }
 # TF1 attribute -> the Keras argument that means the same, per optimizer.
 TF1_HYPERPARAMETERS = {
