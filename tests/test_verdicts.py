@@ -21,7 +21,7 @@ from graphmode.cli import main as graphmode
 from tfmigration.catalog import TrainConfig, prepare
 from tfmigration.measure.comparison import DEFAULT_TOLERANCE_ULPS, Comparison, measure
 from tfmigration.measure.noise_floor import (
-    NoiseFloor,
+    StartNudgedFloor,
     elementwise_relative_error,
     measure_noise_floor,
     nudge_one_ulp,
@@ -56,8 +56,8 @@ def _trajectory(losses: list[float], params: dict[str, list[float]], dtype=np.fl
     )
 
 
-def _floor(loss_ulps: int, param_ulps: int = 0, slot_ulps: int = 0) -> NoiseFloor:
-    return NoiseFloor(
+def _floor(loss_ulps: int, param_ulps: int = 0, slot_ulps: int = 0) -> StartNudgedFloor:
+    return StartNudgedFloor(
         loss_ulps=np.array([0, loss_ulps], dtype=np.uint64),
         loss_relative=np.zeros(2),
         param_ulps=param_ulps,
@@ -110,7 +110,7 @@ def test_a_parameter_element_beyond_its_bound_is_named() -> None:
 def test_a_sensitive_run_widens_the_oracle_bound_by_the_floor() -> None:
     oracle = _trajectory([10.0, 1.0, 1.0], {"w": [2.0]}, dtype=np.float64)
     run = _trajectory([10.0, 1.0, 1.01], {"w": [2.0]})
-    floor = NoiseFloor(
+    floor = StartNudgedFloor(
         loss_ulps=np.array([0, 0, 10**5], dtype=np.uint64),
         loss_relative=np.array([0.0, 0.0, 0.01]),
         param_ulps=0,

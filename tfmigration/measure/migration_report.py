@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 
 from tfmigration.measure.layer_report import LayerComparison, layers_text
+from tfmigration.measure.noise_floor import EveryStepNudgedFloor
 from tfmigration.serialize import exact
 
 # The largest relative difference (of a step's change, a gradient, a loss) that the libraries'
@@ -106,21 +107,10 @@ class LadderStep:
     rungs: tuple[str, ...]
 
 
-@dataclass(frozen=True)
-class NoiseFloor:
-    """How far TF1 moves from itself when every variable is nudged one ULP after every update."""
-
-    loss_ulps: int
-    param_ulps: int
-    slot_ulps: int
-    loss_relative: float = 0.0
-    param_relative: float = 0.0
-
-
 def judge(
     results: Sequence[StyleCheck],
     findings: Sequence[Finding],
-    floor: NoiseFloor | None,
+    floor: EveryStepNudgedFloor | None,
     tolerance_ulps: int,
     beyond_floor_step: int | None,
     ladder: Sequence[LadderStep],
@@ -198,7 +188,7 @@ def _apart(results: Sequence[StyleCheck]) -> str:
     )
 
 
-def _floor_text(floor: NoiseFloor | None) -> str:
+def _floor_text(floor: EveryStepNudgedFloor | None) -> str:
     if floor is None:
         return "no noise floor measured"
     return (
@@ -209,7 +199,7 @@ def _floor_text(floor: NoiseFloor | None) -> str:
 
 
 def _within_floor(
-    results: Sequence[StyleCheck], floor: NoiseFloor | None, tolerance_ulps: int
+    results: Sequence[StyleCheck], floor: EveryStepNudgedFloor | None, tolerance_ulps: int
 ) -> bool:
     if floor is None:
         return False
@@ -236,7 +226,7 @@ class CheckReport:
     notes: tuple[str, ...] = field(default_factory=tuple)
     # TF1 rerun with every variable nudged by one ULP after every update: how far rounding alone
     # moves this trajectory (losses, variables, slots). None when no port differed at all.
-    noise_floor: NoiseFloor | None = None
+    noise_floor: EveryStepNudgedFloor | None = None
     # The first step at which a port is further from TF1 than the noise floor; the ladder runs
     # there too (None when no port leaves it).
     beyond_floor_step: int | None = None

@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from tfmigration.measure.noise_floor import NoiseFloor
+from tfmigration.measure.noise_floor import StartNudgedFloor
 from tfmigration.measure.oracle_check import OracleCheck
 
 IDENTICAL, EQUIVALENT, DIFFERENT = "identical", "equivalent", "different"
@@ -42,7 +42,7 @@ def style_verdict(
     param_ulps: int,
     slot_ulps: int,
     tolerance_ulps: int,
-    noise_floor: NoiseFloor | None = None,
+    noise_floor: StartNudgedFloor | None = None,
     oracle: OracleCheck | None = None,
 ) -> Verdict:
     """One style's verdict from its ULP distances to the reference and its oracle check."""
