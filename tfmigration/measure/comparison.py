@@ -134,15 +134,6 @@ class Comparison:
         return self.full_verdict.verdict
 
 
-def verdict_for(worst_ulps: int, tolerance_ulps: int) -> str:
-    """`identical` (0 ULPs everywhere), `equivalent` (within tolerance) or `different`."""
-    if worst_ulps == 0:
-        return "identical"
-    if worst_ulps <= tolerance_ulps:
-        return "equivalent"
-    return "different"
-
-
 def measure(
     trajectory: Trajectory,
     reference: Trajectory,

@@ -87,6 +87,11 @@ class StartNudgedFloor:
     def max_loss_ulps(self) -> int:
         return int(self.loss_ulps.max()) if self.loss_ulps.size else 0
 
+    @property
+    def ulps(self) -> tuple[int, int, int]:
+        """The floor a verdict holds (loss, variable, slot) distances against."""
+        return self.max_loss_ulps, self.param_ulps, self.slot_ulps
+
 
 def zero_noise_floor(reference: Trajectory) -> StartNudgedFloor:
     """The floor of a comparison that did not measure one: nothing is excused."""
@@ -139,3 +144,8 @@ class EveryStepNudgedFloor:
     slot_ulps: int
     loss_relative: float = 0.0
     param_relative: float = 0.0
+
+    @property
+    def ulps(self) -> tuple[int, int, int]:
+        """The floor a verdict holds (loss, variable, slot) distances against."""
+        return self.loss_ulps, self.param_ulps, self.slot_ulps
