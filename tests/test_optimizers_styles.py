@@ -19,7 +19,7 @@ import tensorflow as tf
 from bridge.compare import compare_problem
 from bridge.function.engine import FunctionEngine
 from eagermode.keras_internals import SLOT_ATTRIBUTES
-from graphmode.engine import tf1_optimizer
+from graphmode.step import tf1_optimizer
 from tfmigration.catalog.optimizers import (
     OPTIMIZERS,
     SLOT_NAMES,
