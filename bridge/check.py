@@ -46,9 +46,9 @@ from tfmigration.measure.migration_report import (
     CheckReport,
     Finding,
     LadderStep,
-    NoiseFloor,
     StyleCheck,
 )
+from tfmigration.measure.noise_floor import EveryStepNudgedFloor
 from tfmigration.migration.contract import (
     DEFAULT_SEED,
     DEFAULT_STEPS,
@@ -472,7 +472,7 @@ def _check_recorded(
         replicas=replicas,
     )
     floor_data = recording.manifest.get("noise_floor")
-    floor = NoiseFloor(**floor_data) if floor_data and steps == recording.steps else None
+    floor = EveryStepNudgedFloor(**floor_data) if floor_data and steps == recording.steps else None
     runs: list[LadderStep] = []
     beyond = first_beyond(results, floor, tolerance_ulps) if floor else None
     differences = [r.first_difference_step for r in results if r.first_difference_step is not None]
@@ -520,7 +520,7 @@ def _report(
     results: list[StyleCheck],
     findings: list[Finding],
     notes: list[str],
-    floor: NoiseFloor | None,
+    floor: EveryStepNudgedFloor | None,
     beyond: int | None,
     replicas: int = 1,
     runs: Sequence[LadderStep] = (),

@@ -17,7 +17,7 @@ from bridge.checking.reference import Batches, Reference, noise_floor, run_tf1
 from graphmode.migration import TF1Program
 from tfmigration.catalog.errors import ConfigError
 from tfmigration.machine import cpu
-from tfmigration.measure.migration_report import NoiseFloor
+from tfmigration.measure.noise_floor import EveryStepNudgedFloor
 from tfmigration.migration.contract import (
     Features,
     MigrationFile,
@@ -71,7 +71,7 @@ def record_migration(
 def _manifest(
     migration: MigrationFile,
     reference: Reference,
-    floor: NoiseFloor,
+    floor: EveryStepNudgedFloor,
     steps: int,
     batch_size: int | None,
     seed: int,

@@ -65,8 +65,8 @@ def add_slots(
     return optimizer.add_optimizer_variables(variables, name, initializer=initializer)
 
 
-# Where each Keras optimizer keeps a slot, by the slot names `tfmigration.catalog.optimizers.SLOTS`
-# uses. Keras 3's own attribute names (keras/src/optimizers/{sgd,adam,rmsprop,adagrad}.py).
+# Where each Keras optimizer keeps a slot, by our slot names (`tfmigration.catalog.optimizers`
+# SLOT_NAMES). Keras 3's own attribute names (keras/src/optimizers/{sgd,adam,rmsprop,adagrad}.py).
 SLOT_ATTRIBUTES = {
     ("momentum", "momentum"): "momentums",
     ("adam", "m"): "_momentums",

@@ -30,7 +30,6 @@ from typing import Any
 
 import numpy as np
 
-from tfmigration.catalog.optimizers import SLOTS
 from tfmigration.catalog.problem import Problem
 from tfmigration.cluster import (
     DEFAULT_TIMEOUT_SECONDS,
@@ -128,7 +127,7 @@ def _train_worker(
 ) -> dict[str, Any]:
     import tensorflow as tf
 
-    from graphmode.engine import _TF1_SLOT_NAMES, tf1_optimizer
+    from graphmode import step as tf1_step
     from tfmigration.catalog.losses import replica_squared_error, squared_error
 
     problem: Problem = payload["problem"]
@@ -156,20 +155,9 @@ def _train_worker(
             predictions = problem.model.predict(variables, x)
             loss = squared_error(problem.loss, y, predictions)  # this worker's own mean
             share = replica_squared_error(problem.loss, y, predictions, global_count)
-            learning_rate: object = problem.learning_rate
-            if spec_opt.decay is not None:
-                decay = spec_opt.decay
-                learning_rate = tf.compat.v1.train.exponential_decay(
-                    problem.learning_rate,
-                    global_step,
-                    decay.steps,
-                    decay.rate,
-                    staircase=decay.staircase,
-                )
-            if problem.optimizer == "gd":
-                optimizer = tf.compat.v1.train.GradientDescentOptimizer(learning_rate)
-            else:
-                optimizer = tf1_optimizer(spec_opt, learning_rate)
+            optimizer = tf1_step.build_optimizer(
+                spec_opt, problem.learning_rate, global_step, written_gd=False
+            )
             sync = tf.compat.v1.train.SyncReplicasOptimizer(
                 optimizer, replicas_to_aggregate=replicas, total_num_replicas=replicas
             )
@@ -177,14 +165,10 @@ def _train_worker(
             # local step, slots) would inherit it and their initialisers need a feed. The loss
             # and the share are values of the forward pass whose gradient this worker sends,
             # so they are computed before the update, which waits for every worker's gradient.
-            train_op = sync.minimize(
-                loss, var_list=list(variables.values()), global_step=global_step
+            train_op = tf1_step.minimize(
+                sync, loss, list(variables.values()), problem.learning_rate, global_step
             )
-            slots = {
-                f"{name}/{slot}": sync.get_slot(variable, _TF1_SLOT_NAMES.get(slot, slot))
-                for slot in SLOTS[spec_opt.name]
-                for name, variable in variables.items()
-            }
+            slots = tf1_step.slot_variables(sync, spec_opt.name, variables)
         hook = sync.make_session_run_hook(is_chief, num_tokens=0)
         ready = Path(spec.result_path).with_name("chief-session-ready")
         if not is_chief:

@@ -9,13 +9,12 @@ import numpy as np
 import tensorflow as tf
 
 from graphmode.engine import GraphEngine
-from tfmigration.catalog.optimizers import SLOTS
+from tfmigration.catalog.optimizers import SLOTS, TF1_SLOT_SUFFIXES
 from tfmigration.checkpoint.files import TF1_BASENAME, checkpoint_paths
 from tfmigration.checkpoint.names import (
     BETA_POWERS,
     TF1_GLOBAL_STEP,
     TF1_SETTINGS,
-    TF1_SLOT_SUFFIXES,
     beta_power_after,
 )
 from tfmigration.checkpoint.state import CheckpointError, SaveOptions, TrainingState

@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 import tensorflow as tf
 
+from graphmode import step as tf1_step
 from graphmode.engine import GraphEngine
 from tfmigration.catalog.losses import replica_squared_error, squared_error
 from tfmigration.catalog.problem import Problem
@@ -47,14 +48,12 @@ class SplitBatchGraphEngine(GraphEngine):
         loss = tf.add_n(shares)
         summed = [tf.add_n(list(each)) for each in zip(*gradients, strict=True)]
         with tf.control_dependencies([loss]):
-            if self._optimizer is None:
-                lr = problem.learning_rate
-                pairs = zip(variables, summed, strict=True)
-                train = tf.group(*[var.assign(var - lr * grad) for var, grad in pairs])
-            else:
-                train = self._optimizer.apply_gradients(
-                    zip(summed, variables, strict=True), global_step=self._global_step
-                )
+            train = tf1_step.apply_gradients(
+                self._optimizer,
+                zip(summed, variables, strict=True),
+                problem.learning_rate,
+                self._global_step,
+            )
         return loss, train
 
     def loss(self, features: np.ndarray, targets: np.ndarray) -> np.floating:

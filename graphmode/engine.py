@@ -13,37 +13,11 @@ from collections.abc import Iterator
 import numpy as np
 import tensorflow as tf
 
+from graphmode import step as tf1_step
 from tfmigration.catalog.losses import squared_error
-from tfmigration.catalog.optimizers import SLOTS, OptimizerSpec
 from tfmigration.catalog.problem import Problem
 from tfmigration.execution import VARIABLE_KINDS
 from tfmigration.training.in_graph_batches import InGraphBatches
-
-# Our slot names -> the names TF1's optimizers give them (`optimizer.get_slot(var, name)`).
-_TF1_SLOT_NAMES = {"ms": "rms"}
-
-
-def tf1_optimizer(spec: OptimizerSpec, learning_rate: object) -> tf.compat.v1.train.Optimizer:
-    """The `tf.compat.v1.train` optimizer `spec` names, with TF1's own argument names."""
-    if spec.name == "sgd":
-        return tf.compat.v1.train.GradientDescentOptimizer(learning_rate)
-    if spec.name == "momentum":
-        return tf.compat.v1.train.MomentumOptimizer(
-            learning_rate, momentum=spec.momentum, use_nesterov=spec.nesterov
-        )
-    if spec.name == "adam":
-        return tf.compat.v1.train.AdamOptimizer(
-            learning_rate, beta1=spec.beta1, beta2=spec.beta2, epsilon=spec.epsilon
-        )
-    if spec.name == "rmsprop":
-        return tf.compat.v1.train.RMSPropOptimizer(
-            learning_rate, decay=spec.rho, momentum=spec.momentum, epsilon=spec.epsilon
-        )
-    if spec.name == "adagrad":
-        return tf.compat.v1.train.AdagradOptimizer(
-            learning_rate, initial_accumulator_value=spec.initial_accumulator
-        )
-    raise ValueError(f"no TF1 library optimizer for {spec.name!r}")
 
 
 def session_config(*, strict: bool) -> tf.compat.v1.ConfigProto:
@@ -110,28 +84,18 @@ class GraphEngine:
                 name: tf.compat.v1.Variable(value, name=name, use_resource=variables == "resource")
                 for name, value in problem.initial_params.items()
             }
-            self._optimizer = None
             self._global_step = None
             # A checkpointing run counts its steps in TF1's `global_step`, as TF1 scripts do:
             # the checkpoint's step is the position in the batch schedule.
             if counts_steps or spec.decay is not None:
                 self._global_step = tf.compat.v1.train.get_or_create_global_step()
-            if problem.optimizer != "gd":
-                learning_rate: object = problem.learning_rate
-                if spec.decay is not None:
-                    # A callable, so that every minimize() (each fused step included) reads
-                    # global_step afresh; TF1 optimizers call it in _prepare().
-                    learning_rate = self._decayed_learning_rate
-                self._optimizer = tf1_optimizer(spec, learning_rate)
+            self._optimizer = tf1_step.build_optimizer(
+                spec, problem.learning_rate, self._global_step
+            )
             self._loss, self._train = self._build_step(self._x, self._y)
-            if self._optimizer is not None:
-                self._slot_tensors = {
-                    f"{name}/{slot}": self._optimizer.get_slot(
-                        variable, _TF1_SLOT_NAMES.get(slot, slot)
-                    )
-                    for slot in SLOTS[spec.name]
-                    for name, variable in self._variables.items()
-                }
+            self._slot_tensors = tf1_step.slot_variables(
+                self._optimizer, spec.name, self._variables
+            )
             if steps_per_call > 1:
                 self._build_fused_loop(steps_per_call)
             initializer = tf.compat.v1.global_variables_initializer()
@@ -139,38 +103,22 @@ class GraphEngine:
         self.session.run(initializer, feed_dict=self._feeds)
         self._feeds.clear()
 
-    def _decayed_learning_rate(self) -> tf.Tensor:
-        decay = self._problem.optimizer_spec.decay
-        return tf.compat.v1.train.exponential_decay(
-            self._problem.learning_rate,
-            self._global_step,
-            decay.steps,
-            decay.rate,
-            staircase=decay.staircase,
-        )
-
     def _build_step(
         self, features: tf.Tensor, targets: tf.Tensor
     ) -> tuple[tf.Tensor, tf.Operation]:
         """The loss on (features, targets) and the update op that runs after it."""
         predictions = self._problem.model.predict(self._variables, features)
         loss = squared_error(self._problem.loss, targets, predictions)
-        variables = list(self._variables.values())
         # The loss fetched with the update must be the loss *before* it: order the writes
         # after the loss explicitly rather than rely on data dependencies.
         with tf.control_dependencies([loss]):
-            if self._optimizer is None:
-                lr = self._problem.learning_rate
-                gradients = tf.gradients(loss, variables)
-                pairs = zip(variables, gradients, strict=True)
-                updates = [var.assign(var - lr * grad) for var, grad in pairs]
-                if self._global_step is not None:
-                    updates.append(self._global_step.assign_add(1))
-                train = tf.group(*updates)
-            else:  # a TF1 library optimizer
-                train = self._optimizer.minimize(
-                    loss, var_list=variables, global_step=self._global_step
-                )
+            train = tf1_step.minimize(
+                self._optimizer,
+                loss,
+                list(self._variables.values()),
+                self._problem.learning_rate,
+                self._global_step,
+            )
         return loss, train
 
     def _hold(self, array: np.ndarray) -> tf.Tensor:

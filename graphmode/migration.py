@@ -20,7 +20,9 @@ import numpy as np
 import tensorflow as tf
 from tensorflow.python.training import optimizer as tf1_optimizer_module
 
+from graphmode import step as tf1_step
 from graphmode.engine import session_config
+from tfmigration.catalog.optimizers import TF1_OPTIMIZER_CLASSES
 from tfmigration.migration.contract import (
     ContractError,
     MigrationFile,
@@ -37,13 +39,9 @@ LEGACY_HINT = (
     "pip install 'tf-migration-bridge[legacy]' (in a checkout: pip install '.[legacy]')"
 )
 
-# TF1 optimizer classes and slot names -> our optimizer and slot names (catalog SLOTS).
-TF1_OPTIMIZERS = {
-    "AdamOptimizer": ("adam", {"m": "m", "v": "v"}),
-    "RMSPropOptimizer": ("rmsprop", {"rms": "ms", "momentum": "momentum"}),
-    "MomentumOptimizer": ("momentum", {"momentum": "momentum"}),
-    "AdagradOptimizer": ("adagrad", {"accumulator": "accumulator"}),
-    "GradientDescentOptimizer": ("sgd", {}),
+# TF1 optimizer classes -> our optimizer names (the catalog's table, inverted).
+TF1_OPTIMIZERS: dict[str, str] = {
+    tf1_class: optimizer for optimizer, tf1_class in TF1_OPTIMIZER_CLASSES.items()
 }
 # TF1 attribute -> the Keras argument that means the same, per optimizer.
 TF1_HYPERPARAMETERS = {
@@ -299,7 +297,7 @@ class TF1Program:
         self.optimizer_hyperparameters: dict[str, float] = {}
         owned: list[tf.Variable] = []
         for optimizer in optimizers:
-            kind, slot_names = TF1_OPTIMIZERS.get(type(optimizer).__name__, (None, {}))
+            kind = TF1_OPTIMIZERS.get(type(optimizer).__name__)
             if self.optimizer_kind is None and kind is not None:
                 self.optimizer_kind = kind
                 self.optimizer_hyperparameters = _hyperparameters(optimizer, kind)
@@ -307,16 +305,17 @@ class TF1Program:
                     # tensorflow/python/training/adam.py keeps beta^t in two non-slot variables.
                     powers = optimizer._get_beta_accumulators()
                     self.beta_powers = tuple(_tf_name(power) for power in powers)
+            optimized = _optimized_variables(optimizer)
             slot_vars = set()
             for slot_name in optimizer.get_slot_names():
-                for variable in _optimized_variables(optimizer):
+                for variable in optimized:
                     slot = optimizer.get_slot(variable, slot_name)
-                    if slot is None:
-                        continue
-                    slot_vars.add(id(slot))
-                    owned.append(slot)
-                    if slot_name in slot_names:
-                        self._slots[f"{_tf_name(variable)}/{slot_names[slot_name]}"] = slot
+                    if slot is not None:
+                        slot_vars.add(id(slot))
+                        owned.append(slot)
+            # The slots a port can hold, by our names: read by TF1's as every engine reads them.
+            by_name = {_tf_name(variable): variable for variable in optimized}
+            self._slots.update(tf1_step.slot_variables(optimizer, kind, by_name))
             for variable in optimizer.variables():
                 if id(variable) not in slot_vars:
                     owned.append(variable)  # beta1_power, beta2_power, ...

@@ -21,6 +21,7 @@ from graphmode.cli import main as graphmode
 from tfmigration.catalog import TrainConfig, prepare
 from tfmigration.catalog.differences import LOSS_SCALING_EVEN, LOSS_SCALING_UNEVEN
 from tfmigration.catalog.losses import replica_squared_error
+from tfmigration.catalog.optimizers import OptimizerChoice
 from tfmigration.distributed import shard_bounds
 from tfmigration.execution import RunSettings
 from tfmigration.measure.ulp import max_ulp_distance
@@ -436,6 +437,23 @@ def test_tf1_between_graph_replication_is_bit_identical_to_the_split_batch_refer
     run = runner("graph")(problem, RunSettings(strict=True, replicas=2, variables=variables))
     assert run.mode == "graph"
     _assert_same_run(run, split_batch_reference(problem, 2, strict=True))
+
+
+def test_tf1_between_graph_decays_the_learning_rate_as_the_split_batch_reference() -> None:
+    # The decayed rate is read where SyncReplicasOptimizer applies the update (on the parameter
+    # server's global step), in the one-Session engines inside each update: the same steps.
+    choice = OptimizerChoice(lr_decay_rate=0.5, lr_decay_steps=5, staircase=True)
+    problem = prepare(
+        "quadratic", TrainConfig(steps=30, optimizer="adam", seed=1, optimizer_options=choice)
+    )
+    run = runner("graph")(problem, strict=True, replicas=2)
+    constant = runner("graph")(
+        prepare("quadratic", TrainConfig(steps=30, optimizer="adam", seed=1)),
+        strict=True,
+        replicas=2,
+    )
+    assert not np.array_equal(run.losses, constant.losses)  # the decay did something
+    _assert_same_run(run, split_batch_reference()(problem, 2, strict=True))
 
 
 def test_tf1_between_graph_with_4_workers_is_equivalent_to_the_split_batch_reference() -> None:

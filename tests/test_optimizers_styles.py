@@ -14,10 +14,20 @@ import functools
 
 import numpy as np
 import pytest
+import tensorflow as tf
 
 from bridge.compare import compare_problem
 from bridge.function.engine import FunctionEngine
-from tfmigration.catalog.optimizers import OPTIMIZERS, SLOTS, OptimizerChoice
+from eagermode.keras_internals import SLOT_ATTRIBUTES
+from graphmode.step import tf1_optimizer
+from tfmigration.catalog.optimizers import (
+    OPTIMIZERS,
+    SLOT_NAMES,
+    SLOTS,
+    TF1_OPTIMIZER_CLASSES,
+    OptimizerChoice,
+    resolve,
+)
 from tfmigration.catalog.problem import TrainConfig, prepare
 from tfmigration.execution import STYLES, RunSettings
 from tfmigration.measure.comparison import Comparison
@@ -77,6 +87,24 @@ def test_slots_moved_from_their_start() -> None:
     slots = comparison("quadratic", "rmsprop").results[0].trajectory.final_slots
     assert not np.allclose(slots["w/ms"], 1.0)  # TF1 starts the mean square at ones
     assert not np.allclose(slots["w/momentum"], 0.0)
+
+
+@pytest.mark.parametrize("optimizer", sorted(TF1_OPTIMIZER_CLASSES))
+def test_the_slot_table_names_what_tf1_creates(optimizer: str) -> None:
+    """SLOT_NAMES against TF1 itself: its class, its slot names, its Saver keys."""
+    spec, _ = resolve(optimizer, OptimizerChoice(), 0.1)
+    with tf.Graph().as_default():
+        weight = tf.compat.v1.Variable([1.0, 2.0], name="w")
+        tf1 = tf1_optimizer(spec, 0.1)
+        tf1.minimize(tf.reduce_sum(weight * weight), var_list=[weight])
+        rows = [slot for slot in SLOT_NAMES if slot.optimizer == optimizer]
+        assert type(tf1).__name__ == TF1_OPTIMIZER_CLASSES[optimizer]
+        assert sorted(tf1.get_slot_names()) == sorted(slot.tf1_name for slot in rows)
+        assert [tf1.get_slot(weight, slot.tf1_name).op.name for slot in rows] == [
+            f"w/{slot.tf1_suffix}" for slot in rows
+        ]
+    # The Keras side files each of those slots somewhere (eagermode/keras_internals.py).
+    assert {(optimizer, slot) for slot in SLOTS[optimizer]} <= SLOT_ATTRIBUTES.keys()
 
 
 @pytest.mark.parametrize("optimizer", ["momentum", "adam", "rmsprop", "adagrad"])

@@ -21,8 +21,10 @@ from graphmode.cli import main as graphmode
 from tfmigration.catalog import TrainConfig, prepare
 from tfmigration.execution import RunSettings
 from tfmigration.measure.comparison import DEFAULT_TOLERANCE_ULPS, Comparison, measure
+from tfmigration.measure.migration_report import LadderStep, StyleCheck, judge
 from tfmigration.measure.noise_floor import (
-    NoiseFloor,
+    EveryStepNudgedFloor,
+    StartNudgedFloor,
     elementwise_relative_error,
     measure_noise_floor,
     nudge_one_ulp,
@@ -32,10 +34,13 @@ from tfmigration.measure.ulp import ulp_distance
 from tfmigration.measure.verdict import (
     BEYOND_BOTH,
     BEYOND_ORACLE,
+    EARNED_BY_LADDER,
+    REAL_FINDING,
     WITHIN_NOISE_FLOOR,
     WITHIN_TOLERANCE,
     Verdict,
     combine,
+    decide,
     style_verdict,
 )
 from tfmigration.oracle.engine import train as train_oracle
@@ -57,8 +62,8 @@ def _trajectory(losses: list[float], params: dict[str, list[float]], dtype=np.fl
     )
 
 
-def _floor(loss_ulps: int, param_ulps: int = 0, slot_ulps: int = 0) -> NoiseFloor:
-    return NoiseFloor(
+def _floor(loss_ulps: int, param_ulps: int = 0, slot_ulps: int = 0) -> StartNudgedFloor:
+    return StartNudgedFloor(
         loss_ulps=np.array([0, loss_ulps], dtype=np.uint64),
         loss_relative=np.zeros(2),
         param_ulps=param_ulps,
@@ -111,7 +116,7 @@ def test_a_parameter_element_beyond_its_bound_is_named() -> None:
 def test_a_sensitive_run_widens_the_oracle_bound_by_the_floor() -> None:
     oracle = _trajectory([10.0, 1.0, 1.0], {"w": [2.0]}, dtype=np.float64)
     run = _trajectory([10.0, 1.0, 1.01], {"w": [2.0]})
-    floor = NoiseFloor(
+    floor = StartNudgedFloor(
         loss_ulps=np.array([0, 0, 10**5], dtype=np.uint64),
         loss_relative=np.array([0.0, 0.0, 0.01]),
         param_ulps=0,
@@ -149,6 +154,77 @@ def test_style_verdict_rules(distances, floor, oracle_ok, expected) -> None:
         oracle=oracle,
     )
     assert verdict == expected
+
+
+@pytest.mark.parametrize(
+    ("distances", "floors", "against", "earned", "expected"),
+    [
+        ((0, 0, 0), None, [REAL_FINDING], False, Verdict("different", REAL_FINDING)),
+        (
+            (65, 0, 0),
+            None,
+            [REAL_FINDING],
+            True,
+            Verdict("different", f"{REAL_FINDING}; {BEYOND_BOTH}"),
+        ),
+        ((65, 0, 0), (100, 0, 0), [], True, Verdict("equivalent", WITHIN_NOISE_FLOOR)),
+        ((65, 0, 0), (10, 0, 0), [], True, Verdict("equivalent", EARNED_BY_LADDER)),
+        ((65, 0, 0), (10, 0, 0), [], False, Verdict("different", BEYOND_BOTH)),
+        ((65,), None, [], False, Verdict("different", BEYOND_BOTH)),
+    ],
+)
+def test_decide_orders_the_rules(distances, floors, against, earned, expected) -> None:
+    """Evidence against first, then identical, tolerance, floor, the ladder, different."""
+    verdict = decide(distances, tolerance_ulps=64, floors=floors, against=against, earned=earned)
+    assert verdict == expected
+
+
+def _style_check(mode: str, loss: int, param: int, slot: int) -> StyleCheck:
+    return StyleCheck(
+        mode=mode,
+        losses=np.zeros(3, np.float32),
+        max_loss_ulps=loss,
+        max_param_ulps=param,
+        max_slot_ulps=slot,
+        first_divergent_step=None if not (loss or param or slot) else 1,
+        first_divergent_variable=None,
+        divergence=None,
+        seconds=0.0,
+    )
+
+
+@pytest.mark.parametrize(
+    ("distances", "floor_ulps"),
+    [((0, 0, 0), 0), ((64, 3, 0), 0), ((900, 2, 70), 1000), ((1001, 0, 0), 1000), ((0, 0, 65), 1)],
+)
+def test_check_and_compare_judge_alike_where_their_evidence_is_alike(distances, floor_ulps) -> None:
+    """No oracle, no ladder: check's judge and compare's style_verdict give one verdict."""
+    check_floor = EveryStepNudgedFloor(floor_ulps, floor_ulps, floor_ulps)
+    compare = style_verdict(
+        loss_ulps=distances[0],
+        param_ulps=distances[1],
+        slot_ulps=distances[2],
+        tolerance_ulps=64,
+        noise_floor=_floor(floor_ulps, floor_ulps, floor_ulps),
+    )
+    results = [_style_check("graph", 0, 0, 0), _style_check("eager", *distances)]
+    verdict, _ = judge(results, [], check_floor, 64, None, ())
+    assert verdict == compare.verdict
+
+
+def test_check_earns_equivalence_only_with_the_rungs_at_the_step_beyond_the_floor() -> None:
+    results = [_style_check("graph", 0, 0, 0), _style_check("eager", 5000, 0, 0)]
+    floor = EveryStepNudgedFloor(100, 0, 0)
+    whole = (LadderStep(3, ("forward pass", "gradient", "whole step")),)
+    assert judge(results, [], floor, 64, 3, whole)[0] == "equivalent"
+    assert judge(results, [], floor, 64, 4, whole)[0] == "different"
+    assert judge(results, [], floor, 64, 3, (LadderStep(3, ("forward pass",)),))[1] == (
+        "5000 ULPs apart in losses, 0 in variables, 0 in slots (relative: 0 in losses, 0 in "
+        "variables), beyond --tolerance-ulps 64 and the noise floor (rounding alone moves TF1 by "
+        "100 ULPs in losses, 0 in variables, 0 in slots (relative: 0 in losses, 0 in variables))"
+        "; no rerun at step 3 could compare forward pass and whole step, so nothing shows it is "
+        "rounding"
+    )
 
 
 def test_a_model_takes_its_worst_style_and_says_floor_when_any_style_needed_it() -> None:

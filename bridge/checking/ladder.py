@@ -18,12 +18,12 @@ from bridge.checking.reference import Batches, Reference
 from eagermode.migration import TF2Port
 from graphmode.migration import TF1Program
 from tfmigration.measure.migration_report import (
-    ARITHMETIC_RELATIVE,
     Finding,
     LadderStep,
     StyleCheck,
 )
 from tfmigration.measure.ulp import max_ulp_distance, normwise_ulp_distance, relative_error
+from tfmigration.measure.verdict import ARITHMETIC_RELATIVE
 from tfmigration.migration.mapping import Pair
 
 

@@ -14,16 +14,16 @@ from eagermode.migration import TF2Port
 from tfmigration.catalog.errors import UserError
 from tfmigration.measure.migration_report import (
     Divergence,
-    NoiseFloor,
     StyleCheck,
     first_difference,
 )
+from tfmigration.measure.noise_floor import EveryStepNudgedFloor
 from tfmigration.measure.ulp import max_ulp_distance, relative_error, ulp_distance
 from tfmigration.migration.mapping import Pair
 
 
 def first_beyond(
-    results: Sequence[StyleCheck], floor: NoiseFloor, tolerance_ulps: int
+    results: Sequence[StyleCheck], floor: EveryStepNudgedFloor, tolerance_ulps: int
 ) -> int | None:
     """The first step at which a port is further from TF1 than rounding alone moves TF1."""
     steps = []

@@ -15,7 +15,7 @@ import numpy as np
 
 from graphmode.migration import TF1Program
 from tfmigration.catalog.errors import UserError
-from tfmigration.measure.migration_report import NoiseFloor
+from tfmigration.measure.noise_floor import EveryStepNudgedFloor
 from tfmigration.measure.ulp import max_ulp_distance, relative_error
 from tfmigration.migration.contract import ContractError, Features, MigrationFile, map_inputs
 from tfmigration.migration.golden import RecordedSteps, recorded_steps
@@ -175,7 +175,7 @@ def noise_floor(
     batches: Batches,
     steps: int,
     seed: int,
-) -> NoiseFloor:
+) -> EveryStepNudgedFloor:
     """How far rounding alone moves TF1's own trajectory: TF1 rerun with every model variable
     nudged by one ULP at the start and after every update, as a faithful port's rounding
     differs at every step rather than once. One extra TF1 run; the losses are compared at every
@@ -197,7 +197,7 @@ def noise_floor(
         program.nudge(names, step, seed)
     loss_relative = relative_error(losses[: last + 1], reference.losses[: last + 1])
     if last not in reference.after:  # diverged before the end: the losses say enough
-        return NoiseFloor(loss_ulps, 0, 0, loss_relative, 0.0)
+        return EveryStepNudgedFloor(loss_ulps, 0, 0, loss_relative, 0.0)
     values, expected = program.snapshot(), reference.after[last]
     finite = [name for name in names if np.isfinite(values[name]).all()]
     param_ulps = max((max_ulp_distance(values[n], expected[n]) for n in finite), default=0)
@@ -206,4 +206,4 @@ def noise_floor(
         default=0,
     )
     param_relative = max((relative_error(values[n], expected[n]) for n in finite), default=0.0)
-    return NoiseFloor(loss_ulps, param_ulps, slot_ulps, loss_relative, param_relative)
+    return EveryStepNudgedFloor(loss_ulps, param_ulps, slot_ulps, loss_relative, param_relative)

@@ -67,15 +67,53 @@ KERAS_DEFAULTS: dict[str, dict[str, float | bool]] = {
     "adagrad": {"initial_accumulator": 0.1, "epsilon": 1e-7},
 }
 
-# The slots each optimizer keeps per parameter, by the names the trajectories report them under
-# ("w/m", "w/v", ...). Momentum slots are reported in TF1's convention (raw gradients).
+
+@dataclass(frozen=True)
+class SlotName:
+    """One optimizer slot under each name it goes by; the one table of them is `SLOT_NAMES`."""
+
+    optimizer: str
+    # Ours: what trajectories report it under ("w/ms") and the TF2 checkpoint path's segment.
+    name: str
+    # TF1's: `tf.compat.v1.train.Optimizer.get_slot(variable, tf1_name)`.
+    tf1_name: str
+    # TF1's Saver key suffix ("w/RMSProp"): the optimizer's `_name`, uniquified with `_1`.
+    tf1_suffix: str
+
+
+# Every slot each optimizer keeps per parameter, in the order trajectories report them. Momentum
+# slots are reported in TF1's convention (raw gradients). TF1's names are checked against the
+# installed tensorflow/python/training/{momentum,adam,rmsprop,adagrad}.py (`_zeros_slot(v, "m",
+# self._name)`, rmsprop.py's "rms", ...) and slot_creator.py (the `_1` of a second slot).
+SLOT_NAMES: tuple[SlotName, ...] = (
+    SlotName("momentum", "momentum", tf1_name="momentum", tf1_suffix="Momentum"),
+    SlotName("adam", "m", tf1_name="m", tf1_suffix="Adam"),
+    SlotName("adam", "v", tf1_name="v", tf1_suffix="Adam_1"),
+    SlotName("rmsprop", "ms", tf1_name="rms", tf1_suffix="RMSProp"),
+    SlotName("rmsprop", "momentum", tf1_name="momentum", tf1_suffix="RMSProp_1"),
+    SlotName("adagrad", "accumulator", tf1_name="accumulator", tf1_suffix="Adagrad"),
+)
+
+# Derived from SLOT_NAMES: each optimizer's slots by our names ("w/m", "w/v", ...).
 SLOTS: dict[str, tuple[str, ...]] = {
-    "gd": (),
-    "sgd": (),
-    "momentum": ("momentum",),
-    "adam": ("m", "v"),
-    "rmsprop": ("ms", "momentum"),
-    "adagrad": ("accumulator",),
+    optimizer: tuple(slot.name for slot in SLOT_NAMES if slot.optimizer == optimizer)
+    for optimizer in OPTIMIZERS
+}
+# Derived from SLOT_NAMES: (optimizer, our slot name) -> TF1's `get_slot` name.
+TF1_SLOT_NAMES: dict[tuple[str, str], str] = {
+    (slot.optimizer, slot.name): slot.tf1_name for slot in SLOT_NAMES
+}
+# Derived from SLOT_NAMES: (optimizer, our slot name) -> TF1's Saver key suffix.
+TF1_SLOT_SUFFIXES: dict[tuple[str, str], str] = {
+    (slot.optimizer, slot.name): slot.tf1_suffix for slot in SLOT_NAMES
+}
+# The `tf.compat.v1.train` class of each optimizer that has one ("gd" is written by hand).
+TF1_OPTIMIZER_CLASSES: dict[str, str] = {
+    "sgd": "GradientDescentOptimizer",
+    "momentum": "MomentumOptimizer",
+    "adam": "AdamOptimizer",
+    "rmsprop": "RMSPropOptimizer",
+    "adagrad": "AdagradOptimizer",
 }
 
 

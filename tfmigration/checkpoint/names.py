@@ -32,21 +32,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from tfmigration.catalog.optimizers import SLOTS
+from tfmigration.catalog.optimizers import SLOTS, TF1_SLOT_SUFFIXES
 from tfmigration.checkpoint.state import CheckpointError, TrainingState, parse_settings
 
 TF1, TF2 = "tf1", "tf2"
 
-# (optimizer, our slot name) -> the suffix TF1 gives that slot; checked against the installed
-# tensorflow/python/training/{momentum,adam,rmsprop,adagrad}.py.
-TF1_SLOT_SUFFIXES: dict[tuple[str, str], str] = {
-    ("momentum", "momentum"): "Momentum",
-    ("adam", "m"): "Adam",
-    ("adam", "v"): "Adam_1",
-    ("rmsprop", "ms"): "RMSProp",
-    ("rmsprop", "momentum"): "RMSProp_1",
-    ("adagrad", "accumulator"): "Adagrad",
-}
 TF1_GLOBAL_STEP = "global_step"
 TF1_SETTINGS = "tfbridge_settings"
 BETA_POWERS = ("beta1_power", "beta2_power")

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from tfmigration.measure.noise_floor import NoiseFloor, loss_curve
+from tfmigration.measure.noise_floor import StartNudgedFloor, loss_curve
 from tfmigration.measure.oracle_check import (
     DEFAULT_BUDGET_EPS,
     OracleCheck,
@@ -65,14 +65,14 @@ class Comparison:
     steps_per_call: int = 1
     jit_compile: bool = False
     # None: no floor was measured, and nothing is excused by one.
-    noise_floor: NoiseFloor | None = None
+    noise_floor: StartNudgedFloor | None = None
     variables: str = "ref"
     # Data-parallel replicas; above 1 the reference is the split-batch reference.
     replicas: int = 1
     # Replicated runs: how each style replicated and scaled its loss, by mode.
     replication: dict[str, str] = field(default_factory=dict)
     # Replicated runs: one device's own noise floor, which judges each style's distance to it.
-    one_device_floor: NoiseFloor | None = None
+    one_device_floor: StartNudgedFloor | None = None
 
     def one_device_verdict(self, result: StyleResult) -> Verdict:
         """A replicated style against one device on the whole batch, judged as styles are:
@@ -134,21 +134,12 @@ class Comparison:
         return self.full_verdict.verdict
 
 
-def verdict_for(worst_ulps: int, tolerance_ulps: int) -> str:
-    """`identical` (0 ULPs everywhere), `equivalent` (within tolerance) or `different`."""
-    if worst_ulps == 0:
-        return "identical"
-    if worst_ulps <= tolerance_ulps:
-        return "equivalent"
-    return "different"
-
-
 def measure(
     trajectory: Trajectory,
     reference: Trajectory,
     oracle: Trajectory,
     *,
-    noise_floor: NoiseFloor | None = None,
+    noise_floor: StartNudgedFloor | None = None,
     oracle_bound: float | None = None,
 ) -> StyleResult:
     """How far `trajectory` lies from `reference` (ULPs) and from `oracle` (relative error,

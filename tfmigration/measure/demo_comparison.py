@@ -17,11 +17,11 @@ from typing import Any
 import numpy as np
 
 from tfmigration.catalog.spec import DEFAULT_ORACLE_BUDGET_EPS
-from tfmigration.measure.comparison import verdict_for
 from tfmigration.measure.noise_floor import elementwise_relative_error
 from tfmigration.measure.oracle_check import base_bound
 from tfmigration.measure.report import render_grouped_table
 from tfmigration.measure.ulp import max_ulp_distance
+from tfmigration.measure.verdict import BEYOND_ORACLE, decide
 from tfmigration.serialize import exact
 
 # The demos compute in float32 (small exact integers, so every style is exact in practice).
@@ -52,9 +52,13 @@ class DemoComparison:
 
     @property
     def verdict(self) -> str:
-        if any(result.oracle_relative_error > ORACLE_BOUND for result in self.results):
-            return "different"
-        return verdict_for(max(result.max_ulps for result in self.results), self.tolerance_ulps)
+        """The rule of tfmigration/measure/verdict.py over the worst quantity, no floor measured."""
+        beyond = any(result.oracle_relative_error > ORACLE_BOUND for result in self.results)
+        return decide(
+            (max(result.max_ulps for result in self.results),),
+            tolerance_ulps=self.tolerance_ulps,
+            against=[BEYOND_ORACLE] if beyond else [],
+        ).verdict
 
 
 def measure(

@@ -1,7 +1,8 @@
 """What checking a user's migration found: per-style measures, the ladder's findings, the text.
 
 Style-free: built by `bridge.check` from runs it made; read by the CLI, the Python API and the
-pytest plugin. The verdict rule is `judge`, stated once there.
+pytest plugin. The verdict is `judge`'s: the rule of tfmigration/measure/verdict.py (`decide`)
+given the check's evidence, with the reason written out.
 """
 
 from __future__ import annotations
@@ -13,17 +14,20 @@ from typing import Any
 import numpy as np
 
 from tfmigration.measure.layer_report import LayerComparison, layers_text
+from tfmigration.measure.noise_floor import EveryStepNudgedFloor
+from tfmigration.measure.verdict import (
+    ARITHMETIC_RELATIVE,
+    BEYOND_BOTH,
+    DIFFERENT,
+    EARNED_BY_LADDER,
+    EARNING_RUNGS,
+    IDENTICAL,
+    REAL_FINDING,
+    WITHIN_NOISE_FLOOR,
+    WITHIN_TOLERANCE,
+    decide,
+)
 from tfmigration.serialize import exact
-
-# The largest relative difference (of a step's change, a gradient, a loss) that the libraries'
-# own arithmetic explains, where the optimizer and every setting agree: rounding 1 - beta or an
-# epsilon inside a root moves an update by 1e-7..1e-5 of itself; an update not applied, applied
-# twice or with another rate moves it by 1e-1..1.
-ARITHMETIC_RELATIVE = 1e-3
-# The rungs a rerun must have run at the step where a port leaves the noise floor before
-# "equivalent" can rest on it: at TF1's state, the loss, and every variable and slot after the
-# port's own step.
-EARNING_RUNGS = ("forward pass", "whole step")
 
 
 @dataclass(frozen=True)
@@ -106,79 +110,72 @@ class LadderStep:
     rungs: tuple[str, ...]
 
 
-@dataclass(frozen=True)
-class NoiseFloor:
-    """How far TF1 moves from itself when every variable is nudged one ULP after every update."""
-
-    loss_ulps: int
-    param_ulps: int
-    slot_ulps: int
-    loss_relative: float = 0.0
-    param_relative: float = 0.0
-
-
 def judge(
     results: Sequence[StyleCheck],
     findings: Sequence[Finding],
-    floor: NoiseFloor | None,
+    floor: EveryStepNudgedFloor | None,
     tolerance_ulps: int,
     beyond_floor_step: int | None,
     ladder: Sequence[LadderStep],
 ) -> tuple[str, str]:
-    """The verdict and its reason, for a reference and the port styles it is given.
-
-    1. `different` when a finding is real (`Finding.is_real`): a setting differs, or at equal
-       parameters and batch a rung is beyond --tolerance-ulps, or beyond what the libraries'
-       arithmetic explains.
-    2. `identical` when every loss, variable and slot is equal bit for bit.
-    3. `equivalent` within --tolerance-ulps, or within the noise floor.
-    4. Beyond both, `equivalent` only where it is earned: the ladder ran at the step where a
-       port first left the floor, with every rung of EARNING_RUNGS, and found nothing real.
-    5. Otherwise `different`.
+    """The verdict and its reason, for a reference and the port styles it is given: `decide`
+    (tfmigration/measure/verdict.py) over the ports' worst distances, against this floor, with
+    a real finding (`Finding.is_real`) as rule 1's evidence and the ladder's reruns as rule 5's.
     """
     real = [f for f in findings if f.is_real(tolerance_ulps)]
     ports = results[1:] or results
-    worst = max(max(r.max_loss_ulps, r.max_param_ulps, r.max_slot_ulps) for r in ports)
-    if real:
+    earned = [
+        run
+        for run in ladder
+        if run.step == beyond_floor_step and all(rung in run.rungs for rung in EARNING_RUNGS)
+    ]
+    verdict = decide(
+        (
+            max(r.max_loss_ulps for r in ports),
+            max(r.max_param_ulps for r in ports),
+            max(r.max_slot_ulps for r in ports),
+        ),
+        tolerance_ulps=tolerance_ulps,
+        floors=None if floor is None else floor.ulps,
+        against=[REAL_FINDING] if real else [],
+        earned=beyond_floor_step is not None and bool(earned),
+    )
+    if REAL_FINDING in verdict.reasons:
         first = real[0]
         if first.basis == "setting":
-            return "different", f"{first.rung} at step {first.step}: a setting differs"
+            return DIFFERENT, f"{first.rung} at step {first.step}: a setting differs"
         how = (
             f"{first.relative:.3g} of the quantity, beyond what the libraries' arithmetic "
             f"explains ({ARITHMETIC_RELATIVE:g})"
             if first.basis == "arithmetic"
             else f"{first.ulps} ULPs, beyond --tolerance-ulps {tolerance_ulps}"
         )
-        return "different", (
+        return DIFFERENT, (
             f"at equal parameters and batch, {first.rung} at step {first.step} differs by "
             f"{how}: not rounding"
         )
+    if verdict.verdict == IDENTICAL:
+        return IDENTICAL, "every loss, variable and slot equal bit for bit in every style"
     apart = _apart(ports)
-    if worst == 0:
-        return "identical", "every loss, variable and slot equal bit for bit in every style"
-    if worst <= tolerance_ulps:
-        return "equivalent", f"{apart}, within --tolerance-ulps {tolerance_ulps}"
+    if verdict.basis == WITHIN_TOLERANCE:
+        return verdict.verdict, f"{apart}, within --tolerance-ulps {tolerance_ulps}"
     floor_text = _floor_text(floor)
-    if _within_floor(ports, floor, tolerance_ulps):
-        return "equivalent", f"{apart}, within the noise floor: {floor_text}"
-    earned = [
-        run
-        for run in ladder
-        if run.step == beyond_floor_step and all(rung in run.rungs for rung in EARNING_RUNGS)
-    ]
-    if beyond_floor_step is not None and earned:
-        return "equivalent", (
+    if verdict.basis == WITHIN_NOISE_FLOOR:
+        return verdict.verdict, f"{apart}, within the noise floor: {floor_text}"
+    if verdict.basis == EARNED_BY_LADDER:
+        return verdict.verdict, (
             f"{apart}: beyond the noise floor ({floor_text}) from step {beyond_floor_step}, "
             f"where from TF1's values the rungs that ran ({', '.join(earned[0].rungs)}) agree "
             "but for rounding and the libraries' arithmetic: the trajectory amplifies them"
         )
+    assert verdict.basis == BEYOND_BOTH, verdict
     unearned = (
         f"; no rerun at step {beyond_floor_step} could compare "
         f"{' and '.join(EARNING_RUNGS)}, so nothing shows it is rounding"
         if beyond_floor_step is not None
         else ""
     )
-    return "different", (
+    return verdict.verdict, (
         f"{apart}, beyond --tolerance-ulps {tolerance_ulps} and the noise floor "
         f"({floor_text}){unearned}"
     )
@@ -198,26 +195,13 @@ def _apart(results: Sequence[StyleCheck]) -> str:
     )
 
 
-def _floor_text(floor: NoiseFloor | None) -> str:
+def _floor_text(floor: EveryStepNudgedFloor | None) -> str:
     if floor is None:
         return "no noise floor measured"
     return (
         f"rounding alone moves TF1 by {floor.loss_ulps} ULPs in losses, {floor.param_ulps} in "
         f"variables, {floor.slot_ulps} in slots (relative: {floor.loss_relative:.2g} in losses, "
         f"{floor.param_relative:.2g} in variables)"
-    )
-
-
-def _within_floor(
-    results: Sequence[StyleCheck], floor: NoiseFloor | None, tolerance_ulps: int
-) -> bool:
-    if floor is None:
-        return False
-    return all(
-        r.max_loss_ulps <= max(floor.loss_ulps, tolerance_ulps)
-        and r.max_param_ulps <= max(floor.param_ulps, tolerance_ulps)
-        and r.max_slot_ulps <= max(floor.slot_ulps, tolerance_ulps)
-        for r in results
     )
 
 
@@ -236,7 +220,7 @@ class CheckReport:
     notes: tuple[str, ...] = field(default_factory=tuple)
     # TF1 rerun with every variable nudged by one ULP after every update: how far rounding alone
     # moves this trajectory (losses, variables, slots). None when no port differed at all.
-    noise_floor: NoiseFloor | None = None
+    noise_floor: EveryStepNudgedFloor | None = None
     # The first step at which a port is further from TF1 than the noise floor; the ladder runs
     # there too (None when no port leaves it).
     beyond_floor_step: int | None = None

@@ -1,14 +1,19 @@
-"""The reference's own sensitivity to rounding: how far one ULP at the start carries it.
+"""The reference's own sensitivity to rounding: how far TF1 lands from itself when nudged.
 
-A run that amplifies rounding cannot be held to a few ULPs: if nudging the reference's own
-starting values by one ULP moves its losses by 10^5 ULPs, another style's rounding (Grappler's
-rewrites, XLA's reduction order) may do the same without any semantic difference. So every
-comparison reruns the reference from nudged initial values (`nudge_one_ulp`) and measures how far
-that lands (`measure_noise_floor`); a style within that distance of the reference is within the
-noise floor. One extra reference run per model; nothing here runs anything.
+A run that amplifies rounding cannot be held to a few ULPs: if nudging the reference by one ULP
+moves its losses by 10^5 ULPs, another style's rounding (Grappler's rewrites, XLA's reduction
+order) may do the same without any semantic difference. Two floors, one per kind of evidence,
+each named for what it nudges:
 
-Style-free: it takes trajectories and parameter dictionaries, so `tfbridge compare` and a check
-of a user's own migration can share it.
+- `StartNudgedFloor` (`tfbridge compare`): the reference style rerun once from its initial
+  values nudged by one ULP (`nudge_one_ulp`), measured by `measure_noise_floor`. Every loss of
+  the curve is kept, so the oracle's bound can be scaled step by step.
+- `EveryStepNudgedFloor` (`tfbridge check`): the user's TF1 program rerun with every model
+  variable nudged by one ULP at the start and after every update, as a faithful port's rounding
+  differs at every step rather than once (measured by bridge/checking/reference.py
+  `noise_floor`). One number per quantity.
+
+Nothing here runs anything: it takes trajectories and parameter dictionaries.
 """
 
 from __future__ import annotations
@@ -62,8 +67,9 @@ def elementwise_relative_error(actual: np.ndarray, reference: np.ndarray) -> np.
 
 
 @dataclass(frozen=True)
-class NoiseFloor:
-    """How far the reference lands from itself when started one ULP away.
+class StartNudgedFloor:
+    """How far the reference style lands from itself when rerun from its initial values nudged
+    one ULP (`nudge_one_ulp`), nothing nudged after; `tfbridge compare`'s floor.
 
     `loss_ulps[i]` and `loss_relative[i]` are per entry of the loss curve (every step, then the
     final loss); `param_relative` per parameter element. The maxima are what a style's distance
@@ -81,11 +87,16 @@ class NoiseFloor:
     def max_loss_ulps(self) -> int:
         return int(self.loss_ulps.max()) if self.loss_ulps.size else 0
 
+    @property
+    def ulps(self) -> tuple[int, int, int]:
+        """The floor a verdict holds (loss, variable, slot) distances against."""
+        return self.max_loss_ulps, self.param_ulps, self.slot_ulps
 
-def zero_noise_floor(reference: Trajectory) -> NoiseFloor:
+
+def zero_noise_floor(reference: Trajectory) -> StartNudgedFloor:
     """The floor of a comparison that did not measure one: nothing is excused."""
     curve = loss_curve(reference)
-    return NoiseFloor(
+    return StartNudgedFloor(
         loss_ulps=np.zeros(curve.shape, dtype=np.uint64),
         loss_relative=np.zeros(curve.shape),
         param_ulps=0,
@@ -94,11 +105,11 @@ def zero_noise_floor(reference: Trajectory) -> NoiseFloor:
     )
 
 
-def measure_noise_floor(reference: Trajectory, nudged: Trajectory) -> NoiseFloor:
+def measure_noise_floor(reference: Trajectory, nudged: Trajectory) -> StartNudgedFloor:
     """How far `nudged` (the reference rerun from `nudge_one_ulp` of its start) lands from it."""
     curve, nudged_curve = loss_curve(reference), loss_curve(nudged)
     shared_slots = reference.final_slots.keys() & nudged.final_slots.keys()
-    return NoiseFloor(
+    return StartNudgedFloor(
         loss_ulps=ulp_distance(nudged_curve, curve),
         loss_relative=elementwise_relative_error(nudged_curve, curve),
         param_ulps=max(
@@ -120,3 +131,21 @@ def measure_noise_floor(reference: Trajectory, nudged: Trajectory) -> NoiseFloor
             for name, value in reference.final_params.items()
         },
     )
+
+
+@dataclass(frozen=True)
+class EveryStepNudgedFloor:
+    """How far TF1 moves from itself when every model variable is nudged one ULP at the start
+    and again after every update; `tfbridge check`'s floor. The losses are compared at every
+    step (their largest distance kept), the variables and slots at the end."""
+
+    loss_ulps: int
+    param_ulps: int
+    slot_ulps: int
+    loss_relative: float = 0.0
+    param_relative: float = 0.0
+
+    @property
+    def ulps(self) -> tuple[int, int, int]:
+        """The floor a verdict holds (loss, variable, slot) distances against."""
+        return self.loss_ulps, self.param_ulps, self.slot_ulps

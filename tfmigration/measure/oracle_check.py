@@ -25,7 +25,7 @@ import numpy as np
 
 from tfmigration.catalog.problem import Problem
 from tfmigration.catalog.spec import DEFAULT_ORACLE_BUDGET_EPS
-from tfmigration.measure.noise_floor import NoiseFloor, elementwise_relative_error, loss_curve
+from tfmigration.measure.noise_floor import StartNudgedFloor, elementwise_relative_error, loss_curve
 from tfmigration.training.driver import Trajectory
 
 DEFAULT_BUDGET_EPS = DEFAULT_ORACLE_BUDGET_EPS
@@ -87,7 +87,7 @@ def check_against_oracle(
     oracle: Trajectory,
     *,
     bound: float,
-    noise_floor: NoiseFloor | None = None,
+    noise_floor: StartNudgedFloor | None = None,
 ) -> OracleCheck:
     """Every loss (each step's and the final one) and every final parameter element against the
     oracle's, each within `bound` or, where `noise_floor` shows sensitivity, its scaled bound."""
