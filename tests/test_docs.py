@@ -28,10 +28,9 @@ from tfmigration.measure.migration_report import (
     Divergence,
     Finding,
     LadderStep,
-    NoiseFloor,
     StyleCheck,
 )
-from tfmigration.measure.noise_floor import NoiseFloor as ReferenceFloor
+from tfmigration.measure.noise_floor import EveryStepNudgedFloor, StartNudgedFloor
 from tfmigration.measure.oracle_check import OracleCheck
 from tfmigration.measure.report import comparison_records
 from tfmigration.serialize import trajectory_record
@@ -99,7 +98,7 @@ def _comparison(replicas: int) -> Comparison:
         )
         for mode in ("graph", "eager", "function")
     )
-    floor = ReferenceFloor(
+    floor = StartNudgedFloor(
         loss_ulps=np.array([0, 1]), loss_relative=np.array([0.0, 1e-7]), param_ulps=0, slot_ulps=0
     )
     return Comparison(
@@ -179,7 +178,7 @@ def test_check_records_have_the_declared_fields() -> None:
         variable_map=(("w", "dense/kernel", "name"),),
         results=tuple(_style_check(mode) for mode in ("graph", "eager", "function")),
         findings=(finding,),
-        noise_floor=NoiseFloor(loss_ulps=1, param_ulps=1, slot_ulps=0),
+        noise_floor=EveryStepNudgedFloor(loss_ulps=1, param_ulps=1, slot_ulps=0),
         ladder=(LadderStep(step=0, rungs=("forward pass",)),),
     )
     graph, eager, _ = report.records()
