@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import platform
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -66,6 +67,35 @@ PORT_STYLES = ("eager", "function")
 __all__ = ["PORT_STYLES", "MigrationDiverged", "check_migration"]
 
 
+@dataclass(frozen=True)
+class CheckSettings:
+    """One check's settings, resolved (options, else the file's constants, else the defaults):
+    the one value the pipeline passes on instead of a dozen arguments."""
+
+    steps: int
+    batch_size: int | None
+    seed: int
+    strict: bool = False
+    tolerance_ulps: int = DEFAULT_TOLERANCE_ULPS
+    styles: tuple[str, ...] = PORT_STYLES
+    replicas: int = 1
+
+
+@dataclass
+class _Check:
+    """What both references (TF1 live, or its recording) hand to the one comparison."""
+
+    migration: MigrationFile
+    settings: CheckSettings
+    batches: Batches
+    reference: Reference
+    eager: TF2Port
+    pairs: list[Pair]
+    announce: Callable[[str], None]
+    program: TF1Program | None = None  # None: the reference is a recording
+    notes: list[str] = field(default_factory=list)
+
+
 def check_migration(
     path: str | Path,
     *,
@@ -97,25 +127,32 @@ def check_migration(
             f"--replicas {replicas} with --tf1-checkpoint: a replicated check starts from TF1's "
             "initial values; drop one of them"
         )
+    announce = on_style or (lambda style: None)
     if against is not None:
-        return _check_against(
-            path,
-            against,
-            steps,
-            strict,
-            batch_size,
-            seed,
-            tolerance_ulps,
-            styles,
-            on_style,
-            replicas,
-        )
+        recording = read_recording(against)
+        try:
+            return _check_recorded(
+                path,
+                recording,
+                steps,
+                batch_size,
+                seed,
+                announce,
+                strict=strict,
+                tolerance_ulps=tolerance_ulps,
+                styles=styles,
+                replicas=replicas,
+            )
+        finally:
+            recording.after.close()
     migration = load(path)
     steps, batch_size, seed = settings(migration, steps, batch_size, seed)
+    resolved = CheckSettings(
+        steps, batch_size, seed, strict, tolerance_ulps, tuple(styles), replicas
+    )
     _allow_replicas(migration, replicas, batch_size)
     batches = Batches(migration, batch_indices(migration.rows, steps, batch_size, seed))
-    announce = on_style or (lambda style: None)
-    program = TF1Program(migration, strict=strict, seed=seed)
+    program = TF1Program(migration, strict=strict, seed=resolved.seed)
     try:
         eager = _port(migration, "eager", replicas, program.rnn_cells)
         pairs = _pairs(migration, program.variable_infos(), eager, program)
@@ -133,66 +170,82 @@ def check_migration(
                 )
         features, labels = batches(0)
         tf1_rate = program.learning_rate(features, labels, 0)
-        reference = start_reference(program, steps, start_iteration=start)
-        results, findings = _run_ports(
-            migration,
-            eager,
-            pairs,
-            reference,
-            batches,
-            steps,
-            strict,
-            styles,
-            announce,
-            optimizer_state=tf1_checkpoint is not None,
-            replicas=replicas,
-            tf1_rate=tf1_rate,
-            program=program,
+        reference = start_reference(program, resolved.steps, start_iteration=start)
+        check = _Check(
+            migration, resolved, batches, reference, eager, pairs, announce, program, restored
         )
-        floor = beyond = None
-        runs: list[LadderStep] = []
-        differences = [
-            r.first_difference_step for r in results if r.first_difference_step is not None
-        ]
-        if differences:
-            announce("noise floor")
-            floor = noise_floor(program, reference, batches, steps, seed)
-            beyond = first_beyond(results, floor, tolerance_ulps)
-            for step in sorted({min(differences), *([beyond] if beyond is not None else [])}):
-                unrepeatable = replay(program, reference, batches, step)
-                if unrepeatable:
-                    restored.append(unrepeatable)
-                    continue
-                # The eager port has trained; the ladder loads every value it needs afresh.
-                found, run = ladder(
-                    eager,
-                    program,
-                    pairs,
-                    reference,
-                    batches,
-                    step,
-                    results,
-                    strict,
-                    sharded=replicas != 1,
-                    port_iterations=_iterations_before(results, step),
-                )
-                findings += found
-                runs += [run] if run else []
+        return _compare(check, optimizer_state=tf1_checkpoint is not None, tf1_rate=tf1_rate)
     finally:
         program.close()
-    return _report(
-        migration,
-        strict,
-        tolerance_ulps,
-        (steps, batch_size, seed),
-        pairs,
-        results,
-        findings,
-        _notes(reference, eager, results) + restored + replication_notes(results, replicas),
-        floor,
-        beyond,
-        replicas,
-        runs,
+
+
+def _compare(
+    check: _Check,
+    *,
+    optimizer_state: bool = False,
+    tf1_rate: float | None = None,
+    recorded_floor: EveryStepNudgedFloor | None = None,
+) -> CheckReport:
+    """The one comparison behind both references: the ports in lockstep with TF1, then, where a
+    port parts, the noise floor and the ladder at the first differing step and at the first
+    step beyond the floor; then the report."""
+    settings, reference, program = check.settings, check.reference, check.program
+    results, findings = _run_ports(check, optimizer_state=optimizer_state, tf1_rate=tf1_rate)
+    differences = [r.first_difference_step for r in results if r.first_difference_step is not None]
+    floor, beyond = recorded_floor, None
+    runs: list[LadderStep] = []
+    if differences and program is not None:
+        check.announce("noise floor")
+        floor = noise_floor(program, reference, check.batches, settings.steps, settings.seed)
+    if floor is not None:
+        beyond = first_beyond(results, floor, settings.tolerance_ulps)
+    rerun_at = (
+        {min(differences), *([beyond] if beyond is not None else [])} if differences else set()
+    )
+    if program is None:
+        rerun_at = {_recorded_before(reference, step) for step in rerun_at}
+    for step in sorted(rerun_at):
+        if program is not None:
+            unrepeatable = replay(program, reference, check.batches, step)
+            if unrepeatable:
+                check.notes.append(unrepeatable)
+                continue
+        # The eager port has trained; the ladder loads every value it needs afresh.
+        found, run = ladder(
+            check.eager,
+            program,
+            check.pairs,
+            reference,
+            check.batches,
+            step,
+            results,
+            settings.strict,
+            sharded=settings.replicas != 1,
+            port_iterations=_iterations_before(results, step),
+        )
+        findings += found
+        runs += [run] if run else []
+    notes = _notes(reference, check.eager, results) + check.notes
+    notes += replication_notes(results, settings.replicas)
+    return CheckReport(
+        model=check.migration.name,
+        path=str(check.migration.path),
+        strict=settings.strict,
+        tolerance_ulps=settings.tolerance_ulps,
+        steps=settings.steps,
+        batch_size=settings.batch_size,
+        seed=settings.seed,
+        variable_map=tuple(
+            (p.tf1.name, p.tf2.name, p.how + (f"; {p.tf2.layout}" if p.tf2.layout else ""))
+            for p in check.pairs
+        ),
+        results=tuple(results),
+        findings=tuple(dict.fromkeys(findings)),
+        notes=tuple(notes),
+        ladder=tuple(runs),
+        noise_floor=floor,
+        beyond_floor_step=beyond,
+        replicas=settings.replicas,
     )
 
 
@@ -287,25 +340,14 @@ def _pairs(
 
 
 def _run_ports(
-    migration: MigrationFile,
-    eager: TF2Port,
-    pairs: list[Pair],
-    reference: Reference,
-    batches: Batches,
-    steps: int,
-    strict: bool,
-    styles: Sequence[str],
-    announce: Callable[[str], None],
-    *,
-    optimizer_state: bool = False,
-    replicas: int = 1,
-    tf1_rate: float | None = None,
-    program: TF1Program | None = None,
+    check: _Check, *, optimizer_state: bool = False, tf1_rate: float | None = None
 ) -> tuple[list[StyleCheck], list[Finding]]:
     """The reference's record, then each port style trained from TF1's initial values in
-    lockstep with TF1 (`program`, live) or its recording (`reference.after`); and what the
-    eager port starts with that TF1 does not (`starting_state`), compared before it trains:
+    lockstep with TF1 (`check.program`, live) or its recording (`reference.after`); and what
+    the eager port starts with that TF1 does not (`starting_state`), compared before it trains:
     TF1's initial values are copied into the paired variables, nothing else."""
+    migration, eager, pairs, reference = check.migration, check.eager, check.pairs, check.reference
+    styles, steps, replicas = check.settings.styles, check.settings.steps, check.settings.replicas
     start: list[Finding] = []
     runs: list[PortRun] = []
     for style in styles:
@@ -324,8 +366,10 @@ def _run_ports(
         }
         runs.append(PortRun(port, port_pairs, reference, steps, shown))
     names = ["graph", *styles]
-    announce(", ".join(names[:-1]) + f" and {names[-1]} in lockstep")
-    _lockstep(runs, reference, batches, steps, program, grappler_off=strict)
+    check.announce(", ".join(names[:-1]) + f" and {names[-1]} in lockstep")
+    _lockstep(
+        runs, reference, check.batches, steps, check.program, grappler_off=check.settings.strict
+    )
     graph = StyleCheck(
         mode="graph",
         losses=reference.losses,
@@ -388,49 +432,21 @@ def _iterations_before(results: Sequence[StyleCheck], step: int) -> int | None:
     return int(eager.iterations[step - 1])
 
 
-def _check_against(
-    path: str | Path,
-    against: str | Path,
-    steps: int | None,
-    strict: bool,
-    batch_size: int | None,
-    seed: int | None,
-    tolerance_ulps: int,
-    styles: Sequence[str],
-    on_style: Callable[[str], None] | None,
-    replicas: int = 1,
-) -> CheckReport:
-    """The port against a golden recording of its TF1 run: no TF1 code runs."""
-    recording = read_recording(against)
-    try:
-        return _check_recorded(
-            path,
-            recording,
-            steps,
-            strict,
-            batch_size,
-            seed,
-            tolerance_ulps,
-            styles,
-            on_style,
-            replicas,
-        )
-    finally:
-        recording.after.close()
-
-
 def _check_recorded(
     path: str | Path,
     recording: Recording,
     steps: int | None,
-    strict: bool,
     batch_size: int | None,
     seed: int | None,
+    announce: Callable[[str], None],
+    *,
+    strict: bool,
     tolerance_ulps: int,
     styles: Sequence[str],
-    on_style: Callable[[str], None] | None,
     replicas: int,
 ) -> CheckReport:
+    """The port against a golden recording of its TF1 run: no TF1 code runs; the recorded
+    batches, settings and noise floor stand in for TF1's."""
     migration = load(path, need_tf1=False)
     recorded = recording.manifest["settings"]
     if migration.fingerprint() != recording.manifest["data"]["sha256"]:
@@ -453,99 +469,25 @@ def _check_recorded(
             f"use at most {recording.steps}"
         )
     _allow_replicas(migration, replicas, recorded["batch_size"])
-    batches = Batches(migration, recording.batch_indices)
+    resolved = CheckSettings(
+        steps,
+        recorded["batch_size"],
+        recorded["seed"],
+        strict,
+        tolerance_ulps,
+        tuple(styles),
+        replicas,
+    )
     reference = _recorded_reference(recording, steps)
-    announce = on_style or (lambda style: None)
     cells = [CellInfo(**cell) for cell in recording.manifest.get("rnn_cells", [])]
     eager = _port(migration, "eager", replicas, cells)
     pairs = _pairs(migration, reference.variables, eager)
-    results, findings = _run_ports(
-        migration,
-        eager,
-        pairs,
-        reference,
-        batches,
-        steps,
-        strict,
-        styles,
-        announce,
-        replicas=replicas,
-    )
+    batches = Batches(migration, recording.batch_indices)
+    notes = _recording_notes(recording, strict, steps)
+    check = _Check(migration, resolved, batches, reference, eager, pairs, announce, None, notes)
     floor_data = recording.manifest.get("noise_floor")
-    floor = EveryStepNudgedFloor(**floor_data) if floor_data and steps == recording.steps else None
-    runs: list[LadderStep] = []
-    beyond = first_beyond(results, floor, tolerance_ulps) if floor else None
-    differences = [r.first_difference_step for r in results if r.first_difference_step is not None]
-    if differences:
-        candidates = {min(differences), *([beyond] if beyond is not None else [])}
-        for step in sorted(_with_recorded_before(reference, candidates)):
-            found, run = ladder(
-                eager,
-                None,
-                pairs,
-                reference,
-                batches,
-                step,
-                results,
-                strict,
-                sharded=replicas != 1,
-                port_iterations=_iterations_before(results, step),
-            )
-            findings += found
-            runs += [run] if run else []
-    return _report(
-        migration,
-        strict,
-        tolerance_ulps,
-        (steps, recorded["batch_size"], recorded["seed"]),
-        pairs,
-        results,
-        findings,
-        _notes(reference, eager, results)
-        + _recording_notes(recording, strict, steps)
-        + replication_notes(results, replicas),
-        floor,
-        beyond,
-        replicas,
-        runs,
-    )
-
-
-def _report(
-    migration: MigrationFile,
-    strict: bool,
-    tolerance_ulps: int,
-    run: tuple[int, int | None, int],
-    pairs: list[Pair],
-    results: list[StyleCheck],
-    findings: list[Finding],
-    notes: list[str],
-    floor: EveryStepNudgedFloor | None,
-    beyond: int | None,
-    replicas: int = 1,
-    runs: Sequence[LadderStep] = (),
-) -> CheckReport:
-    steps, batch_size, seed = run
-    return CheckReport(
-        model=migration.name,
-        path=str(migration.path),
-        strict=strict,
-        tolerance_ulps=tolerance_ulps,
-        steps=steps,
-        batch_size=batch_size,
-        seed=seed,
-        variable_map=tuple(
-            (p.tf1.name, p.tf2.name, p.how + (f"; {p.tf2.layout}" if p.tf2.layout else ""))
-            for p in pairs
-        ),
-        results=tuple(results),
-        findings=tuple(dict.fromkeys(findings)),
-        notes=tuple(notes),
-        ladder=tuple(runs),
-        noise_floor=floor,
-        beyond_floor_step=beyond,
-        replicas=replicas,
-    )
+    whole = floor_data and steps == recording.steps
+    return _compare(check, recorded_floor=EveryStepNudgedFloor(**floor_data) if whole else None)
 
 
 def _recorded_reference(recording: Recording, steps: int) -> Reference:
@@ -570,14 +512,11 @@ def _recorded_reference(recording: Recording, steps: int) -> Reference:
     )
 
 
-def _with_recorded_before(reference: Reference, steps: set[int]) -> set[int]:
+def _recorded_before(reference: Reference, step: int) -> int:
     """The ladder needs TF1's values before a step: the nearest recorded step at or before."""
-    usable = set()
-    for step in steps:
-        while step > 0 and reference.before(step) is None:
-            step -= 1
-        usable.add(step)
-    return usable
+    while step > 0 and reference.before(step) is None:
+        step -= 1
+    return step
 
 
 def _recording_notes(recording: Recording, strict: bool, steps: int) -> list[str]:
