@@ -65,6 +65,14 @@ CASES = [
         "(rnn/basic_lstm_cell/Add): does the port's classifier/cell leave it out?",
         id="lstm-forget-bias",
     ),
+    pytest.param(
+        LOCALISE / "rnn_cell_activation.py",
+        "sequential/rnn",
+        "rnn/while/Identity_5:0",
+        "activation tanh in the port's sequential/rnn cell, TF1's cell applies relu "
+        "(basic_lstm_cell/Relu)",
+        id="keras-rnn-of-lstm-cell",
+    ),
 ]
 
 
@@ -107,8 +115,40 @@ def test_the_first_layer_that_differs_is_named_with_its_setting(
     json.dumps(graph_record)  # JSON-ready: the difference arrays stay out
 
 
-def test_a_faithful_port_has_no_layer_that_differs() -> None:
-    report = check_migration(ZOO / "mnist_deep_cnn.py", strict=True, styles=("eager",))
+def test_a_bidirectional_in_a_subclassed_model_is_named_where_it_reads_another_step() -> None:
+    # TF1 reads outputs[:, -1] (the backward cell after one row), Keras's Bidirectional the
+    # backward cell's final state: the layer differs fed TF1's own rows, no setting explains it.
+    report = check_migration(
+        LOCALISE / "bidirectional_last_step.py", strict=True, styles=("eager",)
+    )
+    assert report.verdict == "different"
+    [finding] = [f for f in report.findings if f.rung == "layer"]
+    assert finding.variable == "classifier/encoder"
+    assert finding.basis == "arithmetic" and finding.relative > 1e-3
+    assert finding.message == (
+        "the first layer that differs fed TF1's own input is classifier/encoder (Bidirectional, "
+        f"TF1's strided_slice:0): {finding.ulps} ULPs (normwise) from TF1's"
+    )
+    assert [(c.layer, c.tf1_tensor, c.named, c.input_agrees) for c in finding.layers] == [
+        ("classifier/encoder", "strided_slice:0", True, True),
+        ("classifier/out", "add:0", False, False),
+    ]
+    [record] = [r for r in report.records()[0]["layers"] if r["named"]]
+    assert record["layer"] == "classifier/encoder" and record["setting"] is None
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        ZOO / "mnist_deep_cnn.py",
+        LOCALISE / "bidirectional.py",
+        LOCALISE / "rnn_cell.py",
+        ZOO / "lstm_classifier_module.py",
+    ],
+    ids=["sequential-cnn", "subclassed-bidirectional", "keras-rnn-of-lstm-cell", "tf-module"],
+)
+def test_a_faithful_port_has_no_layer_that_differs(path: Path) -> None:
+    report = check_migration(path, strict=True, styles=("eager",))
     assert report.verdict in ("identical", "equivalent")
     assert [f for f in report.findings if f.rung == "layer"] == []
     assert report.records()[0]["layers"] == []

@@ -91,10 +91,16 @@ def _tf_variable(variable: Any) -> Any:
 
 
 def _units(port: TF2Port) -> list[_Unit]:
-    ids = {id(_tf_variable(v)): name for name, v in port.variables.items()}
+    # A Keras recurrent cell is shown to the check as views in TF1's layout (eagermode's
+    # rnn_layouts): the layer owning a view's sources owns the view.
+    ids: dict[int, list[str]] = {}
+    for name, variable in port.variables.items():
+        for source in getattr(variable, "sources", [variable]):
+            ids.setdefault(id(_tf_variable(source)), []).append(name)
 
     def names(variables: Sequence[Any]) -> list[str]:
-        return [ids[id(_tf_variable(v))] for v in variables if id(_tf_variable(v)) in ids]
+        owned = [n for v in variables for n in ids.get(id(_tf_variable(v)), [])]
+        return list(dict.fromkeys(owned))
 
     units: list[_Unit] = []
     seen: set[int] = set()
@@ -680,6 +686,9 @@ def _setting(found: _Located, graph: _Graph, rates: list[tuple[float, float]]) -
                 f"{tf1_activation} ({next((o.name for o in ops if o.type in ACTIVATIONS), 'none')})"
                 f"{lost}"
             )
+    cell_setting = _cell_activation(found)
+    if cell_setting:
+        return cell_setting
     bias = _forget_bias(found.region)
     if bias is not None:
         op, value = bias
@@ -694,6 +703,58 @@ def _setting(found: _Located, graph: _Graph, rates: list[tuple[float, float]]) -
             f"({op.name}): does the port's {found.unit.name} leave it out?"
         )
     return None
+
+
+def _cell_activation(found: _Located) -> str | None:
+    """A Keras recurrent cell whose activation (its candidate's and output's, not the gates'
+    sigmoid) is none of those TF1's cell ops apply."""
+    layer = found.unit.obj
+    inner = getattr(layer, "forward_layer", layer)
+    cell = getattr(inner, "cell", None)
+    activation = getattr(cell, "activation", None)
+    if activation is None:
+        return None
+    name = getattr(activation, "__name__", str(activation))
+    ops = [
+        (kind, op_name)
+        for kind, op_name in _region_nodes(found.region)
+        if kind in ACTIVATIONS and ACTIVATIONS[kind] != "sigmoid"
+    ]
+    tf1 = sorted({ACTIVATIONS[kind] for kind, _ in ops})
+    if not tf1 or name in tf1:
+        return None
+    return (
+        f"activation {name} in the port's {found.unit.name} cell, TF1's cell applies "
+        f"{', '.join(tf1)} ({ops[0][1]})"
+    )
+
+
+def _region_nodes(region: Sequence[tf.Operation]) -> list[tuple[str, str]]:
+    """(type, name) of the region's ops and of the nodes in the functions they call: a
+    dynamic_rnn's cell runs inside a While op's body function (control flow v2)."""
+    nodes: list[tuple[str, str]] = []
+    seen: set[str] = set()
+    pending: list[str] = []
+    for op in region:
+        nodes.append((op.type, op.name))
+        for attr in ("body", "cond", "then_branch", "else_branch", "f"):
+            if attr in op.node_def.attr and op.node_def.attr[attr].func.name:
+                pending.append(op.node_def.attr[attr].func.name)
+        graph = op.graph
+    while pending:
+        name = pending.pop()
+        if name in seen:
+            continue
+        seen.add(name)
+        function = graph._get_function(name)
+        if function is None:
+            continue
+        for node in function.cached_definition.node_def:
+            nodes.append((node.op, node.name))
+            for value in node.attr.values():
+                if value.func.name:
+                    pending.append(value.func.name)
+    return nodes
 
 
 def _padding_strides(op: tf.Operation, layer: Any, name: str) -> str | None:
