@@ -104,7 +104,7 @@ def test_the_first_layer_that_differs_is_named_with_its_setting(
 
     graph_record = report.records()[0]
     [record] = [r for r in graph_record["layers"] if r["named"]]
-    assert record["layer"] == layer
+    assert record["layer"] == layer and record["direction"] == "forward"
     assert record["tf1_tensor"] == tf1_tensor
     assert record["ulps"] == named.ulps and record["alone_ulps"] == named.alone_ulps
     assert record["input_agrees"] is True
@@ -137,15 +137,83 @@ def test_a_bidirectional_in_a_subclassed_model_is_named_where_it_reads_another_s
     assert record["layer"] == "classifier/encoder" and record["setting"] is None
 
 
+# Keras itself warns that the port's fc1 gets no gradient (keras/src/optimizers/
+# base_optimizer.py): that is the mistake this case is about.
+@pytest.mark.filterwarnings("ignore:Gradients do not exist for variables:UserWarning")
+def test_a_lost_straight_through_gradient_is_named_walking_back_from_the_loss(
+    tmp_path: Path,
+) -> None:
+    # The forward pass agrees bit for bit; the port's tf.round passes no gradient to fc1.
+    report = check_migration(LOCALISE / "mlp_straight_through.py", strict=True, styles=("eager",))
+    assert report.verdict == "different"
+    assert not [f for f in report.findings if f.rung == "forward pass"]
+    [gradient] = [f for f in report.findings if f.rung == "gradient"]
+    assert gradient.message == (
+        "gradient of fc1/kernel: the port's is None (its loss does not reach it), TF1's is not zero"
+    )
+    [finding] = [f for f in report.findings if f.rung == "layer"]
+    assert finding.variable == "sequential/quantise" and finding.basis == "setting"
+    assert finding.message == (
+        "walking back from the loss, the first layer whose input gradient differs while its "
+        "output gradient agrees is sequential/quantise (Quantise, TF1's add_1:0): handed TF1's "
+        f"output gradient, its input gradient is {finding.ulps} ULPs (normwise) from TF1's; the "
+        "port's sequential/quantise passes no gradient to its input where TF1's passes one (a "
+        "tf.stop_gradient, or an op without a gradient such as tf.round, where TF1 lets the "
+        "gradient through)"
+    )
+    # From the loss back: fc2 passes TF1's gradient on as TF1 does, the quantiser does not.
+    assert [
+        (c.layer, c.tf1_tensor, c.ulps == 0, c.input_agrees, c.named) for c in finding.layers
+    ] == [
+        ("sequential/fc2", "add_2:0", True, None, False),
+        ("sequential/quantise", "add_1:0", False, True, True),
+        ("sequential/fc1", "Relu:0", True, False, False),
+    ]
+    records = report.records()[0]["layers"]
+    assert [r["direction"] for r in records] == ["backward"] * 3
+    [record] = [r for r in records if r["named"]]
+    assert record["layer"] == "sequential/quantise" and record["tf1_tensor"] == "add_1:0"
+    assert record["ulps"] == finding.ulps > 0 and record["input_agrees"] is True
+    assert record["setting"] == finding.message.split("; ", 1)[1] and record["seconds"] > 0
+
+    # --plot's third column: the input gradients' ULPs, the named layer in red.
+    from tfmigration.measure.migration_report import migration_panel
+    from tfmigration.measure.plot import draw_panels
+
+    figure = draw_panels(tmp_path / "check.png", [migration_panel(report)])
+    _, _, layers = figure.axes
+    assert layers.get_title() == f"input gradients at step {finding.step}: ULPs from TF1"
+    assert [t.get_text() for t in layers.get_yticklabels()] == [c.layer for c in finding.layers]
+    bars = layers.patches
+    assert [round(b.get_width()) for b in bars] == [c.ulps for c in finding.layers]
+    red = [b.get_facecolor() for b in bars].index(matplotlib_red())
+    assert red == 1
+    header = (tmp_path / "check.png").read_bytes()[:24]
+    assert int.from_bytes(header[16:20], "big") == 1950  # three columns of 6.5 inches at 100 dpi
+
+
+def matplotlib_red() -> tuple[float, ...]:
+    from matplotlib.colors import to_rgba
+
+    return to_rgba("tab:red")
+
+
 @pytest.mark.parametrize(
     "path",
     [
         ZOO / "mnist_deep_cnn.py",
+        LOCALISE / "mlp_straight_through_faithful.py",
         LOCALISE / "bidirectional.py",
         LOCALISE / "rnn_cell.py",
         ZOO / "lstm_classifier_module.py",
     ],
-    ids=["sequential-cnn", "subclassed-bidirectional", "keras-rnn-of-lstm-cell", "tf-module"],
+    ids=[
+        "sequential-cnn",
+        "straight-through",
+        "subclassed-bidirectional",
+        "keras-rnn-of-lstm-cell",
+        "tf-module",
+    ],
 )
 def test_a_faithful_port_has_no_layer_that_differs(path: Path) -> None:
     report = check_migration(path, strict=True, styles=("eager",))

@@ -164,7 +164,23 @@ def ladder(
         for pair in trainable:
             tf1_gradient = tf1_gradients.get(pair.tf1.name)
             port_gradient = port_gradients.get(pair.tf2.name)
-            if tf1_gradient is None or port_gradient is None:
+            if tf1_gradient is None:
+                continue
+            if port_gradient is None and pair.tf2.name in port.variables and np.any(tf1_gradient):
+                # The port's tape reached no gradient for it (an op without a gradient, or a
+                # tf.stop_gradient on its path); TF1's is not zero.
+                findings.append(
+                    Finding(
+                        "gradient",
+                        pair.tf1.name,
+                        f"gradient of {pair.tf1.name}: the port's is None (its loss does not "
+                        "reach it), TF1's is not zero",
+                        step=step,
+                        basis="setting",
+                    )
+                )
+                break
+            if port_gradient is None:
                 continue
             distance = normwise_ulp_distance(port_gradient, tf1_gradient)
             if distance:
@@ -180,6 +196,20 @@ def ladder(
                     )
                 )
                 break
+
+    # The forward pass agrees and a gradient differs: the same walk, backwards from the loss.
+    if (
+        port_loss == tf1_loss
+        and any(
+            f.rung == "gradient" and (f.basis == "setting" or layers.beyond_rounding(f.relative))
+            for f in findings
+        )
+        and isinstance(features, np.ndarray)
+    ):
+        load_before()
+        findings += layers.localise_backward(
+            recorded, port, program, pairs, before, features, labels, step
+        )
 
     if port.optimizer is not None and after is not None:
         # The update alone: the port's optimizer handed TF1's gradients, from TF1's state.

@@ -55,6 +55,11 @@ _POOLS = {"MaxPool": "max", "MaxPoolV2": "max", "AvgPool": "average", "MaxPool3D
 _REAL_RELATIVE = 1e-5
 
 
+def beyond_rounding(relative: float | None) -> bool:
+    """A difference (relative to the quantity) that a kernel's summation order does not explain."""
+    return (relative or 0.0) > _REAL_RELATIVE
+
+
 @dataclass
 class _Call:
     """One call of a port layer in the recorded step, in the order calls finished."""
@@ -841,3 +846,138 @@ def _spatial_kind(kind: str) -> str | None:
     if "Pooling" in kind and not kind.startswith("Global"):
         return "max" if "Max" in kind else "average"
     return None
+
+
+# ---- the backward walk ------------------------------------------------------------------------
+
+
+def _vjp(port: TF2Port, call: _Call, value: np.ndarray, gradient: np.ndarray, step: int) -> Any:
+    """The port layer's gradient at its input, called on TF1's input and handed TF1's gradient
+    at its output (its k-th dropout the step's k-th); None where it cannot be fed alone."""
+    port.step_variable.assign(step)
+    rates = list(port.dropout.rates)
+    port.dropout.calls = call.dropout_index
+    kwargs = {} if call.training is None else {"training": call.training}
+    try:
+        inputs = tf.convert_to_tensor(value)
+        if not inputs.dtype.is_floating:
+            return None  # ids (an embedding's input) have no gradient
+        with port.dropout.active(), tf.GradientTape() as tape:
+            tape.watch(inputs)
+            output = _first_tensor(call.unit.obj(inputs, **kwargs))
+        result = tape.gradient(output, inputs, output_gradients=tf.convert_to_tensor(gradient))
+    except Exception:  # a layer that takes more than one input: not fed alone
+        return None
+    finally:
+        port.dropout.rates = rates
+    return np.zeros_like(value) if result is None else np.asarray(result)
+
+
+def localise_backward(
+    recorded: Recorded | None,
+    port: TF2Port,
+    program: TF1Program,
+    pairs: Sequence[Pair],
+    before: dict[str, np.ndarray],
+    features: np.ndarray,
+    labels: np.ndarray,
+    step: int,
+) -> list[Finding]:
+    """Where the forward pass agrees and a gradient differs: walking back from the loss, the
+    first layer whose gradient at its input differs from TF1's when it is handed TF1's gradient
+    at its output (TF1's gradients of its loss at every located tensor, one backward pass; each
+    port layer's VJP once). The port's variables must hold `before`."""
+    if recorded is None or not recorded.calls:
+        return []
+    started = time.perf_counter()
+    graph = _Graph(program)
+    located = [found for found in _locate(graph, recorded, pairs) if found.tensor is not None]
+    placeholder = flat_inputs(program.inputs)[0]
+    inputs = {}
+    for found in located:
+        tensor = _tf1_input(found, located, features)
+        inputs[id(found)] = placeholder if tensor is None else tensor
+    names = list(
+        dict.fromkeys([f.tensor.name for f in located] + [t.name for t in inputs.values()])
+    )
+    program.load(before)
+    gradients = program.loss_gradients(names, features, labels, step)
+    tf1_values = program.intermediates(
+        {t.name: t.name for t in inputs.values() if t is not placeholder}, features, labels, step
+    )
+    comparisons: list[LayerComparison] = []
+    named: LayerComparison | None = None
+    downstream_agrees: bool | None = None  # the loss's own gradient is not compared
+    for found in reversed(located):
+        tensor = inputs[id(found)]
+        value = features if tensor is placeholder else tf1_values[tensor.name]
+        tf1_gradient = gradients[tensor.name]
+        port_gradient = _vjp(port, found.call, value, gradients[found.tensor.name], step)
+        ulps = _distance(port_gradient, tf1_gradient)
+        relative = (
+            None if not ulps else float(relative_error(port_gradient, tf1_gradient.astype(float)))
+        )
+        setting = None
+        if ulps and not np.any(port_gradient) and np.any(tf1_gradient):
+            setting = (
+                f"the port's {found.unit.name} passes no gradient to its input where TF1's "
+                f"passes one (a tf.stop_gradient, or an op without a gradient such as tf.round, "
+                "where TF1 lets the gradient through)"
+            )
+        comparison = LayerComparison(
+            layer=found.unit.name,
+            kind=type(found.unit.obj).__name__,
+            tf1_tensor=found.tensor.name,
+            tf1_op=found.tensor.op.type,
+            located_by=found.how,
+            ulps=ulps,
+            input_ulps=None,
+            input_agrees=downstream_agrees,
+            alone_ulps=ulps,
+            alone_relative=relative,
+            setting=setting,
+            direction="backward",
+            difference=(
+                None
+                if not ulps
+                else (port_gradient.astype(np.float64) - tf1_gradient.astype(np.float64)).ravel()
+            ),
+        )
+        comparisons.append(comparison)
+        beyond = setting is not None or (relative or 0.0) > _REAL_RELATIVE
+        if named is None and beyond and downstream_agrees is not False:
+            named = comparison
+        downstream_agrees = None if ulps is None else not beyond
+    seconds = time.perf_counter() - started
+    if named is not None:
+        index = comparisons.index(named)
+        comparisons[index] = named = named.naming(seconds)
+        message = (
+            "walking back from the loss, the first layer whose input gradient differs while its "
+            f"output gradient agrees is {named.layer} ({named.kind}, TF1's {named.tf1_tensor}): "
+            f"handed TF1's output gradient, its input gradient is {named.ulps} ULPs (normwise) "
+            "from TF1's"
+        )
+        if named.setting:
+            message += f"; {named.setting}"
+        return [
+            Finding(
+                "layer",
+                named.layer,
+                message,
+                named.ulps or 0,
+                basis="setting" if named.setting else "arithmetic",
+                step=step,
+                relative=None if named.setting else named.alone_relative,
+                layers=tuple(comparisons),
+            )
+        ]
+    if comparisons:
+        comparisons[0] = comparisons[0].naming(seconds, first=False)
+    message = (
+        "walking back from the loss, every located layer passes TF1's output gradient back as "
+        "TF1 does: the gradient parts in the loss, or in code no layer holds"
+    )
+    return [
+        Finding("layer", None, message, 0, basis="arithmetic", step=step, layers=tuple(comparisons))
+    ]
