@@ -137,6 +137,43 @@ def test_a_bidirectional_in_a_subclassed_model_is_named_where_it_reads_another_s
     assert record["layer"] == "classifier/encoder" and record["setting"] is None
 
 
+def test_a_layer_after_several_inputs_is_named_and_code_outside_layers_is_said(
+    tmp_path: Path,
+) -> None:
+    path = LOCALISE / "two_inputs_lost_activation.py"
+    report = check_migration(path, strict=True, styles=("eager",))
+    [finding] = [f for f in report.findings if f.rung == "layer"]
+    assert finding.variable == "sequential/hidden"
+    assert finding.message.endswith(
+        "; activation linear in the port's sequential/hidden, TF1 applies tanh (hidden/Tanh) "
+        "(a lost activation)"
+    )
+    # TF1's input to the hidden layer is its concat of the dict's two placeholders.
+    [hidden, _] = finding.layers
+    assert hidden.input_agrees and hidden.input_ulps == 0
+
+    # The port concatenates them the other way round, outside any layer: none is named.
+    swapped = tmp_path / "swapped.py"
+    swapped.write_text(
+        path.read_text()
+        .replace("                # The mistake: TF1's hidden layer applies tanh.\n", "")
+        .replace('Dense(4, name="hidden")', 'Dense(4, activation="tanh", name="hidden")')
+        .replace(
+            '[features["x"], features["z"]], axis=1))', '[features["z"], features["x"]], axis=1))'
+        )
+    )
+    keras.backend.clear_session()
+    report = check_migration(swapped, strict=True, styles=("eager",))
+    assert report.verdict == "different"
+    [finding] = [f for f in report.findings if f.rung == "layer"]
+    assert finding.variable is None
+    assert finding.message == (
+        "layers differ from sequential/hidden on, but none fed TF1's own input alone (the "
+        "difference is between layers, or in code no layer holds)"
+    )
+    assert [(c.input_agrees, c.alone_ulps) for c in finding.layers] == [(False, 0), (False, 0)]
+
+
 # Keras itself warns that the port's fc1 gets no gradient (keras/src/optimizers/
 # base_optimizer.py): that is the mistake this case is about.
 @pytest.mark.filterwarnings("ignore:Gradients do not exist for variables:UserWarning")

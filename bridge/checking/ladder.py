@@ -134,9 +134,7 @@ def ladder(
                 relative=relative_error(port_loss, tf1_loss),
             )
         )
-        # Layers are located from one input array; several inputs (a dict or tuple) are not
-        # localised yet: the forward-pass finding stands alone.
-        if program is not None and isinstance(features, np.ndarray):
+        if program is not None:
             findings += layers.localise(
                 recorded, port, program, pairs, before, features, labels, step
             )
@@ -198,13 +196,9 @@ def ladder(
                 break
 
     # The forward pass agrees and a gradient differs: the same walk, backwards from the loss.
-    if (
-        port_loss == tf1_loss
-        and any(
-            f.rung == "gradient" and (f.basis == "setting" or layers.beyond_rounding(f.relative))
-            for f in findings
-        )
-        and isinstance(features, np.ndarray)
+    if port_loss == tf1_loss and any(
+        f.rung == "gradient" and (f.basis == "setting" or layers.beyond_rounding(f.relative))
+        for f in findings
     ):
         load_before()
         findings += layers.localise_backward(

@@ -438,7 +438,12 @@ def _distance(port: np.ndarray | None, tf1: np.ndarray | None) -> int | None:
     return int(normwise_ulp_distance(port.astype(tf1.dtype), tf1))
 
 
-def _tf1_input(found: _Located, located: list[_Located], features: np.ndarray) -> tf.Tensor | None:
+def _tf1_input(
+    found: _Located, located: list[_Located], fed: dict[tf.Tensor, np.ndarray]
+) -> tf.Tensor | None:
+    """The TF1 tensor that is this layer's input: a located layer's output, one of the inputs
+    `fed` (placeholder -> the batch's array), or, for a layer found by its variables, the data
+    input of its first op (TF1's concat of several inputs, say); None where none is found."""
     inputs = _first_tensor(found.call.inputs)
     for other in located:
         if other is found:
@@ -446,8 +451,11 @@ def _tf1_input(found: _Located, located: list[_Located], features: np.ndarray) -
         if _first_tensor(other.call.output) is inputs and other.tensor is not None:
             return other.tensor
     value = _numpy(inputs)
-    if value is not None and value.shape == features.shape and np.array_equal(value, features):
-        return None  # the features themselves
+    if value is None:
+        return None
+    for placeholder, array in fed.items():
+        if value.shape == np.shape(array) and np.array_equal(value, array):
+            return placeholder
     for other in reversed(located[: located.index(found)]):
         other_value = _numpy(other.call.output)
         if (
@@ -457,7 +465,21 @@ def _tf1_input(found: _Located, located: list[_Located], features: np.ndarray) -
             and np.array_equal(other_value, value)
         ):
             return other.tensor
+    if found.how == "variables" and found.region:
+        for tensor in found.region[0].inputs:
+            variable = (
+                tensor.op.type in _READS
+                or tensor.dtype in (tf.resource,)
+                or (tensor.dtype._is_ref_dtype)
+            )
+            if not variable and _matches(tensor, value.shape):
+                return tensor
     return None
+
+
+def _fed(program: TF1Program, features: Any) -> dict[tf.Tensor, np.ndarray]:
+    """TF1's input placeholders and the batch's arrays for them (one, or a dict's or tuple's)."""
+    return dict(zip(flat_inputs(program.inputs), flat_inputs(features), strict=True))
 
 
 def _alone(port: TF2Port, call: _Call, value: np.ndarray, step: int) -> np.ndarray | None:
@@ -483,7 +505,7 @@ def localise(
     program: TF1Program,
     pairs: Sequence[Pair],
     before: dict[str, np.ndarray],
-    features: np.ndarray,
+    features: Any,
     labels: np.ndarray,
     step: int,
 ) -> list[Finding]:
@@ -494,43 +516,39 @@ def localise(
     started = time.perf_counter()
     graph = _Graph(program)
     located = _locate(graph, recorded, pairs)
-    fetch = {
-        f"layer{i}": found.tensor.name
-        for i, found in enumerate(located)
-        if found.tensor is not None
-    }
+    fed = _fed(program, features)
+    inputs = {id(found): _tf1_input(found, located, fed) for found in located}
+    wanted = [found.tensor for found in located] + list(inputs.values())
+    fetch = {t.name: t.name for t in wanted if t is not None and t not in fed}
     tf1_rates = [r for r in program.dropout.rates if isinstance(r, tf.Tensor)]
     for index, rate in enumerate(tf1_rates):
         fetch[f"rate{index}"] = rate.name
     program.load(before)
     values = program.intermediates(fetch, features, labels, step) if fetch else {}
-    tf1_values = {}
-    for i, found in enumerate(located):
-        if found.tensor is not None:
-            tf1_values[id(found)] = values[f"layer{i}"]
+
+    def tf1_value(tensor: tf.Tensor | None) -> np.ndarray | None:
+        if tensor is None:
+            return None
+        return fed[tensor] if tensor in fed else values[tensor.name]
+
     rates = _rates(program, port, values)
     comparisons: list[LayerComparison] = []
     named: LayerComparison | None = None
     fallback: LayerComparison | None = None
     for found in located:
-        tf1_value = tf1_values.get(id(found))
+        tf1_output = tf1_value(found.tensor)
         port_value = _numpy(found.call.output)
-        ulps = _distance(port_value, tf1_value)
-        input_tensor = _tf1_input(found, located, features)
-        tf1_input = (
-            features
-            if input_tensor is None
-            else tf1_values.get(next((id(o) for o in located if o.tensor is input_tensor), -1))
-        )
+        ulps = _distance(port_value, tf1_output)
+        tf1_input = tf1_value(inputs[id(found)])
         port_input = _numpy(found.call.inputs)
         input_ulps = _distance(port_input, tf1_input)
         alone_ulps = None
         alone_relative = None
         if ulps and tf1_input is not None and named is None:
             alone = _alone(port, found.call, tf1_input, step)
-            alone_ulps = _distance(alone, tf1_value)
+            alone_ulps = _distance(alone, tf1_output)
             if alone_ulps:
-                alone_relative = float(relative_error(alone, tf1_value))
+                alone_relative = float(relative_error(alone, tf1_output))
         setting = None
         # Only beyond rounding: a layer that differs by a kernel's summation order has no setting.
         beyond = (alone_relative or 0.0) > _REAL_RELATIVE
@@ -551,7 +569,7 @@ def localise(
             difference=(
                 None
                 if ulps is None or not ulps
-                else (port_value.astype(np.float64) - tf1_value.astype(np.float64)).ravel()
+                else (port_value.astype(np.float64) - tf1_output.astype(np.float64)).ravel()
             ),
         )
         comparisons.append(comparison)
@@ -879,7 +897,7 @@ def localise_backward(
     program: TF1Program,
     pairs: Sequence[Pair],
     before: dict[str, np.ndarray],
-    features: np.ndarray,
+    features: Any,
     labels: np.ndarray,
     step: int,
 ) -> list[Finding]:
@@ -892,25 +910,27 @@ def localise_backward(
     started = time.perf_counter()
     graph = _Graph(program)
     located = [found for found in _locate(graph, recorded, pairs) if found.tensor is not None]
-    placeholder = flat_inputs(program.inputs)[0]
-    inputs = {}
-    for found in located:
-        tensor = _tf1_input(found, located, features)
-        inputs[id(found)] = placeholder if tensor is None else tensor
+    fed = _fed(program, features)
+    inputs = {id(found): _tf1_input(found, located, fed) for found in located}
+    # A layer whose TF1 input is not found is left out of the walk.
+    located = [found for found in located if inputs[id(found)] is not None]
     names = list(
-        dict.fromkeys([f.tensor.name for f in located] + [t.name for t in inputs.values()])
+        dict.fromkeys([f.tensor.name for f in located] + [inputs[id(f)].name for f in located])
     )
     program.load(before)
     gradients = program.loss_gradients(names, features, labels, step)
     tf1_values = program.intermediates(
-        {t.name: t.name for t in inputs.values() if t is not placeholder}, features, labels, step
+        {t.name: t.name for t in inputs.values() if t is not None and t not in fed},
+        features,
+        labels,
+        step,
     )
     comparisons: list[LayerComparison] = []
     named: LayerComparison | None = None
     downstream_agrees: bool | None = None  # the loss's own gradient is not compared
     for found in reversed(located):
         tensor = inputs[id(found)]
-        value = features if tensor is placeholder else tf1_values[tensor.name]
+        value = fed[tensor] if tensor in fed else tf1_values[tensor.name]
         tf1_gradient = gradients[tensor.name]
         port_gradient = _vjp(port, found.call, value, gradients[found.tensor.name], step)
         ulps = _distance(port_gradient, tf1_gradient)
