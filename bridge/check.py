@@ -79,6 +79,7 @@ def check_migration(
     styles: Sequence[str] = PORT_STYLES,
     on_style: Callable[[str], None] | None = None,
     replicas: int = 1,
+    localise: bool = True,
 ) -> CheckReport:
     """Run the migration file at `path` in every style and report where, if anywhere, they part.
 
@@ -88,7 +89,8 @@ def check_migration(
     TF1 `Saver` checkpoint of the model to start from (variables, slots and step count), in TF1
     and, through the variable pairing, in the port. `replicas` > 1 runs the port data-parallel
     (MirroredStrategy over that many logical CPUs) against TF1 on one device, for files that
-    declare `REPLICAS = True`.
+    declare `REPLICAS = True`. `localise=False` leaves out the layer localisation (the ladder's
+    rungs stay), to measure what it costs (scripts/bench_localise.py).
     """
     if against is not None and tf1_checkpoint is not None:
         raise ConfigError("--against and --tf1-checkpoint: a recording holds its own start")
@@ -175,6 +177,7 @@ def check_migration(
                     strict,
                     sharded=replicas != 1,
                     port_iterations=_iterations_before(results, step),
+                    localise=localise,
                 )
                 findings += found
                 runs += [run] if run else []

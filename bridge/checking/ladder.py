@@ -7,6 +7,7 @@ TF1 to ask for gradients): the forward pass and the whole step, at recorded step
 
 from __future__ import annotations
 
+import contextlib
 import math
 from collections.abc import Sequence
 
@@ -39,6 +40,7 @@ def ladder(
     *,
     sharded: bool = False,
     port_iterations: int | None = None,
+    localise: bool = True,
 ) -> tuple[list[Finding], LadderStep | None]:
     """Rerun step `step` in the eager port from TF1's own values and find the rungs that
     differ: the step counter and learning rate it runs with, the forward pass, the whole step
@@ -97,7 +99,7 @@ def ladder(
         ran.append("learning rate")
         findings += learning_rate_findings(reference, port, tf1_rate, step)
     port.clear_recorded()
-    with layers.recording(port) as recorded:
+    with layers.recording(port) if localise else contextlib.nullcontext() as recorded:
         port_loss = np.asarray(port.step(features, labels, step)).astype(reference.losses.dtype)[()]
     whole = port.values()
     whole_slots = _slot_values(slots, scale)
@@ -134,7 +136,7 @@ def ladder(
                 relative=relative_error(port_loss, tf1_loss),
             )
         )
-        if program is not None:
+        if program is not None and localise:
             findings += layers.localise(
                 recorded, port, program, pairs, before, features, labels, step
             )
@@ -196,9 +198,13 @@ def ladder(
                 break
 
     # The forward pass agrees and a gradient differs: the same walk, backwards from the loss.
-    if port_loss == tf1_loss and any(
-        f.rung == "gradient" and (f.basis == "setting" or layers.beyond_rounding(f.relative))
-        for f in findings
+    if (
+        localise
+        and port_loss == tf1_loss
+        and any(
+            f.rung == "gradient" and (f.basis == "setting" or layers.beyond_rounding(f.relative))
+            for f in findings
+        )
     ):
         load_before()
         findings += layers.localise_backward(
