@@ -9,6 +9,7 @@ case is the zoo's tf.Module port without BasicLSTMCell's forget bias.
 from __future__ import annotations
 
 import json
+import textwrap
 from pathlib import Path
 
 import keras
@@ -174,6 +175,50 @@ def test_a_layer_after_several_inputs_is_named_and_code_outside_layers_is_said(
     assert [(c.input_agrees, c.alone_ulps) for c in finding.layers] == [(False, 0), (False, 0)]
 
 
+def test_a_port_of_plain_functions_says_in_one_line_that_it_has_no_layer(tmp_path: Path) -> None:
+    # The two-input MLP's TF1 side against a port of tf.Variables and a function.
+    text = (LOCALISE / "two_inputs_lost_activation.py").read_text()
+    start = text.index("def tf2_setup():")
+    plain = tmp_path / "plain.py"
+    plain.write_text(
+        text[:start]
+        + textwrap.dedent(
+            """
+            def tf2_setup():
+                rng = np.random.default_rng(0)
+                hidden = tf.Variable(rng.normal(size=(5, 4)).astype(np.float32), name="hidden")
+                out = tf.Variable(rng.normal(size=(4, 2)).astype(np.float32), name="out")
+                biases = [tf.Variable(tf.zeros([4]), name="hidden_bias"),
+                          tf.Variable(tf.zeros([2]), name="out_bias")]
+                return {"hidden": hidden, "out": out, "biases": biases}, keras.optimizers.SGD(0.1)
+
+
+            def tf2_train_step(state, features, labels):
+                weights, optimizer = state
+                variables = [weights["hidden"], weights["out"], *weights["biases"]]
+                with tf.GradientTape() as tape:
+                    joined = tf.concat([features["x"], features["z"]], axis=1)
+                    hidden = joined @ weights["hidden"] + weights["biases"][0]  # tanh lost
+                    out = hidden @ weights["out"] + weights["biases"][1]
+                    loss = tf.reduce_mean(tf.square(out - labels))
+                grads = tape.gradient(loss, variables)
+                optimizer.apply_gradients(zip(grads, variables, strict=True))
+                return loss
+            """
+        )
+    )
+    report = check_migration(plain, strict=True, styles=("eager",))
+    assert report.verdict == "different", report.explain()
+    [finding] = [f for f in report.findings if f.rung == "layer"]
+    assert finding.variable is None and finding.layers == () and finding.basis == "arithmetic"
+    assert finding.message == (
+        "no layer to localise: the port's step called no Keras layer and no tf.Module's __call__ "
+        "(its variables are used by plain functions); TF1_INTERMEDIATES and tf2_intermediates() "
+        "name tensors to compare"
+    )
+    assert report.records()[0]["layers"] == []
+
+
 # Keras itself warns that the port's fc1 gets no gradient (keras/src/optimizers/
 # base_optimizer.py): that is the mistake this case is about.
 @pytest.mark.filterwarnings("ignore:Gradients do not exist for variables:UserWarning")
@@ -227,6 +272,19 @@ def test_a_lost_straight_through_gradient_is_named_walking_back_from_the_loss(
     assert red == 1
     header = (tmp_path / "check.png").read_bytes()[:24]
     assert int.from_bytes(header[16:20], "big") == 1950  # three columns of 6.5 inches at 100 dpi
+
+    # --tensorboard: the backward walk's ULPs and differences are of input gradients.
+    from bridge.tensorboard import write_check
+
+    write_check(report, tmp_path / "boards")
+    events = _events(tmp_path / "boards" / "layers")
+    assert sorted(events) == [
+        "layer_gradient_difference/sequential/quantise",
+        "layer_gradient_ulps/sequential/fc1",
+        "layer_gradient_ulps/sequential/fc2",
+        "layer_gradient_ulps/sequential/quantise",
+    ]
+    assert events["layer_gradient_ulps/sequential/quantise"] == {finding.step: finding.ulps}
 
 
 def matplotlib_red() -> tuple[float, ...]:

@@ -511,8 +511,10 @@ def localise(
 ) -> list[Finding]:
     """The layers' outputs against TF1's at TF1's parameters, and the first layer that differs
     fed TF1's own input (a Finding at rung "layer" holding every layer's comparison)."""
-    if recorded is None or not recorded.calls:
+    if recorded is None:
         return []
+    if not recorded.calls:
+        return [_no_layers(program, step)]
     started = time.perf_counter()
     graph = _Graph(program)
     located = _locate(graph, recorded, pairs)
@@ -586,6 +588,17 @@ def localise(
     elif comparisons:
         comparisons[0] = comparisons[0].naming(seconds, first=False)
     return [_finding(comparisons, named, rates, step)]
+
+
+def _no_layers(program: TF1Program, step: int) -> Finding:
+    """A port with nothing to localise, said in one line (never a layer that is not there)."""
+    message = (
+        "no layer to localise: the port's step called no Keras layer and no tf.Module's "
+        "__call__ (its variables are used by plain functions)"
+    )
+    if not getattr(program.migration.module, "TF1_INTERMEDIATES", None):
+        message += "; TF1_INTERMEDIATES and tf2_intermediates() name tensors to compare"
+    return Finding("layer", None, message, 0, basis="arithmetic", step=step)
 
 
 def _finding(
@@ -905,8 +918,10 @@ def localise_backward(
     first layer whose gradient at its input differs from TF1's when it is handed TF1's gradient
     at its output (TF1's gradients of its loss at every located tensor, one backward pass; each
     port layer's VJP once). The port's variables must hold `before`."""
-    if recorded is None or not recorded.calls:
+    if recorded is None:
         return []
+    if not recorded.calls:
+        return [_no_layers(program, step)]
     started = time.perf_counter()
     graph = _Graph(program)
     located = [found for found in _locate(graph, recorded, pairs) if found.tensor is not None]
