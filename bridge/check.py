@@ -79,6 +79,7 @@ class CheckSettings:
     tolerance_ulps: int = DEFAULT_TOLERANCE_ULPS
     styles: tuple[str, ...] = PORT_STYLES
     replicas: int = 1
+    localise: bool = True  # False: the ladder without the layer localisation
 
 
 @dataclass
@@ -109,6 +110,7 @@ def check_migration(
     styles: Sequence[str] = PORT_STYLES,
     on_style: Callable[[str], None] | None = None,
     replicas: int = 1,
+    localise: bool = True,
 ) -> CheckReport:
     """Run the migration file at `path` in every style and report where, if anywhere, they part.
 
@@ -118,7 +120,8 @@ def check_migration(
     TF1 `Saver` checkpoint of the model to start from (variables, slots and step count), in TF1
     and, through the variable pairing, in the port. `replicas` > 1 runs the port data-parallel
     (MirroredStrategy over that many logical CPUs) against TF1 on one device, for files that
-    declare `REPLICAS = True`.
+    declare `REPLICAS = True`. `localise=False` leaves out the layer localisation (the ladder's
+    rungs stay), to measure what it costs (scripts/bench_localise.py).
     """
     if against is not None and tf1_checkpoint is not None:
         raise ConfigError("--against and --tf1-checkpoint: a recording holds its own start")
@@ -142,13 +145,14 @@ def check_migration(
                 tolerance_ulps=tolerance_ulps,
                 styles=styles,
                 replicas=replicas,
+                localise=localise,
             )
         finally:
             recording.after.close()
     migration = load(path)
     steps, batch_size, seed = settings(migration, steps, batch_size, seed)
     resolved = CheckSettings(
-        steps, batch_size, seed, strict, tolerance_ulps, tuple(styles), replicas
+        steps, batch_size, seed, strict, tolerance_ulps, tuple(styles), replicas, localise
     )
     _allow_replicas(migration, replicas, batch_size)
     batches = Batches(migration, batch_indices(migration.rows, steps, batch_size, seed))
@@ -222,6 +226,7 @@ def _compare(
             settings.strict,
             sharded=settings.replicas != 1,
             port_iterations=_iterations_before(results, step),
+            localise=settings.localise,
         )
         findings += found
         runs += [run] if run else []
@@ -444,6 +449,7 @@ def _check_recorded(
     tolerance_ulps: int,
     styles: Sequence[str],
     replicas: int,
+    localise: bool,
 ) -> CheckReport:
     """The port against a golden recording of its TF1 run: no TF1 code runs; the recorded
     batches, settings and noise floor stand in for TF1's."""
@@ -477,6 +483,7 @@ def _check_recorded(
         tolerance_ulps,
         tuple(styles),
         replicas,
+        localise,
     )
     reference = _recorded_reference(recording, steps)
     cells = [CellInfo(**cell) for cell in recording.manifest.get("rnn_cells", [])]

@@ -97,11 +97,13 @@ def write_check(report: CheckReport, directory: str | Path) -> None:
         def layers() -> None:
             for finding in located:
                 for comparison in finding.layers:
+                    # The backward walk's ULPs are of each layer's input gradient.
+                    kind = "layer" if comparison.direction == "forward" else "layer_gradient"
                     if comparison.ulps is not None:
-                        _scalar(f"layer_ulps/{comparison.layer}", comparison.ulps, finding.step)
+                        _scalar(f"{kind}_ulps/{comparison.layer}", comparison.ulps, finding.step)
                     if comparison.difference is not None:
                         _histogram(
-                            f"layer_difference/{comparison.layer}",
+                            f"{kind}_difference/{comparison.layer}",
                             comparison.difference,
                             finding.step,
                         )

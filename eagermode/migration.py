@@ -462,6 +462,8 @@ def _like(value: tf.Tensor, gradient: Any) -> Any:
         return tf.IndexedSlices(
             tf.cast(tf.gather(value, rows), gradient.values.dtype), rows, gradient.dense_shape
         )
+    if gradient is None:  # the port passed no gradient to the variable; TF1 did
+        return tf.convert_to_tensor(value)
     return tf.cast(value, gradient.dtype)
 
 

@@ -13,7 +13,7 @@ import contextlib
 import os
 import random
 import warnings
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import numpy as np
@@ -433,6 +433,24 @@ class TF1Program:
                     f"tensor of the TF1 graph ({error})"
                 ) from None
         return self.session.run(tensors, self._feed(features, labels, step))
+
+    def loss_gradients(
+        self, names: Sequence[str], features: Any, labels: np.ndarray, step: int
+    ) -> dict[str, np.ndarray]:
+        """TF1's gradient of its loss with respect to each named tensor, in one backward pass
+        (built into the graph once per set of names); zeros where the loss does not reach it."""
+        key = tuple(names)
+        cache = self.__dict__.setdefault("_loss_gradients", {})
+        if key not in cache:
+            tensors = [self.graph.get_tensor_by_name(name) for name in key]
+            with self.graph.as_default():
+                gradients = tf.gradients(self.loss, tensors)
+                cache[key] = [
+                    tf.zeros_like(t) if g is None else tf.convert_to_tensor(g)
+                    for t, g in zip(tensors, gradients, strict=True)
+                ]
+        values = self.session.run(cache[key], self._feed(features, labels, step))
+        return dict(zip(key, values, strict=True))
 
     def restore(self, prefix: str, option: str = "--tf1-checkpoint") -> tuple[int, list[str]]:
         """Load a TF1 checkpoint of this model (a `Saver`'s, keys = TF1 variable names) into the

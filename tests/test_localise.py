@@ -9,6 +9,7 @@ case is the zoo's tf.Module port without BasicLSTMCell's forget bias.
 from __future__ import annotations
 
 import json
+import textwrap
 from pathlib import Path
 
 import keras
@@ -65,6 +66,14 @@ CASES = [
         "(rnn/basic_lstm_cell/Add): does the port's classifier/cell leave it out?",
         id="lstm-forget-bias",
     ),
+    pytest.param(
+        LOCALISE / "rnn_cell_activation.py",
+        "sequential/rnn",
+        "rnn/while/Identity_5:0",
+        "activation tanh in the port's sequential/rnn cell, TF1's cell applies relu "
+        "(basic_lstm_cell/Relu)",
+        id="keras-rnn-of-lstm-cell",
+    ),
 ]
 
 
@@ -96,7 +105,7 @@ def test_the_first_layer_that_differs_is_named_with_its_setting(
 
     graph_record = report.records()[0]
     [record] = [r for r in graph_record["layers"] if r["named"]]
-    assert record["layer"] == layer
+    assert record["layer"] == layer and record["direction"] == "forward"
     assert record["tf1_tensor"] == tf1_tensor
     assert record["ulps"] == named.ulps and record["alone_ulps"] == named.alone_ulps
     assert record["input_agrees"] is True
@@ -107,8 +116,202 @@ def test_the_first_layer_that_differs_is_named_with_its_setting(
     json.dumps(graph_record)  # JSON-ready: the difference arrays stay out
 
 
-def test_a_faithful_port_has_no_layer_that_differs() -> None:
-    report = check_migration(ZOO / "mnist_deep_cnn.py", strict=True, styles=("eager",))
+def test_a_bidirectional_in_a_subclassed_model_is_named_where_it_reads_another_step() -> None:
+    # TF1 reads outputs[:, -1] (the backward cell after one row), Keras's Bidirectional the
+    # backward cell's final state: the layer differs fed TF1's own rows, no setting explains it.
+    report = check_migration(
+        LOCALISE / "bidirectional_last_step.py", strict=True, styles=("eager",)
+    )
+    assert report.verdict == "different"
+    [finding] = [f for f in report.findings if f.rung == "layer"]
+    assert finding.variable == "classifier/encoder"
+    assert finding.basis == "arithmetic" and finding.relative > 1e-3
+    assert finding.message == (
+        "the first layer that differs fed TF1's own input is classifier/encoder (Bidirectional, "
+        f"TF1's strided_slice:0): {finding.ulps} ULPs (normwise) from TF1's"
+    )
+    assert [(c.layer, c.tf1_tensor, c.named, c.input_agrees) for c in finding.layers] == [
+        ("classifier/encoder", "strided_slice:0", True, True),
+        ("classifier/out", "add:0", False, False),
+    ]
+    [record] = [r for r in report.records()[0]["layers"] if r["named"]]
+    assert record["layer"] == "classifier/encoder" and record["setting"] is None
+
+
+def test_a_layer_after_several_inputs_is_named_and_code_outside_layers_is_said(
+    tmp_path: Path,
+) -> None:
+    path = LOCALISE / "two_inputs_lost_activation.py"
+    report = check_migration(path, strict=True, styles=("eager",))
+    [finding] = [f for f in report.findings if f.rung == "layer"]
+    assert finding.variable == "sequential/hidden"
+    assert finding.message.endswith(
+        "; activation linear in the port's sequential/hidden, TF1 applies tanh (hidden/Tanh) "
+        "(a lost activation)"
+    )
+    # TF1's input to the hidden layer is its concat of the dict's two placeholders.
+    [hidden, _] = finding.layers
+    assert hidden.input_agrees and hidden.input_ulps == 0
+
+    # The port concatenates them the other way round, outside any layer: none is named.
+    swapped = tmp_path / "swapped.py"
+    swapped.write_text(
+        path.read_text()
+        .replace("                # The mistake: TF1's hidden layer applies tanh.\n", "")
+        .replace('Dense(4, name="hidden")', 'Dense(4, activation="tanh", name="hidden")')
+        .replace(
+            '[features["x"], features["z"]], axis=1))', '[features["z"], features["x"]], axis=1))'
+        )
+    )
+    keras.backend.clear_session()
+    report = check_migration(swapped, strict=True, styles=("eager",))
+    assert report.verdict == "different"
+    [finding] = [f for f in report.findings if f.rung == "layer"]
+    assert finding.variable is None
+    assert finding.message == (
+        "layers differ from sequential/hidden on, but none fed TF1's own input alone (the "
+        "difference is between layers, or in code no layer holds)"
+    )
+    assert [(c.input_agrees, c.alone_ulps) for c in finding.layers] == [(False, 0), (False, 0)]
+
+
+def test_a_port_of_plain_functions_says_in_one_line_that_it_has_no_layer(tmp_path: Path) -> None:
+    # The two-input MLP's TF1 side against a port of tf.Variables and a function.
+    text = (LOCALISE / "two_inputs_lost_activation.py").read_text()
+    start = text.index("def tf2_setup():")
+    plain = tmp_path / "plain.py"
+    plain.write_text(
+        text[:start]
+        + textwrap.dedent(
+            """
+            def tf2_setup():
+                rng = np.random.default_rng(0)
+                hidden = tf.Variable(rng.normal(size=(5, 4)).astype(np.float32), name="hidden")
+                out = tf.Variable(rng.normal(size=(4, 2)).astype(np.float32), name="out")
+                biases = [tf.Variable(tf.zeros([4]), name="hidden_bias"),
+                          tf.Variable(tf.zeros([2]), name="out_bias")]
+                return {"hidden": hidden, "out": out, "biases": biases}, keras.optimizers.SGD(0.1)
+
+
+            def tf2_train_step(state, features, labels):
+                weights, optimizer = state
+                variables = [weights["hidden"], weights["out"], *weights["biases"]]
+                with tf.GradientTape() as tape:
+                    joined = tf.concat([features["x"], features["z"]], axis=1)
+                    hidden = joined @ weights["hidden"] + weights["biases"][0]  # tanh lost
+                    out = hidden @ weights["out"] + weights["biases"][1]
+                    loss = tf.reduce_mean(tf.square(out - labels))
+                grads = tape.gradient(loss, variables)
+                optimizer.apply_gradients(zip(grads, variables, strict=True))
+                return loss
+            """
+        )
+    )
+    report = check_migration(plain, strict=True, styles=("eager",))
+    assert report.verdict == "different", report.explain()
+    [finding] = [f for f in report.findings if f.rung == "layer"]
+    assert finding.variable is None and finding.layers == () and finding.basis == "arithmetic"
+    assert finding.message == (
+        "no layer to localise: the port's step called no Keras layer and no tf.Module's __call__ "
+        "(its variables are used by plain functions); TF1_INTERMEDIATES and tf2_intermediates() "
+        "name tensors to compare"
+    )
+    assert report.records()[0]["layers"] == []
+
+
+# Keras itself warns that the port's fc1 gets no gradient (keras/src/optimizers/
+# base_optimizer.py): that is the mistake this case is about.
+@pytest.mark.filterwarnings("ignore:Gradients do not exist for variables:UserWarning")
+def test_a_lost_straight_through_gradient_is_named_walking_back_from_the_loss(
+    tmp_path: Path,
+) -> None:
+    # The forward pass agrees bit for bit; the port's tf.round passes no gradient to fc1.
+    report = check_migration(LOCALISE / "mlp_straight_through.py", strict=True, styles=("eager",))
+    assert report.verdict == "different"
+    assert not [f for f in report.findings if f.rung == "forward pass"]
+    [gradient] = [f for f in report.findings if f.rung == "gradient"]
+    assert gradient.message == (
+        "gradient of fc1/kernel: the port's is None (its loss does not reach it), TF1's is not zero"
+    )
+    [finding] = [f for f in report.findings if f.rung == "layer"]
+    assert finding.variable == "sequential/quantise" and finding.basis == "setting"
+    assert finding.message == (
+        "walking back from the loss, the first layer whose input gradient differs while its "
+        "output gradient agrees is sequential/quantise (Quantise, TF1's add_1:0): handed TF1's "
+        f"output gradient, its input gradient is {finding.ulps} ULPs (normwise) from TF1's; the "
+        "port's sequential/quantise passes no gradient to its input where TF1's passes one (a "
+        "tf.stop_gradient, or an op without a gradient such as tf.round, where TF1 lets the "
+        "gradient through)"
+    )
+    # From the loss back: fc2 passes TF1's gradient on as TF1 does, the quantiser does not.
+    assert [
+        (c.layer, c.tf1_tensor, c.ulps == 0, c.input_agrees, c.named) for c in finding.layers
+    ] == [
+        ("sequential/fc2", "add_2:0", True, None, False),
+        ("sequential/quantise", "add_1:0", False, True, True),
+        ("sequential/fc1", "Relu:0", True, False, False),
+    ]
+    records = report.records()[0]["layers"]
+    assert [r["direction"] for r in records] == ["backward"] * 3
+    [record] = [r for r in records if r["named"]]
+    assert record["layer"] == "sequential/quantise" and record["tf1_tensor"] == "add_1:0"
+    assert record["ulps"] == finding.ulps > 0 and record["input_agrees"] is True
+    assert record["setting"] == finding.message.split("; ", 1)[1] and record["seconds"] > 0
+
+    # --plot's third column: the input gradients' ULPs, the named layer in red.
+    from tfmigration.measure.migration_report import migration_panel
+    from tfmigration.measure.plot import draw_panels
+
+    figure = draw_panels(tmp_path / "check.png", [migration_panel(report)])
+    _, _, layers = figure.axes
+    assert layers.get_title() == f"input gradients at step {finding.step}: ULPs from TF1"
+    assert [t.get_text() for t in layers.get_yticklabels()] == [c.layer for c in finding.layers]
+    bars = layers.patches
+    assert [round(b.get_width()) for b in bars] == [c.ulps for c in finding.layers]
+    red = [b.get_facecolor() for b in bars].index(matplotlib_red())
+    assert red == 1
+    header = (tmp_path / "check.png").read_bytes()[:24]
+    assert int.from_bytes(header[16:20], "big") == 1950  # three columns of 6.5 inches at 100 dpi
+
+    # --tensorboard: the backward walk's ULPs and differences are of input gradients.
+    from bridge.tensorboard import write_check
+
+    write_check(report, tmp_path / "boards")
+    events = _events(tmp_path / "boards" / "layers")
+    assert sorted(events) == [
+        "layer_gradient_difference/sequential/quantise",
+        "layer_gradient_ulps/sequential/fc1",
+        "layer_gradient_ulps/sequential/fc2",
+        "layer_gradient_ulps/sequential/quantise",
+    ]
+    assert events["layer_gradient_ulps/sequential/quantise"] == {finding.step: finding.ulps}
+
+
+def matplotlib_red() -> tuple[float, ...]:
+    from matplotlib.colors import to_rgba
+
+    return to_rgba("tab:red")
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        ZOO / "mnist_deep_cnn.py",
+        LOCALISE / "mlp_straight_through_faithful.py",
+        LOCALISE / "bidirectional.py",
+        LOCALISE / "rnn_cell.py",
+        ZOO / "lstm_classifier_module.py",
+    ],
+    ids=[
+        "sequential-cnn",
+        "straight-through",
+        "subclassed-bidirectional",
+        "keras-rnn-of-lstm-cell",
+        "tf-module",
+    ],
+)
+def test_a_faithful_port_has_no_layer_that_differs(path: Path) -> None:
+    report = check_migration(path, strict=True, styles=("eager",))
     assert report.verdict in ("identical", "equivalent")
     assert [f for f in report.findings if f.rung == "layer"] == []
     assert report.records()[0]["layers"] == []

@@ -7,6 +7,7 @@ TF1 to ask for gradients): the forward pass and the whole step, at recorded step
 
 from __future__ import annotations
 
+import contextlib
 import math
 from collections.abc import Sequence
 
@@ -39,6 +40,7 @@ def ladder(
     *,
     sharded: bool = False,
     port_iterations: int | None = None,
+    localise: bool = True,
 ) -> tuple[list[Finding], LadderStep | None]:
     """Rerun step `step` in the eager port from TF1's own values and find the rungs that
     differ: the step counter and learning rate it runs with, the forward pass, the whole step
@@ -97,7 +99,7 @@ def ladder(
         ran.append("learning rate")
         findings += learning_rate_findings(reference, port, tf1_rate, step)
     port.clear_recorded()
-    with layers.recording(port) as recorded:
+    with layers.recording(port) if localise else contextlib.nullcontext() as recorded:
         port_loss = np.asarray(port.step(features, labels, step)).astype(reference.losses.dtype)[()]
     whole = port.values()
     whole_slots = _slot_values(slots, scale)
@@ -134,9 +136,7 @@ def ladder(
                 relative=relative_error(port_loss, tf1_loss),
             )
         )
-        # Layers are located from one input array; several inputs (a dict or tuple) are not
-        # localised yet: the forward-pass finding stands alone.
-        if program is not None and isinstance(features, np.ndarray):
+        if program is not None and localise:
             findings += layers.localise(
                 recorded, port, program, pairs, before, features, labels, step
             )
@@ -164,7 +164,23 @@ def ladder(
         for pair in trainable:
             tf1_gradient = tf1_gradients.get(pair.tf1.name)
             port_gradient = port_gradients.get(pair.tf2.name)
-            if tf1_gradient is None or port_gradient is None:
+            if tf1_gradient is None:
+                continue
+            if port_gradient is None and pair.tf2.name in port.variables and np.any(tf1_gradient):
+                # The port's tape reached no gradient for it (an op without a gradient, or a
+                # tf.stop_gradient on its path); TF1's is not zero.
+                findings.append(
+                    Finding(
+                        "gradient",
+                        pair.tf1.name,
+                        f"gradient of {pair.tf1.name}: the port's is None (its loss does not "
+                        "reach it), TF1's is not zero",
+                        step=step,
+                        basis="setting",
+                    )
+                )
+                break
+            if port_gradient is None:
                 continue
             distance = normwise_ulp_distance(port_gradient, tf1_gradient)
             if distance:
@@ -180,6 +196,20 @@ def ladder(
                     )
                 )
                 break
+
+    # The forward pass agrees and a gradient differs: the same walk, backwards from the loss.
+    if (
+        localise
+        and port_loss == tf1_loss
+        and any(
+            f.rung == "gradient" and (f.basis == "setting" or layers.beyond_rounding(f.relative))
+            for f in findings
+        )
+    ):
+        load_before()
+        findings += layers.localise_backward(
+            recorded, port, program, pairs, before, features, labels, step
+        )
 
     if port.optimizer is not None and after is not None:
         # The update alone: the port's optimizer handed TF1's gradients, from TF1's state.

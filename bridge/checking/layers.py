@@ -55,6 +55,11 @@ _POOLS = {"MaxPool": "max", "MaxPoolV2": "max", "AvgPool": "average", "MaxPool3D
 _REAL_RELATIVE = 1e-5
 
 
+def beyond_rounding(relative: float | None) -> bool:
+    """A difference (relative to the quantity) that a kernel's summation order does not explain."""
+    return (relative or 0.0) > _REAL_RELATIVE
+
+
 @dataclass
 class _Call:
     """One call of a port layer in the recorded step, in the order calls finished."""
@@ -91,10 +96,16 @@ def _tf_variable(variable: Any) -> Any:
 
 
 def _units(port: TF2Port) -> list[_Unit]:
-    ids = {id(_tf_variable(v)): name for name, v in port.variables.items()}
+    # A Keras recurrent cell is shown to the check as views in TF1's layout (eagermode's
+    # rnn_layouts): the layer owning a view's sources owns the view.
+    ids: dict[int, list[str]] = {}
+    for name, variable in port.variables.items():
+        for source in getattr(variable, "sources", [variable]):
+            ids.setdefault(id(_tf_variable(source)), []).append(name)
 
     def names(variables: Sequence[Any]) -> list[str]:
-        return [ids[id(_tf_variable(v))] for v in variables if id(_tf_variable(v)) in ids]
+        owned = [n for v in variables for n in ids.get(id(_tf_variable(v)), [])]
+        return list(dict.fromkeys(owned))
 
     units: list[_Unit] = []
     seen: set[int] = set()
@@ -427,7 +438,12 @@ def _distance(port: np.ndarray | None, tf1: np.ndarray | None) -> int | None:
     return int(normwise_ulp_distance(port.astype(tf1.dtype), tf1))
 
 
-def _tf1_input(found: _Located, located: list[_Located], features: np.ndarray) -> tf.Tensor | None:
+def _tf1_input(
+    found: _Located, located: list[_Located], fed: dict[tf.Tensor, np.ndarray]
+) -> tf.Tensor | None:
+    """The TF1 tensor that is this layer's input: a located layer's output, one of the inputs
+    `fed` (placeholder -> the batch's array), or, for a layer found by its variables, the data
+    input of its first op (TF1's concat of several inputs, say); None where none is found."""
     inputs = _first_tensor(found.call.inputs)
     for other in located:
         if other is found:
@@ -435,8 +451,11 @@ def _tf1_input(found: _Located, located: list[_Located], features: np.ndarray) -
         if _first_tensor(other.call.output) is inputs and other.tensor is not None:
             return other.tensor
     value = _numpy(inputs)
-    if value is not None and value.shape == features.shape and np.array_equal(value, features):
-        return None  # the features themselves
+    if value is None:
+        return None
+    for placeholder, array in fed.items():
+        if value.shape == np.shape(array) and np.array_equal(value, array):
+            return placeholder
     for other in reversed(located[: located.index(found)]):
         other_value = _numpy(other.call.output)
         if (
@@ -446,7 +465,21 @@ def _tf1_input(found: _Located, located: list[_Located], features: np.ndarray) -
             and np.array_equal(other_value, value)
         ):
             return other.tensor
+    if found.how == "variables" and found.region:
+        for tensor in found.region[0].inputs:
+            variable = (
+                tensor.op.type in _READS
+                or tensor.dtype in (tf.resource,)
+                or (tensor.dtype._is_ref_dtype)
+            )
+            if not variable and _matches(tensor, value.shape):
+                return tensor
     return None
+
+
+def _fed(program: TF1Program, features: Any) -> dict[tf.Tensor, np.ndarray]:
+    """TF1's input placeholders and the batch's arrays for them (one, or a dict's or tuple's)."""
+    return dict(zip(flat_inputs(program.inputs), flat_inputs(features), strict=True))
 
 
 def _alone(port: TF2Port, call: _Call, value: np.ndarray, step: int) -> np.ndarray | None:
@@ -472,54 +505,52 @@ def localise(
     program: TF1Program,
     pairs: Sequence[Pair],
     before: dict[str, np.ndarray],
-    features: np.ndarray,
+    features: Any,
     labels: np.ndarray,
     step: int,
 ) -> list[Finding]:
     """The layers' outputs against TF1's at TF1's parameters, and the first layer that differs
     fed TF1's own input (a Finding at rung "layer" holding every layer's comparison)."""
-    if recorded is None or not recorded.calls:
+    if recorded is None:
         return []
+    if not recorded.calls:
+        return [_no_layers(program, step)]
     started = time.perf_counter()
     graph = _Graph(program)
     located = _locate(graph, recorded, pairs)
-    fetch = {
-        f"layer{i}": found.tensor.name
-        for i, found in enumerate(located)
-        if found.tensor is not None
-    }
+    fed = _fed(program, features)
+    inputs = {id(found): _tf1_input(found, located, fed) for found in located}
+    wanted = [found.tensor for found in located] + list(inputs.values())
+    fetch = {t.name: t.name for t in wanted if t is not None and t not in fed}
     tf1_rates = [r for r in program.dropout.rates if isinstance(r, tf.Tensor)]
     for index, rate in enumerate(tf1_rates):
         fetch[f"rate{index}"] = rate.name
     program.load(before)
     values = program.intermediates(fetch, features, labels, step) if fetch else {}
-    tf1_values = {}
-    for i, found in enumerate(located):
-        if found.tensor is not None:
-            tf1_values[id(found)] = values[f"layer{i}"]
+
+    def tf1_value(tensor: tf.Tensor | None) -> np.ndarray | None:
+        if tensor is None:
+            return None
+        return fed[tensor] if tensor in fed else values[tensor.name]
+
     rates = _rates(program, port, values)
     comparisons: list[LayerComparison] = []
     named: LayerComparison | None = None
     fallback: LayerComparison | None = None
     for found in located:
-        tf1_value = tf1_values.get(id(found))
+        tf1_output = tf1_value(found.tensor)
         port_value = _numpy(found.call.output)
-        ulps = _distance(port_value, tf1_value)
-        input_tensor = _tf1_input(found, located, features)
-        tf1_input = (
-            features
-            if input_tensor is None
-            else tf1_values.get(next((id(o) for o in located if o.tensor is input_tensor), -1))
-        )
+        ulps = _distance(port_value, tf1_output)
+        tf1_input = tf1_value(inputs[id(found)])
         port_input = _numpy(found.call.inputs)
         input_ulps = _distance(port_input, tf1_input)
         alone_ulps = None
         alone_relative = None
         if ulps and tf1_input is not None and named is None:
             alone = _alone(port, found.call, tf1_input, step)
-            alone_ulps = _distance(alone, tf1_value)
+            alone_ulps = _distance(alone, tf1_output)
             if alone_ulps:
-                alone_relative = float(relative_error(alone, tf1_value))
+                alone_relative = float(relative_error(alone, tf1_output))
         setting = None
         # Only beyond rounding: a layer that differs by a kernel's summation order has no setting.
         beyond = (alone_relative or 0.0) > _REAL_RELATIVE
@@ -540,7 +571,7 @@ def localise(
             difference=(
                 None
                 if ulps is None or not ulps
-                else (port_value.astype(np.float64) - tf1_value.astype(np.float64)).ravel()
+                else (port_value.astype(np.float64) - tf1_output.astype(np.float64)).ravel()
             ),
         )
         comparisons.append(comparison)
@@ -557,6 +588,17 @@ def localise(
     elif comparisons:
         comparisons[0] = comparisons[0].naming(seconds, first=False)
     return [_finding(comparisons, named, rates, step)]
+
+
+def _no_layers(program: TF1Program, step: int) -> Finding:
+    """A port with nothing to localise, said in one line (never a layer that is not there)."""
+    message = (
+        "no layer to localise: the port's step called no Keras layer and no tf.Module's "
+        "__call__ (its variables are used by plain functions)"
+    )
+    if not getattr(program.migration.module, "TF1_INTERMEDIATES", None):
+        message += "; TF1_INTERMEDIATES and tf2_intermediates() name tensors to compare"
+    return Finding("layer", None, message, 0, basis="arithmetic", step=step)
 
 
 def _finding(
@@ -680,6 +722,9 @@ def _setting(found: _Located, graph: _Graph, rates: list[tuple[float, float]]) -
                 f"{tf1_activation} ({next((o.name for o in ops if o.type in ACTIVATIONS), 'none')})"
                 f"{lost}"
             )
+    cell_setting = _cell_activation(found)
+    if cell_setting:
+        return cell_setting
     bias = _forget_bias(found.region)
     if bias is not None:
         op, value = bias
@@ -694,6 +739,58 @@ def _setting(found: _Located, graph: _Graph, rates: list[tuple[float, float]]) -
             f"({op.name}): does the port's {found.unit.name} leave it out?"
         )
     return None
+
+
+def _cell_activation(found: _Located) -> str | None:
+    """A Keras recurrent cell whose activation (its candidate's and output's, not the gates'
+    sigmoid) is none of those TF1's cell ops apply."""
+    layer = found.unit.obj
+    inner = getattr(layer, "forward_layer", layer)
+    cell = getattr(inner, "cell", None)
+    activation = getattr(cell, "activation", None)
+    if activation is None:
+        return None
+    name = getattr(activation, "__name__", str(activation))
+    ops = [
+        (kind, op_name)
+        for kind, op_name in _region_nodes(found.region)
+        if kind in ACTIVATIONS and ACTIVATIONS[kind] != "sigmoid"
+    ]
+    tf1 = sorted({ACTIVATIONS[kind] for kind, _ in ops})
+    if not tf1 or name in tf1:
+        return None
+    return (
+        f"activation {name} in the port's {found.unit.name} cell, TF1's cell applies "
+        f"{', '.join(tf1)} ({ops[0][1]})"
+    )
+
+
+def _region_nodes(region: Sequence[tf.Operation]) -> list[tuple[str, str]]:
+    """(type, name) of the region's ops and of the nodes in the functions they call: a
+    dynamic_rnn's cell runs inside a While op's body function (control flow v2)."""
+    nodes: list[tuple[str, str]] = []
+    seen: set[str] = set()
+    pending: list[str] = []
+    for op in region:
+        nodes.append((op.type, op.name))
+        for attr in ("body", "cond", "then_branch", "else_branch", "f"):
+            if attr in op.node_def.attr and op.node_def.attr[attr].func.name:
+                pending.append(op.node_def.attr[attr].func.name)
+        graph = op.graph
+    while pending:
+        name = pending.pop()
+        if name in seen:
+            continue
+        seen.add(name)
+        function = graph._get_function(name)
+        if function is None:
+            continue
+        for node in function.cached_definition.node_def:
+            nodes.append((node.op, node.name))
+            for value in node.attr.values():
+                if value.func.name:
+                    pending.append(value.func.name)
+    return nodes
 
 
 def _padding_strides(op: tf.Operation, layer: Any, name: str) -> str | None:
@@ -780,3 +877,142 @@ def _spatial_kind(kind: str) -> str | None:
     if "Pooling" in kind and not kind.startswith("Global"):
         return "max" if "Max" in kind else "average"
     return None
+
+
+# ---- the backward walk ------------------------------------------------------------------------
+
+
+def _vjp(port: TF2Port, call: _Call, value: np.ndarray, gradient: np.ndarray, step: int) -> Any:
+    """The port layer's gradient at its input, called on TF1's input and handed TF1's gradient
+    at its output (its k-th dropout the step's k-th); None where it cannot be fed alone."""
+    port.step_variable.assign(step)
+    rates = list(port.dropout.rates)
+    port.dropout.calls = call.dropout_index
+    kwargs = {} if call.training is None else {"training": call.training}
+    try:
+        inputs = tf.convert_to_tensor(value)
+        if not inputs.dtype.is_floating:
+            return None  # ids (an embedding's input) have no gradient
+        with port.dropout.active(), tf.GradientTape() as tape:
+            tape.watch(inputs)
+            output = _first_tensor(call.unit.obj(inputs, **kwargs))
+        result = tape.gradient(output, inputs, output_gradients=tf.convert_to_tensor(gradient))
+    except Exception:  # a layer that takes more than one input: not fed alone
+        return None
+    finally:
+        port.dropout.rates = rates
+    return np.zeros_like(value) if result is None else np.asarray(result)
+
+
+def localise_backward(
+    recorded: Recorded | None,
+    port: TF2Port,
+    program: TF1Program,
+    pairs: Sequence[Pair],
+    before: dict[str, np.ndarray],
+    features: Any,
+    labels: np.ndarray,
+    step: int,
+) -> list[Finding]:
+    """Where the forward pass agrees and a gradient differs: walking back from the loss, the
+    first layer whose gradient at its input differs from TF1's when it is handed TF1's gradient
+    at its output (TF1's gradients of its loss at every located tensor, one backward pass; each
+    port layer's VJP once). The port's variables must hold `before`."""
+    if recorded is None:
+        return []
+    if not recorded.calls:
+        return [_no_layers(program, step)]
+    started = time.perf_counter()
+    graph = _Graph(program)
+    located = [found for found in _locate(graph, recorded, pairs) if found.tensor is not None]
+    fed = _fed(program, features)
+    inputs = {id(found): _tf1_input(found, located, fed) for found in located}
+    # A layer whose TF1 input is not found is left out of the walk.
+    located = [found for found in located if inputs[id(found)] is not None]
+    names = list(
+        dict.fromkeys([f.tensor.name for f in located] + [inputs[id(f)].name for f in located])
+    )
+    program.load(before)
+    gradients = program.loss_gradients(names, features, labels, step)
+    tf1_values = program.intermediates(
+        {t.name: t.name for t in inputs.values() if t is not None and t not in fed},
+        features,
+        labels,
+        step,
+    )
+    comparisons: list[LayerComparison] = []
+    named: LayerComparison | None = None
+    downstream_agrees: bool | None = None  # the loss's own gradient is not compared
+    for found in reversed(located):
+        tensor = inputs[id(found)]
+        value = fed[tensor] if tensor in fed else tf1_values[tensor.name]
+        tf1_gradient = gradients[tensor.name]
+        port_gradient = _vjp(port, found.call, value, gradients[found.tensor.name], step)
+        ulps = _distance(port_gradient, tf1_gradient)
+        relative = (
+            None if not ulps else float(relative_error(port_gradient, tf1_gradient.astype(float)))
+        )
+        setting = None
+        if ulps and not np.any(port_gradient) and np.any(tf1_gradient):
+            setting = (
+                f"the port's {found.unit.name} passes no gradient to its input where TF1's "
+                f"passes one (a tf.stop_gradient, or an op without a gradient such as tf.round, "
+                "where TF1 lets the gradient through)"
+            )
+        comparison = LayerComparison(
+            layer=found.unit.name,
+            kind=type(found.unit.obj).__name__,
+            tf1_tensor=found.tensor.name,
+            tf1_op=found.tensor.op.type,
+            located_by=found.how,
+            ulps=ulps,
+            input_ulps=None,
+            input_agrees=downstream_agrees,
+            alone_ulps=ulps,
+            alone_relative=relative,
+            setting=setting,
+            direction="backward",
+            difference=(
+                None
+                if not ulps
+                else (port_gradient.astype(np.float64) - tf1_gradient.astype(np.float64)).ravel()
+            ),
+        )
+        comparisons.append(comparison)
+        beyond = setting is not None or (relative or 0.0) > _REAL_RELATIVE
+        if named is None and beyond and downstream_agrees is not False:
+            named = comparison
+        downstream_agrees = None if ulps is None else not beyond
+    seconds = time.perf_counter() - started
+    if named is not None:
+        index = comparisons.index(named)
+        comparisons[index] = named = named.naming(seconds)
+        message = (
+            "walking back from the loss, the first layer whose input gradient differs while its "
+            f"output gradient agrees is {named.layer} ({named.kind}, TF1's {named.tf1_tensor}): "
+            f"handed TF1's output gradient, its input gradient is {named.ulps} ULPs (normwise) "
+            "from TF1's"
+        )
+        if named.setting:
+            message += f"; {named.setting}"
+        return [
+            Finding(
+                "layer",
+                named.layer,
+                message,
+                named.ulps or 0,
+                basis="setting" if named.setting else "arithmetic",
+                step=step,
+                relative=None if named.setting else named.alone_relative,
+                layers=tuple(comparisons),
+            )
+        ]
+    if comparisons:
+        comparisons[0] = comparisons[0].naming(seconds, first=False)
+    message = (
+        "walking back from the loss, every located layer passes TF1's output gradient back as "
+        "TF1 does: the gradient parts in the loss, or in code no layer holds"
+    )
+    return [
+        Finding("layer", None, message, 0, basis="arithmetic", step=step, layers=tuple(comparisons))
+    ]

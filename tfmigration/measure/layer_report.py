@@ -29,6 +29,10 @@ class LayerComparison:
     setting: str | None  # the setting named as the cause
     named: bool = False  # the first layer that differs fed TF1's own input
     seconds: float | None = None  # what localising cost, on the named (or first) layer
+    # "forward": outputs compared, fed TF1's input; "backward": input gradients compared, fed
+    # TF1's gradient at the output (ulps/alone_ulps are then of the input gradient, and
+    # input_agrees says whether the gradient reaching its output agrees).
+    direction: str = "forward"
     # port - TF1, float64, flattened: for the histograms; never in JSON.
     difference: np.ndarray | None = dataclasses.field(default=None, compare=False, repr=False)
 
@@ -38,6 +42,7 @@ class LayerComparison:
     def record(self) -> dict[str, Any]:
         return {
             "layer": self.layer,
+            "direction": self.direction,
             "kind": self.kind,
             "tf1_tensor": self.tf1_tensor,
             "tf1_op": self.tf1_op,
@@ -62,7 +67,8 @@ def layers_text(comparisons: Sequence[LayerComparison]) -> str:
         ulps = "shapes differ" if c.ulps is None and c.tf1_tensor else f"{c.ulps} ULPs"
         if c.tf1_tensor is None:
             ulps = "-"
-        extra = f", fed TF1's input {c.alone_ulps} ULPs" if c.alone_ulps is not None else ""
+        fed = "TF1's output gradient" if c.direction == "backward" else "TF1's input"
+        extra = f", fed {fed} {c.alone_ulps} ULPs" if c.alone_ulps is not None else ""
         mark = "  <- first that differs" if c.named else ""
         lines.append(f"    {c.layer:<{width}}  ->  {where}  ({c.located_by}; {ulps}{extra}){mark}")
     return "\n".join(lines)

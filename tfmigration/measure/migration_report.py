@@ -447,4 +447,5 @@ def migration_panel(report: CheckReport) -> Any:
         else {c.layer: c.ulps for c in located.layers if c.ulps is not None},
         layers_step=None if located is None else located.step,
         named_layer=None if located is None else located.variable,
+        layers_direction="forward" if located is None else located.layers[0].direction,
     )

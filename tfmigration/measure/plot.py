@@ -11,6 +11,7 @@ import io
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -41,6 +42,8 @@ class PlotPanel:
     layers: Mapping[str, int] | None = None
     layers_step: int | None = None
     named_layer: str | None = None
+    # "backward": the ULPs are of each layer's input gradient, in the walk's order (from the loss).
+    layers_direction: str = "forward"
 
 
 def comparison_panel(comparison: Comparison) -> PlotPanel:
@@ -61,8 +64,9 @@ def comparison_panel(comparison: Comparison) -> PlotPanel:
     )
 
 
-def draw_panels(path: str | Path, panels: Sequence[PlotPanel]) -> None:
-    """Write the panels, one row each (losses left, ULPs right), to the PNG `path`, atomically."""
+def draw_panels(path: str | Path, panels: Sequence[PlotPanel]) -> Any:
+    """Write the panels, one row each (losses left, ULPs right, and the layers where a panel
+    has them), to the PNG `path`, atomically; returns the matplotlib Figure drawn."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -80,6 +84,7 @@ def draw_panels(path: str | Path, panels: Sequence[PlotPanel]) -> None:
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png", dpi=100)
     write_atomically(path, buffer.getvalue())
+    return figure
 
 
 def _steps(curve: np.ndarray) -> np.ndarray:
@@ -139,5 +144,6 @@ def _draw_layers(axis: object, panel: PlotPanel) -> None:
     axis.invert_yaxis()  # the port's first layer on top
     axis.set_xscale("symlog", linthresh=1.0)
     axis.set_xlim(left=0)
-    axis.set_title(f"layers at step {panel.layers_step}: ULPs from TF1", fontsize=9)
+    what = "input gradients" if panel.layers_direction == "backward" else "layers"
+    axis.set_title(f"{what} at step {panel.layers_step}: ULPs from TF1", fontsize=9)
     axis.set_xlabel("ULPs (normwise)")

@@ -269,15 +269,28 @@ CHECK_LAYER = RecordKind(
     (
         Field("layer", "the port layer's path"),
         Field("kind", "its class"),
+        Field(
+            "direction",
+            "`forward` (outputs compared, each layer fed TF1's input) or `backward` (input "
+            "gradients compared, each layer handed TF1's output gradient)",
+        ),
         Field("tf1_tensor", "the TF1 tensor that plays its part; null where none was found"),
         Field("tf1_op", "that tensor's op"),
         Field(
             "located_by",
             "`variables` (the ops reading its paired variables) or `shape and position`",
         ),
-        Field("ulps", "normwise, the port's output against TF1's tensor in the same step"),
-        Field("input_ulps", "the same for its input"),
-        Field("input_agrees", "whether its input agrees with TF1's"),
+        Field(
+            "ulps",
+            "normwise, the port's output (backward: its input gradient) against TF1's in the "
+            "same step",
+        ),
+        Field("input_ulps", "the same for its input (backward: null)"),
+        Field(
+            "input_agrees",
+            "whether its input agrees with TF1's (backward: whether the layer after it passed "
+            "TF1's gradient back unchanged; null for the layer nearest the loss)",
+        ),
         Field("alone_ulps", "its output fed TF1's value of its input (where it was fed)"),
         Field("alone_relative", "the same, max|port - TF1| / max|TF1|"),
         Field("setting", "the setting named as the cause"),
