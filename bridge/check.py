@@ -15,11 +15,11 @@ from __future__ import annotations
 
 import platform
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
+from bridge.checking.context import PORT_STYLES, CheckContext, CheckSettings
 from bridge.checking.ladder import ladder, starting_state
 from bridge.checking.layers import shape_hint
 from bridge.checking.ports import PortRun, align, align_optimizer, first_beyond, renamed
@@ -62,39 +62,7 @@ from tfmigration.migration.golden import Recording, read_recording
 from tfmigration.migration.layouts import CellInfo
 from tfmigration.migration.mapping import MappingError, Pair, VariableInfo, infer_mapping
 
-PORT_STYLES = ("eager", "function")
-
 __all__ = ["PORT_STYLES", "MigrationDiverged", "check_migration"]
-
-
-@dataclass(frozen=True)
-class CheckSettings:
-    """One check's settings, resolved (options, else the file's constants, else the defaults):
-    the one value the pipeline passes on instead of a dozen arguments."""
-
-    steps: int
-    batch_size: int | None
-    seed: int
-    strict: bool = False
-    tolerance_ulps: int = DEFAULT_TOLERANCE_ULPS
-    styles: tuple[str, ...] = PORT_STYLES
-    replicas: int = 1
-    localise: bool = True  # False: the ladder without the layer localisation
-
-
-@dataclass
-class _Check:
-    """What both references (TF1 live, or its recording) hand to the one comparison."""
-
-    migration: MigrationFile
-    settings: CheckSettings
-    batches: Batches
-    reference: Reference
-    eager: TF2Port
-    pairs: list[Pair]
-    announce: Callable[[str], None]
-    program: TF1Program | None = None  # None: the reference is a recording
-    notes: list[str] = field(default_factory=list)
 
 
 def check_migration(
@@ -159,7 +127,7 @@ def check_migration(
     program = TF1Program(migration, strict=strict, seed=resolved.seed)
     try:
         eager = _port(migration, "eager", replicas, program.rnn_cells)
-        pairs = _pairs(migration, program.variable_infos(), eager, program)
+        pairs = pair_variables(migration, program.variable_infos(), eager, program)
         start, restored = 0, []
         if tf1_checkpoint is not None:
             from tfmigration.checkpoint.files import resolve
@@ -175,7 +143,7 @@ def check_migration(
         features, labels = batches(0)
         tf1_rate = program.learning_rate(features, labels, 0)
         reference = start_reference(program, resolved.steps, start_iteration=start)
-        check = _Check(
+        check = CheckContext(
             migration, resolved, batches, reference, eager, pairs, announce, program, restored
         )
         return _compare(check, optimizer_state=tf1_checkpoint is not None, tf1_rate=tf1_rate)
@@ -184,7 +152,7 @@ def check_migration(
 
 
 def _compare(
-    check: _Check,
+    check: CheckContext,
     *,
     optimizer_state: bool = False,
     tf1_rate: float | None = None,
@@ -215,19 +183,7 @@ def _compare(
                 check.notes.append(unrepeatable)
                 continue
         # The eager port has trained; the ladder loads every value it needs afresh.
-        found, run = ladder(
-            check.eager,
-            program,
-            check.pairs,
-            reference,
-            check.batches,
-            step,
-            results,
-            settings.strict,
-            sharded=settings.replicas != 1,
-            port_iterations=_iterations_before(results, step),
-            localise=settings.localise,
-        )
+        found, run = ladder(check, step, results)
         findings += found
         runs += [run] if run else []
     notes = _notes(reference, check.eager, results) + check.notes
@@ -327,12 +283,14 @@ def _positive(
     return int(value)
 
 
-def _pairs(
+def pair_variables(
     migration: MigrationFile,
     tf1: list[VariableInfo],
     eager: TF2Port,
     program: TF1Program | None = None,
 ) -> list[Pair]:
+    """TF1's variables paired with the port's (`infer_mapping`); a pairing error on shapes
+    names the setting upstream that likely caused it (padding, strides, pooling, a flatten)."""
     try:
         return infer_mapping(
             tf1, eager.variable_infos(), migration.variable_map, source=str(migration.path)
@@ -345,7 +303,7 @@ def _pairs(
 
 
 def _run_ports(
-    check: _Check, *, optimizer_state: bool = False, tf1_rate: float | None = None
+    check: CheckContext, *, optimizer_state: bool = False, tf1_rate: float | None = None
 ) -> tuple[list[StyleCheck], list[Finding]]:
     """The reference's record, then each port style trained from TF1's initial values in
     lockstep with TF1 (`check.program`, live) or its recording (`reference.after`); and what
@@ -428,15 +386,6 @@ def _lockstep(
         refuse_untrained(program, steps)
 
 
-def _iterations_before(results: Sequence[StyleCheck], step: int) -> int | None:
-    """The eager port's own optimizer step count before `step` in its run (None at step 0, where
-    `starting_state` compares it, and without a Keras optimizer)."""
-    eager = next((r for r in results if r.mode == "eager"), None)
-    if eager is None or eager.iterations is None or step == 0:
-        return None
-    return int(eager.iterations[step - 1])
-
-
 def _check_recorded(
     path: str | Path,
     recording: Recording,
@@ -488,10 +437,12 @@ def _check_recorded(
     reference = _recorded_reference(recording, steps)
     cells = [CellInfo(**cell) for cell in recording.manifest.get("rnn_cells", [])]
     eager = _port(migration, "eager", replicas, cells)
-    pairs = _pairs(migration, reference.variables, eager)
+    pairs = pair_variables(migration, reference.variables, eager)
     batches = Batches(migration, recording.batch_indices)
     notes = _recording_notes(recording, strict, steps)
-    check = _Check(migration, resolved, batches, reference, eager, pairs, announce, None, notes)
+    check = CheckContext(
+        migration, resolved, batches, reference, eager, pairs, announce, None, notes
+    )
     floor_data = recording.manifest.get("noise_floor")
     whole = floor_data and steps == recording.steps
     return _compare(check, recorded_floor=EveryStepNudgedFloor(**floor_data) if whole else None)

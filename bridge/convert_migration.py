@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 import tensorflow as tf
 
-from bridge.check import _pairs
+from bridge.check import pair_variables
 from bridge.checking.ports import align, align_optimizer
 from bridge.checking.reference import Reference
 from bridge.keras_files import DIRECTORY, destination_kind, first_keras_model, write_keras_file
@@ -60,7 +60,7 @@ def convert_migration_checkpoint(
     program = TF1Program(migration)
     try:
         port = TF2Port(migration, program.rnn_cells)
-        pairs = _pairs(migration, program.variable_infos(), port)
+        pairs = pair_variables(migration, program.variable_infos(), port)
         step = load_source(program, tf1_source, option="SRC")
         values = program.snapshot()
         reference = Reference(

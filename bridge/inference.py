@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 import tensorflow as tf
 
-from bridge.check import _pairs
+from bridge.check import pair_variables
 from bridge.checking.ports import align
 from bridge.compare import DEFAULT_TOLERANCE_ULPS
 from eagermode.migration import TF2Port
@@ -61,7 +61,7 @@ def check_inference(
     program = TF1Program(migration, strict=strict)
     try:
         port = TF2Port(migration)
-        pairs = _pairs(migration, program.variable_infos(), port)
+        pairs = pair_variables(migration, program.variable_infos(), port)
         load_source(program, tf1_source, option=OPTION)
         align(port, pairs, program.snapshot())
         tensor = _tf1_tensor(program, migration, tf1_output)

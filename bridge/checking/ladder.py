@@ -14,8 +14,9 @@ from collections.abc import Sequence
 import numpy as np
 
 from bridge.checking import layers
+from bridge.checking.context import CheckContext
 from bridge.checking.ports import align, slot_pairs
-from bridge.checking.reference import Batches, Reference
+from bridge.checking.reference import Reference
 from eagermode.migration import TF2Port
 from graphmode.migration import TF1Program
 from tfmigration.measure.migration_report import (
@@ -29,28 +30,21 @@ from tfmigration.migration.mapping import Pair
 
 
 def ladder(
-    port: TF2Port,
-    program: TF1Program | None,
-    pairs: Sequence[Pair],
-    reference: Reference,
-    batches: Batches,
-    step: int,
-    results: Sequence[StyleCheck],
-    strict: bool,
-    *,
-    sharded: bool = False,
-    port_iterations: int | None = None,
-    localise: bool = True,
+    check: CheckContext, step: int, results: Sequence[StyleCheck]
 ) -> tuple[list[Finding], LadderStep | None]:
     """Rerun step `step` in the eager port from TF1's own values and find the rungs that
     differ: the step counter and learning rate it runs with, the forward pass, the whole step
     (the port's own gradients and update, every paired variable and slot after it), and, live,
     each gradient, the optimizer's update given TF1's gradients, the non-trainable updates.
-    Without a TF1 program (a recording), or for a `sharded` port (run data-parallel, its
-    gradients of shards, TF1's of the whole batch), the counter, forward pass and whole step.
+    Without a TF1 program (a recording), or for a port run data-parallel (its gradients of
+    shards, TF1's of the whole batch), the counter, forward pass and whole step.
 
-    `port_iterations` is the port's own step count before this step in its run: the rerun sets
-    it to TF1's, so it is compared first. Returns the findings and which rungs ran."""
+    The port's own step count before this step in its run is compared first: the rerun sets
+    it to TF1's. Returns the findings and which rungs ran."""
+    port, program, pairs, reference = check.eager, check.program, check.pairs, check.reference
+    batches, strict, localise = check.batches, check.settings.strict, check.settings.localise
+    sharded = check.settings.replicas != 1
+    port_iterations = _iterations_before(results, step)
     if sharded:
         program = None
     whole_step_because = (
@@ -301,6 +295,15 @@ def ladder(
                 )
             )
     return findings, LadderStep(step, tuple(ran))
+
+
+def _iterations_before(results: Sequence[StyleCheck], step: int) -> int | None:
+    """The eager port's own optimizer step count before `step` in its run (None at step 0, where
+    `starting_state` compares it, and without a Keras optimizer)."""
+    eager = next((r for r in results if r.mode == "eager"), None)
+    if eager is None or eager.iterations is None or step == 0:
+        return None
+    return int(eager.iterations[step - 1])
 
 
 def starting_state(
