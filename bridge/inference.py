@@ -60,7 +60,8 @@ def check_inference(
     slices = [slice(start, start + size) for start in range(0, migration.rows, size)]
     program = TF1Program(migration, strict=strict)
     try:
-        port = TF2Port(migration)
+        # TF1's recurrent cells: a port's Keras LSTM/GRU is paired in their layout.
+        port = TF2Port(migration, program.rnn_cells)
         pairs = _pairs(migration, program.variable_infos(), port)
         load_source(program, tf1_source, option=OPTION)
         align(port, pairs, program.snapshot())
