@@ -91,10 +91,16 @@ def _tf_variable(variable: Any) -> Any:
 
 
 def _units(port: TF2Port) -> list[_Unit]:
-    ids = {id(_tf_variable(v)): name for name, v in port.variables.items()}
+    # A Keras LSTM/GRU paired in the layout of TF1's cell is seen through views
+    # (eagermode/rnn_layouts.py `LayoutView`): the layer owns the views its variables feed.
+    ids: dict[int, list[str]] = {}
+    for name, variable in port.variables.items():
+        for part in getattr(variable, "sources", [variable]):
+            ids.setdefault(id(_tf_variable(part)), []).append(name)
 
     def names(variables: Sequence[Any]) -> list[str]:
-        return [ids[id(_tf_variable(v))] for v in variables if id(_tf_variable(v)) in ids]
+        owned = (name for v in variables for name in ids.get(id(_tf_variable(v)), []))
+        return list(dict.fromkeys(owned))
 
     units: list[_Unit] = []
     seen: set[int] = set()
