@@ -4,8 +4,13 @@ own training.
 As a migration file (docs/trained-models.md):
 
     python examples/trained_lstm.py WORK          # TF1 trains, saves WORK/tf1/model.ckpt-5
+                                                  # with a Saver and freezes WORK/frozen.pb
     tfbridge convert-checkpoint --migration examples/trained_lstm.py WORK/tf1 WORK/lstm.weights.h5
-    tfbridge check examples/trained_lstm.py --inference WORK/tf1 --strict
+    tfbridge check examples/trained_lstm.py --inference WORK/tf1 --strict --tolerance-ulps 4096
+    tfbridge check examples/trained_lstm.py --inference WORK/frozen.pb --tolerance-ulps 4096
+
+(Keras's LSTM sums x @ W + h @ U where TF1's cell takes one matmul over concat([x, h]): the
+logits differ by rounding; docs/trained-models.md gives the measurements.)
 
 TF1: a `BasicLSTMCell` (8 units, forget_bias 1.0) run by `dynamic_rnn` over sequences of 6
 steps of 4 inputs, and a dense layer on the last output, as TF1 code was written; Adam. The
@@ -140,9 +145,9 @@ def tf1_cells() -> Iterator[None]:
             os.environ["TF_USE_LEGACY_KERAS"] = before
 
 
-def train_and_save(work: Path, steps: int = 5) -> str:
-    """Train the TF1 model `steps` full-batch steps in a Session and save it with a Saver into
-    WORK/tf1; the checkpoint's prefix."""
+def train_and_save(work: Path, steps: int = 5) -> tuple[str, Path]:
+    """Train the TF1 model `steps` full-batch steps in a Session; save it with a Saver into
+    WORK/tf1 and freeze it (graph_util.convert_variables_to_constants) into WORK/frozen.pb."""
     features, labels = data()
     graph = tf.Graph()
     with graph.as_default(), tf1_cells():
@@ -156,10 +161,17 @@ def train_and_save(work: Path, steps: int = 5) -> str:
             for _ in range(steps):
                 session.run(train_op, {x: features, y: labels})
             (work / "tf1").mkdir(parents=True, exist_ok=True)
-            return saver.save(session, str(work / "tf1" / "model.ckpt"), global_step=steps)
+            prefix = saver.save(session, str(work / "tf1" / "model.ckpt"), global_step=steps)
+            frozen = tf.compat.v1.graph_util.convert_variables_to_constants(
+                session, graph.as_graph_def(), ["logits"]
+            )
+    frozen_path = work / "frozen.pb"
+    frozen_path.write_bytes(frozen.SerializeToString())
+    return prefix, frozen_path
 
 
 if __name__ == "__main__":
     if len(sys.argv) != 2:
         sys.exit("usage: python examples/trained_lstm.py WORK_DIRECTORY")
-    print(f"TF1 Saver checkpoint: {train_and_save(Path(sys.argv[1]))}")
+    saved, frozen_file = train_and_save(Path(sys.argv[1]))
+    print(f"TF1 Saver checkpoint: {saved}\nfrozen graph: {frozen_file}")

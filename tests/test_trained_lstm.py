@@ -39,9 +39,14 @@ def example() -> ModuleType:
 
 
 @pytest.fixture(scope="module")
-def trained(tmp_path_factory: pytest.TempPathFactory) -> str:
-    """The Saver prefix of one TF1 training run of the example (5 Adam steps)."""
+def trained_sources(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, Path]:
+    """(Saver prefix, frozen graph) of one TF1 training run of the example (5 Adam steps)."""
     return example().train_and_save(tmp_path_factory.mktemp("trained_lstm"))
+
+
+@pytest.fixture(scope="module")
+def trained(trained_sources: tuple[str, Path]) -> str:
+    return trained_sources[0]
 
 
 def tf1_loss(prefix: str, features: np.ndarray, labels: np.ndarray) -> np.float32:
@@ -119,12 +124,19 @@ print(f"loss {float(loss.numpy())!r}; project modules imported: {ours}")
 """
 
 
+SOURCES = pytest.mark.parametrize("source", [0, 1], ids=["saver", "frozen"])
+KINDS = ["TF1 Saver checkpoint", "frozen GraphDef"]
+
+
 @pytest.mark.slow
+@SOURCES
 def test_the_weights_file_reproduces_tf1s_loss_with_keras_and_tensorflow_alone(
-    trained: str, tmp_path: Path
+    trained_sources: tuple[str, Path], tmp_path: Path, source: int
 ) -> None:
-    result = convert(str(EXAMPLE), trained, str(tmp_path / "lstm.weights.h5"))
+    trained, src = trained_sources[0], str(trained_sources[source])
+    result = convert(str(EXAMPLE), src, str(tmp_path / "lstm.weights.h5"))
     assert result.exit_code == 0, result.output
+    assert result.stdout.startswith(f"{src} ({KINDS[source]}) -> "), result.stdout
     features, labels = example().data()
     np.save(tmp_path / "features.npy", features)
     np.save(tmp_path / "labels.npy", labels)
@@ -165,13 +177,14 @@ def check(*args: str) -> Result:
 LSTM_TOLERANCE_ULPS = 4096
 
 
-def test_check_inference_finds_the_port_equivalent_from_the_saver_checkpoint(
-    trained: str,
+@SOURCES
+def test_check_inference_finds_the_port_equivalent_from_its_saver_and_frozen_files(
+    trained_sources: tuple[str, Path], source: int
 ) -> None:
     result = check(
         str(EXAMPLE),
         "--inference",
-        trained,
+        str(trained_sources[source]),
         "--strict",
         "--tolerance-ulps",
         str(LSTM_TOLERANCE_ULPS),
@@ -182,6 +195,7 @@ def test_check_inference_finds_the_port_equivalent_from_the_saver_checkpoint(
     assert [record["mode"] for record in records] == ["eager", "serving"]
     for record in records:
         assert record["verdict"] == "equivalent", record
+        assert record["source_kind"] == KINDS[source]
         assert record["tf1_output"] == "logits:0"
         assert record["batch_rows"] == [64, 64, 64]
         assert record["variable_map"]["lstm/basic_lstm_cell/kernel"] == (
