@@ -523,8 +523,9 @@ def convert_checkpoint(
             + "):"
         )
         width = max((len(row[0]) for row in done.rows), default=0)
-        for tf1_name, tf2_name, shape, dtype in done.rows:
-            click.echo(f"  {tf1_name:<{width}}  ->  {tf2_name}  {list(shape)} {dtype}")
+        for tf1_name, tf2_name, shape, dtype, layout in done.rows:
+            held = f" (Keras: {layout})" if layout else ""
+            click.echo(f"  {tf1_name:<{width}}  ->  {tf2_name}  {list(shape)} {dtype}{held}")
         return
     if force:
         raise ConfigError("--force replaces a Keras file DEST, which only --migration writes")

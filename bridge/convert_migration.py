@@ -40,7 +40,9 @@ class MigrationConversion:
     source: str
     destination: str
     objects: dict[str, str]  # checkpoint attribute -> what it holds
-    rows: list[tuple[str, str, tuple[int, ...], str]]  # TF1 name, port name, shape, dtype
+    # TF1 name, port name, shape, dtype, and how the port's Keras variables hold it where a
+    # weight layout stands between them (a Keras LSTM/GRU for a TF1 cell), else "".
+    rows: list[tuple[str, str, tuple[int, ...], str, str]]
     step: int
     source_kind: str = SAVER
     destination_kind: str = DIRECTORY
@@ -80,7 +82,7 @@ def convert_migration_checkpoint(
     align(port, pairs, values)
     if tf1_source.optimizer_state:
         align_optimizer(port, pairs, reference, values)
-    rows = [(p.tf1.name, p.tf2.name, p.tf2.shape, p.tf2.dtype) for p in pairs]
+    rows = [(p.tf1.name, p.tf2.name, p.tf2.shape, p.tf2.dtype, p.tf2.layout) for p in pairs]
     if kind != DIRECTORY:
         model = first_keras_model(port, pairs, destination)
         held = write_keras_file(model, destination, kind)

@@ -16,6 +16,7 @@ Python object.
 
 from __future__ import annotations
 
+import dataclasses
 import tempfile
 import time
 from collections.abc import Callable
@@ -26,12 +27,15 @@ import numpy as np
 import tensorflow as tf
 
 from bridge.check import pair_variables
+from bridge.checking.layers import localise, recording
 from bridge.checking.ports import align
 from bridge.compare import DEFAULT_TOLERANCE_ULPS
 from eagermode.migration import TF2Port
 from graphmode.migration import TF1Program
 from graphmode.sources import load_source, read_source
 from tfmigration.measure.inference_report import InferenceReport, compare_outputs
+from tfmigration.measure.migration_report import Finding
+from tfmigration.measure.ulp import max_ulp_distance
 from tfmigration.migration.contract import ContractError, MigrationFile, call_user, load
 
 OPTION = "--inference"
@@ -60,7 +64,8 @@ def check_inference(
     slices = [slice(start, start + size) for start in range(0, migration.rows, size)]
     program = TF1Program(migration, strict=strict)
     try:
-        port = TF2Port(migration)
+        # TF1's recurrent cells: a port's Keras LSTM/GRU is paired in their layout.
+        port = TF2Port(migration, program.rnn_cells)
         pairs = pair_variables(migration, program.variable_infos(), port)
         load_source(program, tf1_source, option=OPTION)
         align(port, pairs, program.snapshot())
@@ -72,25 +77,36 @@ def check_inference(
             )["output"]
             for rows in slices
         ]
+        names = (tensor.name, port_name)
+        wants_labels = port_function is None
+        function = port_function or migration.function("tf2_loss")
+
+        announce("eager")
+        started = time.perf_counter()
+        eager = [
+            _checked(
+                migration,
+                port_name,
+                batch,
+                expected,
+                _call(migration, function, port, rows, wants_labels),
+            )
+            for batch, (rows, expected) in enumerate(zip(slices, tf1_outputs, strict=True))
+        ]
+        eager_seconds = time.perf_counter() - started
+        layer = _first_differing_layer(
+            migration,
+            program,
+            port,
+            pairs,
+            (function, wants_labels),
+            slices,
+            tf1_outputs,
+            eager,
+            tolerance_ulps,
+        )
     finally:
         program.close()
-    names = (tensor.name, port_name)
-    wants_labels = port_function is None
-    function = port_function or migration.function("tf2_loss")
-
-    announce("eager")
-    started = time.perf_counter()
-    eager = [
-        _checked(
-            migration,
-            port_name,
-            batch,
-            expected,
-            _call(migration, function, port, rows, wants_labels),
-        )
-        for batch, (rows, expected) in enumerate(zip(slices, tf1_outputs, strict=True))
-    ]
-    eager_seconds = time.perf_counter() - started
 
     announce("serving")
     started = time.perf_counter()
@@ -117,7 +133,52 @@ def check_inference(
         ),
         variable_map=tuple((p.tf1.name, p.tf2.name, p.how) for p in pairs),
         notes=tuple(migration.adjustments),
+        layer=layer,
     )
+
+
+def _first_differing_layer(
+    migration: MigrationFile,
+    program: TF1Program,
+    port: TF2Port,
+    pairs: list,
+    call: tuple[Callable[..., Any], bool],
+    slices: list[slice],
+    tf1_outputs: list[np.ndarray],
+    eager: list[np.ndarray],
+    tolerance_ulps: int,
+) -> Finding | None:
+    """Check's first-differing-layer report on the first batch whose outputs differ beyond
+    the tolerance: the port called again on it with its layers recorded, each layer's output
+    held against the TF1 tensor that plays its part, and each fed TF1's own input."""
+    batch = next(
+        (
+            index
+            for index, (tf1, port_output) in enumerate(zip(tf1_outputs, eager, strict=True))
+            if max_ulp_distance(tf1, port_output) > tolerance_ulps
+        ),
+        None,
+    )
+    features = migration.features
+    # Layers are located from one input array (as check does): several inputs are not yet.
+    if batch is None or not isinstance(features, np.ndarray):
+        return None
+    rows = slices[batch]
+    with recording(port) as recorded:
+        _call(migration, call[0], port, rows, call[1])
+    findings = localise(
+        recorded,
+        port,
+        program,
+        pairs,
+        program.snapshot(),
+        features[rows],
+        migration.labels[rows],
+        0,
+    )
+    if not findings:
+        return None
+    return dataclasses.replace(findings[0], step=batch)
 
 
 def _outputs(migration: MigrationFile) -> tuple[str | None, Callable[..., Any] | None, str]:

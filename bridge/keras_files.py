@@ -81,7 +81,11 @@ def first_keras_model(port: TF2Port, pairs: Sequence[Pair], destination: str) ->
         )
     model = models[0]
     held = {id(variable) for variable in model.variables}
-    outside = [pair.tf2.name for pair in pairs if id(port.variables[pair.tf2.name]) not in held]
+    outside = [
+        pair.tf2.name
+        for pair in pairs
+        if not all(id(part) in held for part in _parts(port.variables[pair.tf2.name]))
+    ]
     if outside:
         raise ConfigError(
             f"DEST {destination}: the first Keras model in {path}'s tf2_setup() state, "
@@ -89,6 +93,13 @@ def first_keras_model(port: TF2Port, pairs: Sequence[Pair], destination: str) ->
             "file is one model's: name a directory DEST for a TF checkpoint of every object"
         )
     return model
+
+
+def _parts(variable: object) -> list[object]:
+    """The Keras variables behind a port variable: itself, or, for a recurrent layer seen in
+    TF1's layout (eagermode/rnn_layouts.py `LayoutView`), the kernel, recurrent kernel and bias
+    it gathers from."""
+    return list(getattr(variable, "sources", [variable]))
 
 
 def write_keras_file(model: keras.Model, destination: str, kind: str) -> dict[str, str]:

@@ -69,7 +69,7 @@ def main(work: Path) -> None:
     by_path = {variable.path: variable for variable in model.variables}
     equal = sum(
         np.array_equal(saved.get_tensor(tf1_name), by_path[tf2_name].numpy())
-        for tf1_name, tf2_name, _, _ in done.rows
+        for tf1_name, tf2_name, *_ in done.rows
     )
     print(
         f"restored into the port: {equal} of {len(done.rows)} variables equal TF1's; "

@@ -98,6 +98,38 @@ def test_a_port_that_predicts_otherwise_is_different(trained: tuple, tmp_path: P
     assert [record["style_verdict"] for record in records] == ["different", "different"]
     first = records[0]["first_difference"]
     assert first["batch"] == 0 and first["ulps"] > 64
+    # check's first-differing-layer report, on the first batch beyond the tolerance.
+    named = (
+        "the first layer that differs fed TF1's own input is cnn/conv1 (Conv2D, TF1's conv1/Relu:0)"
+    )
+    setting = "activation elu in the port's cnn/conv1, TF1 applies relu (conv1/Relu)"
+    for record in records:
+        layer = record["layer"]
+        assert layer["batch"] == 0 and layer["layer"] == "cnn/conv1"
+        assert layer["message"].startswith(named + ": ") and layer["message"].endswith(setting)
+        # (The Flatten is unnamed: Keras numbers it by how many were built in the process.)
+        assert [(entry["layer"], entry["kind"]) for entry in layer["layers"]][::2] == [
+            ("cnn/conv1", "Conv2D"),
+            ("cnn/fc", "Dense"),
+        ]
+        assert layer["layers"][1]["kind"] == "Flatten"
+    text = invoke(str(path), "--inference", trained[0])
+    assert text.exit_code == 1, text.output
+    lines = text.stdout.splitlines()
+    layer_line = next(line for line in lines if line.startswith("  layers, batch "))
+    assert layer_line.startswith(f"  layers, batch 0: {named}: "), layer_line
+    assert layer_line.endswith(setting), layer_line
+    assert [line.split()[:3] for line in lines if line.endswith("<- first that differs")] == [
+        ["cnn/conv1", "->", "conv1/Relu:0"]
+    ]
+
+
+def test_a_port_that_predicts_as_tf1_reports_no_layer(trained: tuple) -> None:
+    result = invoke(str(EXAMPLE), "--inference", trained[0], "--strict", "--json")
+    assert result.exit_code == 0, result.output
+    assert [record["layer"] for record in json.loads(result.stdout)] == [None, None]
+    text = invoke(str(EXAMPLE), "--inference", trained[0], "--strict")
+    assert not [line for line in text.stdout.splitlines() if line.startswith("  layers")]
 
 
 def test_the_loss_is_compared_through_tf2_loss_without_tf2_predict(

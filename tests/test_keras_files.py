@@ -72,6 +72,20 @@ def tf1_logits(prefix: str, features: np.ndarray) -> np.ndarray:
             return session.run(logits, {x: features})
 
 
+def tf1_loss(prefix: str, features: np.ndarray, labels: np.ndarray) -> np.float32:
+    """TF1's training loss tensor at the Saver checkpoint's values, Grappler off."""
+    graph = tf.Graph()
+    with graph.as_default():
+        x = tf.compat.v1.placeholder(tf.float32, (None, *features.shape[1:]))
+        y = tf.compat.v1.placeholder(tf.int32, (None,))
+        loss, _ = example().tf1_train(x, y)
+        config = tf.compat.v1.ConfigProto()
+        config.graph_options.rewrite_options.disable_meta_optimizer = True
+        with tf.compat.v1.Session(graph=graph, config=config) as session:
+            tf.compat.v1.train.Saver().restore(session, prefix)
+            return session.run(loss, {x: features, y: labels})
+
+
 def convert(*args: str) -> Result:
     return CliRunner().invoke(tfbridge, ["convert-checkpoint", "--migration", *args])
 
@@ -139,6 +153,7 @@ import sys
 
 import keras
 import numpy as np
+import tensorflow as tf
 
 folder = sys.argv[1]
 model = keras.Sequential(
@@ -153,6 +168,11 @@ model = keras.Sequential(
 model.load_weights(folder + "/cnn.weights.h5")
 tf1 = np.load(folder + "/tf1_logits.npy")
 keras_logits = np.asarray(model(np.load(folder + "/features.npy"), training=False))
+labels = np.load(folder + "/labels.npy")
+loss = tf.reduce_mean(
+    tf.nn.sparse_softmax_cross_entropy_with_logits(labels=labels, logits=keras_logits)
+)
+np.save(folder + "/keras_loss.npy", loss.numpy())
 # ULPs by the float32 bit patterns, ordered so that -0.0 and +0.0 are one apart at most.
 def ordered(values):
     bits = values.astype(np.float32).view(np.int32).astype(np.int64)
@@ -168,8 +188,9 @@ def test_weights_h5_checked_with_keras_and_tensorflow_alone(trained: tuple, tmp_
     prefix = trained[0]
     result = convert(str(EXAMPLE), prefix, str(tmp_path / "cnn.weights.h5"))
     assert result.exit_code == 0, result.output
-    features, _ = example().data()
+    features, labels = example().data()
     np.save(tmp_path / "features.npy", features)
+    np.save(tmp_path / "labels.npy", labels)
     np.save(tmp_path / "tf1_logits.npy", tf1_logits(prefix, features))
     script = tmp_path / "outside.py"
     script.write_text(OUTSIDE)
@@ -188,6 +209,10 @@ def test_weights_h5_checked_with_keras_and_tensorflow_alone(trained: tuple, tmp_
     line = done.stdout.strip().splitlines()[-1]
     assert line.endswith("; project modules imported: []"), line
     assert int(line.split()[2].rstrip(";")) <= DEFAULT_TOLERANCE_ULPS, line
+    # TF1's own loss on the same batch, from its training graph: measured 0 ULPs apart.
+    expected, loss = tf1_loss(prefix, features, labels), np.load(tmp_path / "keras_loss.npy")
+    ulps = max_ulp_distance(expected, loss)
+    assert ulps == 0, f"Keras's loss {loss!r}, TF1's {expected!r}: {ulps} ULPs apart"
 
 
 def test_a_frozen_graph_without_the_needed_tensors_is_refused(tmp_path: Path) -> None:

@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from tfmigration.measure.layer_report import layers_text
 from tfmigration.measure.migration_report import (
     CheckReport,
     Divergence,
@@ -115,6 +116,9 @@ class InferenceReport:
     results: tuple[OutputComparison, ...]  # eager first, then serving
     variable_map: tuple[tuple[str, str, str], ...] = ()
     notes: tuple[str, ...] = ()
+    # Where the port's outputs first differ beyond the tolerance: check's first-differing-layer
+    # report (bridge/checking/layers.py `localise`) on that batch, called directly; else None.
+    layer: Finding | None = None
 
     # The same text as check's: it reads only `variable_map`.
     mapping_text = CheckReport.mapping_text
@@ -174,9 +178,20 @@ class InferenceReport:
                 "seconds": result.seconds,
                 "verdict": self.verdict,
                 "style_verdict": self.style_verdict(result.mode),
+                "layer": self._layer_record(),
             }
             for result in self.results
         ]
+
+    def _layer_record(self) -> dict[str, Any] | None:
+        if self.layer is None:
+            return None
+        return {
+            "batch": self.layer.step,
+            "layer": self.layer.variable,
+            "message": self.layer.message,
+            "layers": [c.record() for c in self.layer.layers],
+        }
 
     def explain(self) -> str:
         """The verdict first, then where the outputs first part, then a row per style."""
@@ -195,6 +210,10 @@ class InferenceReport:
                     f"  {result.mode}: first differs at batch {d.step}, {self.tf1_output}{index} "
                     f"{d.tf1_value!r} in TF1, {d.port_value!r} in the port ({d.ulps} ULPs)"
                 )
+        if self.layer is not None:
+            lines.append(f"  layers, batch {self.layer.step}: {self.layer.message}")
+            if self.layer.layers:
+                lines += ["    layers, port -> TF1:", layers_text(self.layer.layers)]
         lines += [f"note: {note}" for note in self.notes]
         lines.append(f"{'style':<9} {'max ULPs':>9} {'relative':>10} {'verdict':>11}")
         for result in self.results:

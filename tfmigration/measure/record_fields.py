@@ -327,6 +327,12 @@ INFERENCE = RecordKind(
         Field("seconds", "the style's wall time"),
         Field("verdict", "`identical`, `equivalent` or `different`, over every style"),
         Field("style_verdict", "this style's own verdict"),
+        Field(
+            "layer",
+            "null; or, where the outputs differ beyond the tolerance, check's first-differing-"
+            "layer report on the first such batch: `{batch, layer, message, layers}` (`layers` "
+            "as in check's records)",
+        ),
     ),
 )
 
