@@ -35,7 +35,7 @@ from graphmode.migration import TF1Program
 from graphmode.sources import load_source, read_source
 from tfmigration.measure.inference_report import InferenceReport, compare_outputs
 from tfmigration.measure.migration_report import Finding
-from tfmigration.measure.ulp import max_ulp_distance
+from tfmigration.measure.ulp import normwise_ulp_distance
 from tfmigration.migration.contract import ContractError, MigrationFile, call_user, load
 
 OPTION = "--inference"
@@ -155,7 +155,7 @@ def _first_differing_layer(
         (
             index
             for index, (tf1, port_output) in enumerate(zip(tf1_outputs, eager, strict=True))
-            if max_ulp_distance(tf1, port_output) > tolerance_ulps
+            if normwise_ulp_distance(port_output, tf1) > tolerance_ulps
         ),
         None,
     )

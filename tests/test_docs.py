@@ -210,7 +210,7 @@ def test_inference_records_have_the_declared_fields() -> None:
         batch_rows=(4,),
         tolerance_ulps=64,
         strict=True,
-        results=(OutputComparison("eager", (9,), (1e-6,), divergence, 0.1),),
+        results=(OutputComparison("eager", (9,), (1e-6,), (2,), divergence, 0.1),),
     )
     (record,) = report.records()
     assert set(record) == record_fields.INFERENCE.names()

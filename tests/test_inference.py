@@ -86,7 +86,7 @@ def test_the_text_report_leads_with_the_verdict(trained: tuple) -> None:
         f"logits:0 (TF1, from the TF1 Saver checkpoint {trained[0]}) against tf2_predict() (the "
         "port, TF1's values through the pairing), 240 rows in 3 batches:"
     ) in lines
-    assert lines[-3].split() == ["style", "max", "ULPs", "relative", "verdict"]
+    assert lines[-3].split() == ["style", "max", "ULPs", "normwise", "relative", "verdict"]
     assert [line.split()[0] for line in lines[-2:]] == ["eager", "serving"]
 
 

@@ -312,9 +312,15 @@ INFERENCE = RecordKind(
         Field("port_output", "`tf2_predict()` or `tf2_loss()`"),
         Field("batch_size", "the batch size; null: the whole data set in one batch"),
         Field("batch_rows", "the rows of each batch"),
-        Field("batch_ulps", "each batch's largest ULP distance"),
+        Field("batch_ulps", "each batch's largest ULP distance, element by element"),
         Field("batch_relative_distance", "each batch's normwise relative distance"),
         Field("max_ulps", "the largest over every batch"),
+        Field(
+            "batch_normwise_ulps",
+            "each batch's largest difference in ULPs of its largest TF1 output: what "
+            "--tolerance-ulps holds",
+        ),
+        Field("max_normwise_ulps", "the largest over every batch"),
         Field("relative_distance", "the largest normwise relative distance"),
         Field(
             "first_difference",
