@@ -73,7 +73,21 @@ def max_ulp_distance(a: np.ndarray, b: np.ndarray) -> int:
     if a.shape != b.shape or a.size <= _CHUNK:
         distances = ulp_distance(a, b)  # also says what is wrong with a bad pair
         return int(distances.max()) if distances.size else 0
-    return max(int(ulp_distance(x, y).max()) for x, y in _chunks(a.ravel(), b.ravel()))
+    return max(_chunk_max_ulp_distance(x, y) for x, y in _chunks(a.ravel(), b.ravel()))
+
+
+def _chunk_max_ulp_distance(a: np.ndarray, b: np.ndarray) -> int:
+    """`ulp_distance(a, b).max()` for one non-empty chunk, in fewer passes where it can."""
+    if a.dtype != b.dtype or a.dtype not in _SIGNED:
+        return int(ulp_distance(a, b).max())  # says what is wrong
+    a, b = np.ascontiguousarray(a), np.ascontiguousarray(b)
+    bits_a, bits_b = a.view(_SIGNED[a.dtype]), b.view(_SIGNED[a.dtype])
+    if np.bitwise_xor(bits_a, bits_b).min() < 0 or np.isnan(np.min(a)) or np.isnan(np.min(b)):
+        return int(ulp_distance(a, b).max())  # some pair of opposite signs, or a NaN to refuse
+    # Every pair has one sign, so their sign-magnitude bits are two integers on one side of 0
+    # whose difference is the magnitudes' difference, the ULP distance, and cannot overflow.
+    distance = np.subtract(bits_a, bits_b, dtype=np.int64)
+    return int(np.abs(distance, out=distance).max())
 
 
 def relative_error(actual: np.ndarray, reference: np.ndarray) -> float:
