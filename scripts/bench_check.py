@@ -238,6 +238,9 @@ def main() -> None:
     parser.add_argument(
         "--every", type=int, default=1, help="With --against: record every K-th step's values."
     )
+    parser.add_argument(
+        "--live-only", action="store_true", help="With --json: time the live check only."
+    )
     parser.add_argument("--peak-case", help=argparse.SUPPRESS)
     parser.add_argument("--recording", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -258,6 +261,9 @@ def main() -> None:
         )
         return
     result = measure(args.file.resolve(), args.steps, args.repeat)
+    if args.json and args.live_only:
+        print(json.dumps({"live": result}))
+        return
     if args.json:
         against = measure_against(args.file.resolve(), args.steps, args.repeat)
         print(json.dumps({"live": result, "against": against}))
