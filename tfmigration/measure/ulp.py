@@ -13,8 +13,9 @@ _SIGNED = {np.dtype(np.float32): np.int32, np.dtype(np.float64): np.int64}
 _CHUNK = 1 << 16
 
 
-def _chunks(*arrays: np.ndarray):
-    """Equal slices of flat arrays of one size, `_CHUNK` values at a time."""
+def in_chunks(*arrays: np.ndarray):
+    """Equal slices of flat arrays of one size, `_CHUNK` values at a time: for reductions over
+    a whole model that must not make temporaries the size of the model."""
     size = arrays[0].size
     for start in range(0, size, _CHUNK):
         yield tuple(array[start : start + _CHUNK] for array in arrays)
@@ -73,7 +74,7 @@ def max_ulp_distance(a: np.ndarray, b: np.ndarray) -> int:
     if a.shape != b.shape or a.size <= _CHUNK:
         distances = ulp_distance(a, b)  # also says what is wrong with a bad pair
         return int(distances.max()) if distances.size else 0
-    return max(_chunk_max_ulp_distance(x, y) for x, y in _chunks(a.ravel(), b.ravel()))
+    return max(_chunk_max_ulp_distance(x, y) for x, y in in_chunks(a.ravel(), b.ravel()))
 
 
 def _chunk_max_ulp_distance(a: np.ndarray, b: np.ndarray) -> int:
@@ -97,7 +98,7 @@ def relative_error(actual: np.ndarray, reference: np.ndarray) -> float:
     scale = error = 0.0
     if reference.size:
         actual, reference = np.broadcast_arrays(actual, reference)
-        for x, r in _chunks(actual.ravel(), reference.ravel()):
+        for x, r in in_chunks(actual.ravel(), reference.ravel()):
             r = r.astype(np.float64)
             # np.maximum, not max(): a NaN must carry through as in one whole-array np.max.
             scale = np.maximum(scale, np.max(np.abs(r)))
@@ -112,10 +113,13 @@ def normwise_ulp_distance(actual: np.ndarray, reference: np.ndarray) -> int:
     as wholes. Unlike the element-wise measure, an element that cancels to near zero (a gradient
     summing terms of opposite sign) does not read as thousands of ULPs for a rounding error."""
     reference = np.asarray(reference)
-    actual = np.asarray(actual).astype(reference.dtype)
+    actual = np.asarray(actual).astype(reference.dtype, copy=False)
     if reference.size == 0:
         return 0
-    largest = np.max(np.abs(reference))
+    actual, reference = np.broadcast_arrays(actual, reference)
+    largest = error = reference.dtype.type(0)
+    for x, r in in_chunks(actual.ravel(), reference.ravel()):
+        largest = np.maximum(largest, np.max(np.abs(r)))
+        error = np.maximum(error, np.max(np.abs(x.astype(np.float64) - r.astype(np.float64))))
     unit = np.spacing(largest) if largest > 0 else np.finfo(reference.dtype).smallest_subnormal
-    error = np.max(np.abs(actual.astype(np.float64) - reference.astype(np.float64)))
     return int(np.ceil(error / float(unit)))
