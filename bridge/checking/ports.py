@@ -205,7 +205,8 @@ class PortRun:
         if scale is None:
             slots = []  # a scheduled lr: Keras's momentum slot cannot be put in TF1's convention
         self.reader = _FlatReader(port, pairs, slots, scale)
-        self._start = self.reader()[: self.reader.split]
+        # Copies of the paired variables alone: a view would keep the whole read (slots too).
+        self._start = self.reader()[: self.reader.split].copy()
         self._last = self._start
         self.first_loss: int | None = None
         self.first_values: int | None = None
@@ -241,6 +242,9 @@ class PortRun:
             self.first_loss = step
         if tf1_after is None:
             return  # a recording keeps every N-th step's variables
+        # The last read is dropped before the next is made: two reads of a large model at once
+        # were the check's peak memory.
+        self._last = None
         port_flat = reader()
         if not reader.all_finite(port_flat):
             name = reader.first_nonfinite(port_flat)
