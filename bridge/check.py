@@ -381,7 +381,9 @@ def _lockstep(
                 reference.after[step] = after
             if step == steps - 1:
                 reference.after[step] = after
-            previous = after
+            # Once the first differing step is kept, no earlier step is needed: dropped before
+            # TF1's next step, so that two snapshots are never held at once.
+            previous, after = (after if first is None else None), None
     if not tf1_moved:
         refuse_untrained(program, steps)
 

@@ -168,6 +168,17 @@ def main() -> None:
     parser.add_argument("--worker", nargs=3, metavar=("MODEL", "VARIANT", "STEPS"))
     parser.add_argument("--write", metavar="FILE", help="Write the page to FILE (all or nothing).")
     parser.add_argument(
+        "--long",
+        action="store_true",
+        help="Check the 10M-parameter CNN at 100 and 1,000 steps (about 30 minutes more) "
+        "instead of 25 and 100.",
+    )
+    parser.add_argument(
+        "--skip-scale",
+        action="store_true",
+        help="Leave out the Checking at scale section (about 10 minutes).",
+    )
+    parser.add_argument(
         "--skip-replicas",
         action="store_true",
         help="Leave out the Replicas section (scripts/bench_replicas.py, about 5 minutes).",
@@ -196,16 +207,23 @@ def main() -> None:
     }
     print("measuring tfbridge check on examples/digits_mlp.py ...", file=sys.stderr)
     checking = check_overheads()
+    scale = None
+    if not args.skip_scale:
+        print("measuring tfbridge check on scripts/bench_models/ ...", file=sys.stderr)
+        scale = check_at_scale(long=args.long)
     replicating = None
     if not args.skip_replicas:
         print("measuring --replicas 1, 2, 4 of noisy-line ...", file=sys.stderr)
         replicating = replica_overheads()
     load = (load_at_start, os.getloadavg()[0])
-    page = report(results, args.models, args.steps, have_jax, startup, load, checking, replicating)
+    page = report(
+        results, args.models, args.steps, have_jax, startup, load, checking, replicating, scale
+    )
     if args.write:
         from tfmigration.serialize import write_atomically
 
-        write_atomically(args.write, page)
+        existing = Path(args.write).read_text() if Path(args.write).exists() else ""
+        write_atomically(args.write, keep_foreign_sections(page, existing))
     else:
         print(page, end="")
 
@@ -218,6 +236,135 @@ def check_overheads(steps: int = 100, repeat: int = 3) -> dict:
     return run_json(
         [script, "--steps", str(steps), "--repeat", str(repeat), "--json"], "bench_check.py"
     )
+
+
+def keep_foreign_sections(page: str, existing: str) -> str:
+    """`page` followed by every `## ` section of `existing` that this script does not write (a
+    section another script appends, such as "Localising a layer"), verbatim and in order."""
+    ours = {line for line in page.splitlines() if line.startswith("## ")}
+    foreign: list[str] = []
+    keeping = False
+    for line in existing.splitlines():
+        if line.startswith("## "):
+            keeping = line not in ours
+        if keeping:
+            foreign.append(line)
+    if not foreign:
+        return page
+    return page.rstrip("\n") + "\n\n" + "\n".join(foreign).rstrip("\n") + "\n"
+
+
+SCALE_MODELS = {
+    # name: (file, (small, large) steps for memory, steps timed, --long's step counts)
+    "mlp": ("scripts/bench_models/mlp_1m6.py", (25, 200), 100, (25, 200)),
+    "cnn": ("scripts/bench_models/cnn_10m.py", (25, 100), 100, (100, 1000)),
+}
+SCALE_GROWTH = 0.15  # peak memory may grow by at most 15% from the smaller step count to the larger
+SCALE_OVER_BARE = 2.0  # check's peak at most twice the largest bare training's
+SCALE_TIME = 1.20  # check's time at most 1.2x the three bare trainings
+RECORD_EVERY = 25  # the CNN's recordings keep every 25th step's values (120 MB each)
+
+
+def check_at_scale(*, long: bool = False, repeat: int = 1, steps: dict | None = None) -> dict:
+    """Peak memory (one fresh subprocess a case) and time against the bare trainings of
+    `tfbridge check` on the 1.6M-parameter MLP and the 10M-parameter CNN of
+    scripts/bench_models/, with record and check --against for the CNN. `steps` overrides
+    each model's (small, large, timed) step counts (the tests use tiny ones)."""
+    script = str(Path(__file__).with_name("bench_check.py"))
+    measured: dict = {"long": long, "repeat": repeat, "models": {}}
+    start = time.perf_counter()
+    for name, (file, memory_steps, timed, long_steps) in SCALE_MODELS.items():
+        small, large = long_steps if long else memory_steps
+        if steps is not None:
+            small, large, timed = steps[name]
+        against = ["--against", "--every", str(RECORD_EVERY)] if name == "cnn" else []
+        path = str(ROOT / file)
+        memory = run_json(
+            [script, path, "--memory", str(small), str(large), *against], f"{name} memory"
+        )
+        timing = run_json(
+            [script, path, "--steps", str(timed), "--repeat", str(repeat), "--json", "--live-only"],
+            f"{name} time",
+        )
+        measured["models"][name] = {"memory": memory, "time": timing["live"]}
+    measured["seconds"] = time.perf_counter() - start
+    return measured
+
+
+def _peak(memory: dict, case: str, steps: int) -> float:
+    return next(c["peak_mib"] for c in memory["cases"] if c["case"] == case and c["steps"] == steps)
+
+
+def _met(ok: bool) -> str:
+    return "yes" if ok else "**no**"
+
+
+def scale_section(measured: dict) -> list[str]:
+    """The Checking at scale section: peak memory by step count, time against the bare
+    trainings, every target and whether it was met."""
+    mlp, cnn = measured["models"]["mlp"], measured["models"]["cnn"]
+    lines = [
+        "## Checking at scale",
+        "",
+        "`tfbridge check --strict` on two models with Adam, batch 32, synthetic data, written as",
+        "a user writes TF1 and its Keras port (`scripts/bench_models/`): `mlp_1m6.py`, an MLP",
+        "784-1024-768-10 (1,598,730 parameters), and `cnn_10m.py`, conv 32, pool, conv 64 and a",
+        "Dense 12544-800 (10,062,154 parameters, most in that one kernel). Peak memory is",
+        "`ru_maxrss` of a fresh subprocess per case (`scripts/bench_check.py --memory`): the",
+        "check, each style's bare training alone, and for the CNN `record --every "
+        f"{RECORD_EVERY}` and",
+        "`check --against` that recording. Time is the check against the three bare trainings",
+        f"in one process, interleaved, best of {measured['repeat']} (`scripts/bench_check.py`).",
+    ]
+    if not measured["long"]:
+        lines += [
+            "The CNN's memory is measured at 25 and 100 steps: at 1,000 steps one check alone",
+            "takes about 10 minutes here, so that case is behind `scripts/bench.py --long`.",
+        ]
+    lines += ["", "| model | case | steps | seconds | peak MiB |", "|---|---|---:|---:|---:|"]
+    for name, result in measured["models"].items():
+        for case in result["memory"]["cases"]:
+            what = case["case"] + (f" ({case['verdict']})" if case["verdict"] else "")
+            lines.append(
+                f"| {name} | {what} | {case['steps']} | {case['seconds']:.1f} "
+                f"| {case['peak_mib']:.0f} |"
+            )
+    lines += [
+        "",
+        "| model | what was measured | value | target | met |",
+        "|---|---|---:|---|---|",
+    ]
+    for name, result in (("mlp", mlp), ("cnn", cnn)):
+        memory, timing = result["memory"], result["time"]
+        small, large = memory["small"], memory["large"]
+        growth = _peak(memory, "check", large) / _peak(memory, "check", small) - 1
+        lines.append(
+            f"| {name} | check's peak memory, {small} to {large} steps | {100 * growth:+.1f}% "
+            f"| at most +{100 * SCALE_GROWTH:.0f}% | {_met(growth <= SCALE_GROWTH)} |"
+        )
+        if name == "cnn":
+            bare = max(_peak(memory, style, large) for style in ("graph", "eager", "function"))
+            over = _peak(memory, "check", large) / bare
+            lines.append(
+                f"| {name} | check's peak at {large} steps / largest bare training's | "
+                f"{over:.2f} | at most {SCALE_OVER_BARE:.2f} | {_met(over <= SCALE_OVER_BARE)} |"
+            )
+            for case in ("record", "against"):
+                grown = _peak(memory, case, large) / _peak(memory, case, small) - 1
+                label = "record's" if case == "record" else "check --against's"
+                lines.append(
+                    f"| {name} | {label} peak memory, {small} to {large} steps | "
+                    f"{100 * grown:+.1f}% | at most +{100 * SCALE_GROWTH:.0f}% "
+                    f"| {_met(grown <= SCALE_GROWTH)} |"
+                )
+        ratio = timing["ratio"]
+        lines.append(
+            f"| {name} | check / three bare trainings, {timing['steps']} steps "
+            f"({timing['check_seconds']:.1f} s / {timing['bare_seconds']:.1f} s) | {ratio:.2f} "
+            f"| at most {SCALE_TIME:.2f} | {_met(ratio <= SCALE_TIME)} |"
+        )
+    lines += ["", f"The whole section took {measured['seconds']:.0f} s to measure."]
+    return lines
 
 
 def replica_overheads(model: str = "noisy-line", steps: int = 500) -> dict:
@@ -341,6 +488,7 @@ def report(
     load: tuple[float, float] = (float("nan"), float("nan")),
     checking: dict | None = None,
     replicating: dict | None = None,
+    scale: dict | None = None,
 ) -> str:
     """The whole of BENCHMARKS.md: method, tables, targets and whether each was met."""
     lines = [
@@ -442,6 +590,8 @@ def report(
                 f"| {label} | {measured['bare_seconds']:.2f} | {measured['check_seconds']:.2f} "
                 f"| {measured['ratio']:.2f} | at most {limit:.2f} | {met} |"
             )
+    if scale:
+        lines += ["", *scale_section(scale)]
     if replicating:
         lines += ["", *replicas_section(replicating)]
     if not have_jax:

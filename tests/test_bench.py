@@ -159,3 +159,106 @@ def test_the_replicas_section_renders_every_row_and_column() -> None:
     page = bench.report({}, [], 500, True, {}, replicating={**measured, "results": results})
     assert page.endswith("\n".join(lines) + "\n")
     assert "## Replicas" not in bench.report({}, [], 500, True, {})
+
+
+# --- Checking at scale (scripts/bench_check.py --memory, the section of BENCHMARKS.md) ---
+
+MLP_FILE = ROOT / "scripts" / "bench_models" / "mlp_1m6.py"
+
+
+@pytest.mark.slow
+def test_each_memory_case_runs_and_reports_its_peak(tmp_path: Path) -> None:
+    from bench_check import BARE_STYLES, peak_case
+
+    recording = tmp_path / "recording"
+    cases = [peak_case("record", MLP_FILE, 2, str(recording), 1)]
+    cases += [peak_case(case, MLP_FILE, 2, str(recording), 1) for case in ("against", "check")]
+    cases += [peak_case(style, MLP_FILE, 2, None, 1) for style in BARE_STYLES]
+    assert [c["case"] for c in cases] == ["record", "against", "check", *BARE_STYLES]
+    assert all(c["steps"] == 2 and c["peak_mib"] > 0 and c["seconds"] > 0 for c in cases)
+    # The check and the check against its recording give one verdict; trainings give none.
+    assert cases[1]["verdict"] == cases[2]["verdict"] is not None
+    assert {c["verdict"] for c in cases[3:]} == {None}
+
+
+MEMORY = ["--memory", "1", "2"]
+
+
+@pytest.mark.slow
+def test_the_memory_measure_runs_each_case_in_its_own_process() -> None:
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "scripts" / "bench_check.py"), str(MLP_FILE), *MEMORY],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    measured = json.loads(done.stdout.strip().splitlines()[-1])
+    assert (measured["small"], measured["large"]) == (1, 2)
+    cases = [(c["case"], c["steps"]) for c in measured["cases"]]
+    assert cases == [("check", 1), ("check", 2), ("graph", 2), ("eager", 2), ("function", 2)]
+
+
+def _scale_measured(check_large: float, ratio: float) -> dict:
+    def case(name: str, steps: int, peak: float, verdict: str | None = None) -> dict:
+        return {"case": name, "steps": steps, "seconds": 1.0, "verdict": verdict, "peak_mib": peak}
+
+    def timing(steps: int) -> dict:
+        return {"steps": steps, "bare_seconds": 10.0, "check_seconds": 10.0 * ratio, "ratio": ratio}
+
+    bare = [case(style, 200, 600.0) for style in ("graph", "eager", "function")]
+    mlp = [case("check", 25, 1000.0, "equivalent"), case("check", 200, check_large, "equivalent")]
+    cnn = [case("check", 25, 1000.0, "equivalent"), case("check", 100, check_large, "equivalent")]
+    cnn += [case(style, 100, 600.0) for style in ("graph", "eager", "function")]
+    for steps in (25, 100):
+        cnn += [case("record", steps, 800.0), case("against", steps, 900.0, "equivalent")]
+    return {
+        "long": False,
+        "repeat": 1,
+        "seconds": 321.0,
+        "models": {
+            "mlp": {
+                "memory": {"small": 25, "large": 200, "cases": mlp + bare},
+                "time": timing(100),
+            },
+            "cnn": {"memory": {"small": 25, "large": 100, "cases": cnn}, "time": timing(100)},
+        },
+    }
+
+
+def test_the_scale_section_says_each_target_and_whether_it_was_met() -> None:
+    import bench
+
+    met = "\n".join(bench.scale_section(_scale_measured(check_large=1100.0, ratio=1.1)))
+    assert met.startswith("## Checking at scale")
+    assert "| mlp | check (equivalent) | 200 | 1.0 | 1100 |" in met
+    assert "| mlp | check's peak memory, 25 to 200 steps | +10.0% | at most +15% | yes |" in met
+    assert (
+        "| cnn | check's peak at 100 steps / largest bare training's | 1.83 | at most 2.00 | yes |"
+        in met
+    )
+    assert "| cnn | record's peak memory, 25 to 100 steps | +0.0% | at most +15% | yes |" in met
+    assert (
+        "| cnn | check --against's peak memory, 25 to 100 steps | +0.0% | at most +15% | yes |"
+        in met
+    )
+    timed = "| cnn | check / three bare trainings, 100 steps (11.0 s / 10.0 s) | 1.10 |"
+    assert timed + " at most 1.20 | yes |" in met
+    assert "behind `scripts/bench.py --long`" in met and "took 321 s" in met
+    missed = "\n".join(bench.scale_section(_scale_measured(check_large=1300.0, ratio=3.0)))
+    assert (
+        "| mlp | check's peak memory, 25 to 200 steps | +30.0% | at most +15% | **no** |" in missed
+    )
+    assert "| 3.00 | at most 1.20 | **no** |" in missed
+    page = bench.report({}, [], 500, True, {}, scale=_scale_measured(1100.0, 1.1))
+    assert "## Checking at scale" in page
+
+
+def test_writing_the_page_keeps_the_sections_other_scripts_append() -> None:
+    import bench
+
+    existing = "# Benchmarks\n\nold\n\n## Results\n\nold rows\n\n## Localising a layer\n\nkept\n"
+    page = "# Benchmarks\n\nnew\n\n## Results\n\nnew rows\n"
+    written = bench.keep_foreign_sections(page, existing)
+    assert written == page + "\n## Localising a layer\n\nkept\n"
+    assert bench.keep_foreign_sections(page, "") == page
+    assert bench.keep_foreign_sections(written, written) == written

@@ -24,7 +24,12 @@ from tfmigration.measure.migration_report import (
     LadderStep,
     StyleCheck,
 )
-from tfmigration.measure.ulp import max_ulp_distance, normwise_ulp_distance, relative_error
+from tfmigration.measure.ulp import (
+    in_chunks,
+    max_ulp_distance,
+    normwise_ulp_distance,
+    relative_error,
+)
 from tfmigration.measure.verdict import ARITHMETIC_RELATIVE
 from tfmigration.migration.mapping import Pair
 
@@ -528,11 +533,16 @@ def _worst_slot(
 def _relative_change(port_after: np.ndarray, tf1_after: np.ndarray, start: np.ndarray) -> float:
     """max|port change - TF1 change| / max|TF1 change|; infinite where TF1 did not move it and
     the port did."""
-    start = np.asarray(start, dtype=np.float64)
-    tf1_change = np.asarray(tf1_after, dtype=np.float64) - start
-    port_change = np.asarray(port_after, dtype=np.float64) - start
-    scale = float(np.max(np.abs(tf1_change))) if tf1_change.size else 0.0
-    error = float(np.max(np.abs(port_change - tf1_change))) if tf1_change.size else 0.0
+    arrays = np.broadcast_arrays(np.asarray(port_after), np.asarray(tf1_after), np.asarray(start))
+    scale = error = np.float64(0.0)
+    # A chunk at a time: whole float64 copies of a 10M-value kernel were the ladder's peak.
+    for port_chunk, tf1_chunk, start_chunk in in_chunks(*(a.ravel() for a in arrays)):
+        start_chunk = start_chunk.astype(np.float64)
+        tf1_change = tf1_chunk.astype(np.float64) - start_chunk
+        port_change = port_chunk.astype(np.float64) - start_chunk
+        scale = np.maximum(scale, np.max(np.abs(tf1_change)))
+        error = np.maximum(error, np.max(np.abs(port_change - tf1_change)))
+    scale, error = float(scale), float(error)
     if scale == 0.0:
         return math.inf if error else 0.0
     return error / scale

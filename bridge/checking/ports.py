@@ -134,38 +134,48 @@ class _FlatReader:
         self._read = read
 
     def __call__(self) -> np.ndarray:
-        return self._read().numpy()
+        # `_numpy()` views the concatenation's own fresh buffer (no variable shares it), where
+        # `.numpy()` would copy every value a second time.
+        return self._read()._numpy()
 
     def slice(self, flat: np.ndarray, index: int) -> np.ndarray:
         return flat[self._bounds[index] : self._bounds[index + 1]]
 
-    def relative(self, tf1_flat: np.ndarray, port_flat: np.ndarray, count: int) -> float:
+    def relative(
+        self, tf1_values: Sequence[np.ndarray], port_flat: np.ndarray, count: int
+    ) -> float:
         """The worst normwise relative distance, max|port - TF1| / max|TF1|, over the first
         `count` compared values (the paired variables)."""
         worst = 0.0
         for index in self._nonempty:
             if index >= count:
                 break
-            tf1 = self.slice(tf1_flat, index).astype(np.float64)
-            port = self.slice(port_flat, index).astype(np.float64)
-            worst = max(worst, relative_error(port, tf1))
+            tf1 = tf1_values[index].ravel()
+            worst = max(worst, relative_error(self.slice(port_flat, index), tf1))
         return worst
 
-    def compare(self, tf1_flat: np.ndarray, port_flat: np.ndarray) -> np.ndarray:
-        """The largest ULP distance within each compared value (0 for an empty one)."""
+    def compare(self, tf1_values: Sequence[np.ndarray], port_flat: np.ndarray) -> np.ndarray:
+        """The largest ULP distance within each compared value (0 for an empty one), TF1's
+        values given one array per compared value, in the reader's order: measured in place,
+        never concatenated (that copy alone cost as much as a step of a large model)."""
         worst = np.zeros(len(self._labels), dtype=np.uint64)
-        if self._mixed:
-            for index in self._nonempty:
-                dtype = self._dtypes[index]
-                tf1 = self.slice(tf1_flat, index).astype(dtype)
-                worst[index] = ulp_distance(tf1, self.slice(port_flat, index).astype(dtype)).max()
-        elif self._nonempty:
-            distances = ulp_distance(tf1_flat, port_flat.astype(tf1_flat.dtype, copy=False))
-            worst[self._nonempty] = np.maximum.reduceat(distances, self._bounds[self._nonempty])
+        # One dtype for TF1's values, as concatenating them would give.
+        common = np.result_type(*tf1_values) if tf1_values else None
+        for index in self._nonempty:
+            dtype = self._dtypes[index] if self._mixed else common
+            tf1 = tf1_values[index].ravel().astype(dtype, copy=False)
+            port = self.slice(port_flat, index).astype(dtype, copy=False)
+            worst[index] = max_ulp_distance(tf1, port)
         return worst
 
     def label(self, index: int) -> str:
         return self._labels[index]
+
+    def all_finite(self, flat: np.ndarray) -> bool:
+        """Whether every value of the paired variables is finite: a NaN carries through min, an
+        infinity shows in min or max, and neither needs a temporary the size of the model."""
+        params = flat[: self.split]
+        return not params.size or bool(np.isfinite(params.min()) and np.isfinite(params.max()))
 
     def first_nonfinite(self, flat: np.ndarray) -> str:
         bad = int(np.flatnonzero(~np.isfinite(flat))[0])
@@ -195,7 +205,8 @@ class PortRun:
         if scale is None:
             slots = []  # a scheduled lr: Keras's momentum slot cannot be put in TF1's convention
         self.reader = _FlatReader(port, pairs, slots, scale)
-        self._start = self.reader()[: self.reader.split]
+        # Copies of the paired variables alone: a view would keep the whole read (slots too).
+        self._start = self.reader()[: self.reader.split].copy()
         self._last = self._start
         self.first_loss: int | None = None
         self.first_values: int | None = None
@@ -231,17 +242,20 @@ class PortRun:
             self.first_loss = step
         if tf1_after is None:
             return  # a recording keeps every N-th step's variables
+        # The last read is dropped before the next is made: two reads of a large model at once
+        # were the check's peak memory.
+        self._last = None
         port_flat = reader()
-        if not np.isfinite(port_flat[: reader.split]).all():
+        if not reader.all_finite(port_flat):
             name = reader.first_nonfinite(port_flat)
             raise MigrationDiverged(
                 f"{port.mode} style: variable {name} holds a NaN or infinity after step {step}"
             )
         self._last = port_flat[: reader.split]
-        tf1_flat = np.concatenate([tf1_after[name].ravel() for name in reader.tf1_names])
-        if np.array_equal(tf1_flat, port_flat.astype(tf1_flat.dtype, copy=False)):
-            return  # equal bit for bit (one compare): nothing to measure
-        each = reader.compare(tf1_flat, port_flat)
+        tf1_values = [tf1_after[name] for name in reader.tf1_names]
+        each = reader.compare(tf1_values, port_flat)
+        if not each.any():
+            return  # equal bit for bit (+0.0 and -0.0 alike, as array_equal): nothing to measure
         worst, slot_worst = each[: len(pairs)], each[len(pairs) :]
         if worst.any():
             first = int(np.flatnonzero(worst)[0])
@@ -259,7 +273,7 @@ class PortRun:
             self.param_ulps[step] = int(worst.max())
             self.max_param = max(self.max_param, int(self.param_ulps[step]))
             self.param_relative = max(
-                self.param_relative, reader.relative(tf1_flat, port_flat, len(pairs))
+                self.param_relative, reader.relative(tf1_values, port_flat, len(pairs))
             )
         if slot_worst.size:
             if slot_worst.any() and self.first_values is None:

@@ -6,6 +6,20 @@ import numpy as np
 
 _SIGNED = {np.dtype(np.float32): np.int32, np.dtype(np.float64): np.int64}
 
+# Values per pass of the reductions below. A check reduces tens of millions of values after every
+# step; whole-array temporaries that size are fresh pages every time (page faults, then memory
+# bandwidth), where chunks this size reuse the same few hundred KiB in cache. Maxima do not
+# depend on how the values are split, so the results are the whole-array ones to the bit.
+_CHUNK = 1 << 16
+
+
+def in_chunks(*arrays: np.ndarray):
+    """Equal slices of flat arrays of one size, `_CHUNK` values at a time: for reductions over
+    a whole model that must not make temporaries the size of the model."""
+    size = arrays[0].size
+    for start in range(0, size, _CHUNK):
+        yield tuple(array[start : start + _CHUNK] for array in arrays)
+
 
 def _ordered(values: np.ndarray) -> np.ndarray:
     """Map floats to integers of the same width whose order and spacing match the floats' (one
@@ -53,16 +67,42 @@ def ulp_distance(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 
 def max_ulp_distance(a: np.ndarray, b: np.ndarray) -> int:
-    distances = ulp_distance(a, b)
-    return int(distances.max()) if distances.size else 0
+    """The largest element-wise ULP distance (0 for empty arrays), without ever holding the whole
+    array of distances."""
+    a = np.asarray(a)
+    b = np.asarray(b)
+    if a.shape != b.shape or a.size <= _CHUNK:
+        distances = ulp_distance(a, b)  # also says what is wrong with a bad pair
+        return int(distances.max()) if distances.size else 0
+    return max(_chunk_max_ulp_distance(x, y) for x, y in in_chunks(a.ravel(), b.ravel()))
+
+
+def _chunk_max_ulp_distance(a: np.ndarray, b: np.ndarray) -> int:
+    """`ulp_distance(a, b).max()` for one non-empty chunk, in fewer passes where it can."""
+    if a.dtype != b.dtype or a.dtype not in _SIGNED:
+        return int(ulp_distance(a, b).max())  # says what is wrong
+    a, b = np.ascontiguousarray(a), np.ascontiguousarray(b)
+    bits_a, bits_b = a.view(_SIGNED[a.dtype]), b.view(_SIGNED[a.dtype])
+    if np.bitwise_xor(bits_a, bits_b).min() < 0 or np.isnan(np.min(a)) or np.isnan(np.min(b)):
+        return int(ulp_distance(a, b).max())  # some pair of opposite signs, or a NaN to refuse
+    # Every pair has one sign, so their sign-magnitude bits are two integers on one side of 0
+    # whose difference is the magnitudes' difference, the ULP distance, and cannot overflow.
+    distance = np.subtract(bits_a, bits_b, dtype=np.int64)
+    return int(np.abs(distance, out=distance).max())
 
 
 def relative_error(actual: np.ndarray, reference: np.ndarray) -> float:
     """Normwise relative error max|actual - reference| / max|reference|, in float64."""
-    actual = np.asarray(actual, dtype=np.float64)
-    reference = np.asarray(reference, dtype=np.float64)
-    scale = np.max(np.abs(reference)) if reference.size else 0.0
-    error = np.max(np.abs(actual - reference)) if reference.size else 0.0
+    actual = np.asarray(actual)
+    reference = np.asarray(reference)
+    scale = error = 0.0
+    if reference.size:
+        actual, reference = np.broadcast_arrays(actual, reference)
+        for x, r in in_chunks(actual.ravel(), reference.ravel()):
+            r = r.astype(np.float64)
+            # np.maximum, not max(): a NaN must carry through as in one whole-array np.max.
+            scale = np.maximum(scale, np.max(np.abs(r)))
+            error = np.maximum(error, np.max(np.abs(x.astype(np.float64) - r)))
     if scale == 0.0:
         return float(error)
     return float(error / scale)
@@ -73,10 +113,13 @@ def normwise_ulp_distance(actual: np.ndarray, reference: np.ndarray) -> int:
     as wholes. Unlike the element-wise measure, an element that cancels to near zero (a gradient
     summing terms of opposite sign) does not read as thousands of ULPs for a rounding error."""
     reference = np.asarray(reference)
-    actual = np.asarray(actual).astype(reference.dtype)
+    actual = np.asarray(actual).astype(reference.dtype, copy=False)
     if reference.size == 0:
         return 0
-    largest = np.max(np.abs(reference))
+    actual, reference = np.broadcast_arrays(actual, reference)
+    largest = error = reference.dtype.type(0)
+    for x, r in in_chunks(actual.ravel(), reference.ravel()):
+        largest = np.maximum(largest, np.max(np.abs(r)))
+        error = np.maximum(error, np.max(np.abs(x.astype(np.float64) - r.astype(np.float64))))
     unit = np.spacing(largest) if largest > 0 else np.finfo(reference.dtype).smallest_subnormal
-    error = np.max(np.abs(actual.astype(np.float64) - reference.astype(np.float64)))
     return int(np.ceil(error / float(unit)))
