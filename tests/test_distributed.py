@@ -446,14 +446,13 @@ def test_tf1_between_graph_decays_the_learning_rate_as_the_split_batch_reference
     problem = prepare(
         "quadratic", TrainConfig(steps=30, optimizer="adam", seed=1, optimizer_options=choice)
     )
-    run = runner("graph")(problem, strict=True, replicas=2)
+    settings = RunSettings(strict=True, replicas=2)
+    run = runner("graph")(problem, settings)
     constant = runner("graph")(
-        prepare("quadratic", TrainConfig(steps=30, optimizer="adam", seed=1)),
-        strict=True,
-        replicas=2,
+        prepare("quadratic", TrainConfig(steps=30, optimizer="adam", seed=1)), settings
     )
     assert not np.array_equal(run.losses, constant.losses)  # the decay did something
-    _assert_same_run(run, split_batch_reference()(problem, 2, strict=True))
+    _assert_same_run(run, split_batch_reference(problem, 2, strict=True))
 
 
 def test_tf1_between_graph_with_4_workers_is_equivalent_to_the_split_batch_reference() -> None:
