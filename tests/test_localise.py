@@ -437,3 +437,15 @@ def test_compare_tensorboard_holds_each_style_s_loss_and_distance(tmp_path: Path
         )
         floor = {int(v) for v in events["distance/noise_floor_loss_ulps"].values()}
         assert floor == {record["noise_floor_ulps"]}
+
+
+def test_localise_false_leaves_out_the_layers_but_not_the_verdict() -> None:
+    # What scripts/bench_localise.py measures the localisation's cost against: the ladder's other
+    # rungs still run, so the port with the wrong pooling kind is still different.
+    report = check_migration(
+        LOCALISE / "cnn_average_pool.py", strict=True, styles=("eager",), localise=False
+    )
+    assert report.verdict == "different"
+    assert [f for f in report.findings if f.rung == "layer"] == []
+    assert report.records()[0]["layers"] == []
+    assert {f.rung for f in report.findings} - {"layer"}, report.explain()
