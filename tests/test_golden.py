@@ -239,3 +239,24 @@ def test_the_example_port_checks_against_its_committed_recording() -> None:
         # may be a last bit away, and the report must say why.
         assert report.verdict in ("identical", "equivalent"), report.explain()
         assert any("may be the machine, not the port" in note for note in report.notes)
+
+
+def test_the_floor_run_beside_the_lockstep_is_the_floor_measured_after_tf1(
+    recordings: Path,
+) -> None:
+    """A live check runs the noise floor's TF1 run on a TF1 program of its own, on a thread,
+    while the ports step; `record` runs it after TF1's run, on TF1's own program. Both are the
+    same run: the floors agree to the last ULP."""
+    live = check_migration(MIGRATIONS / "faithful.py", strict=True)
+    assert live.noise_floor is not None and live.noise_floor.param_ulps > 0
+    recorded = json.loads((recordings / "faithful" / MANIFEST).read_text())["noise_floor"]
+    floor = live.noise_floor
+    assert (floor.loss_ulps, floor.param_ulps, floor.slot_ulps) == (
+        recorded["loss_ulps"],
+        recorded["param_ulps"],
+        recorded["slot_ulps"],
+    )
+    assert (floor.loss_relative, floor.param_relative) == (
+        recorded["loss_relative"],
+        recorded["param_relative"],
+    )

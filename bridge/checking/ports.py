@@ -18,7 +18,12 @@ from tfmigration.measure.migration_report import (
     first_difference,
 )
 from tfmigration.measure.noise_floor import EveryStepNudgedFloor
-from tfmigration.measure.ulp import max_ulp_distance, relative_error, ulp_distance
+from tfmigration.measure.ulp import (
+    max_ulp_and_error,
+    max_ulp_distance,
+    relative_error,
+    ulp_distance,
+)
 from tfmigration.migration.mapping import Pair
 
 
@@ -92,10 +97,12 @@ def slot_pairs(
     return found
 
 
-class _FlatReader:
-    """Every compared port value (the paired variables, then the slots) read in one call as one
-    flat array, and TF1's names in the same order: a check reads them after every step, and one
-    traced concatenation costs far less than a `.numpy()` per variable."""
+class _Reader:
+    """Every compared port value (the paired variables, then the slots), read in one traced call
+    as one NumPy view per value, and TF1's names in the same order. A variable's read is its
+    own buffer (no copy) while nothing writes to it: the views are dropped before the port's
+    next step, and a view still held when the variable is written keeps the old value (Keras
+    and TensorFlow copy a variable's buffer before writing to it while a read shares it)."""
 
     def __init__(
         self, port: TF2Port, pairs: Sequence[Pair], slots: list, scale: float | None
@@ -104,88 +111,71 @@ class _FlatReader:
         variables += [variable for _, _, variable in slots]
         self.tf1_names = [p.tf1.name for p in pairs] + [tf1_name for tf1_name, _, _ in slots]
         self._labels = [p.tf1.name for p in pairs] + [key for _, key, _ in slots]
-        sizes = [int(np.prod(v.shape)) for v in variables]
-        self._bounds = np.cumsum([0, *sizes])
-        self.split = int(self._bounds[len(pairs)])
-        self._nonempty = [index for index, size in enumerate(sizes) if size]
+        self.split = len(pairs)
         self._dtypes = [tf.as_dtype(v.dtype).as_numpy_dtype for v in variables]
-        # One dtype read as it is; mixed ones as float64 (exact for float32), compared per value
-        # in its own dtype, so that a ULP is always the variable's own.
+        # Values of one dtype are compared as TF1's values share one; mixed ones each in the
+        # port's own dtype, so that a ULP is always the variable's own.
         self._mixed = len(set(self._dtypes)) > 1
-        dtype = (
-            tf.float64 if self._mixed else tf.as_dtype(self._dtypes[0] if variables else "float32")
-        )
         # Slots are kept in TF1's convention: Keras's momentum slot divided by -lr.
         divisors = [1.0] * len(pairs) + [scale or 1.0] * len(slots)
 
         @tf.function
-        def read() -> tf.Tensor:
-            return tf.concat(
-                [
-                    tf.reshape(tf.cast(v, dtype), [-1]) / tf.constant(d, dtype)
-                    if d != 1.0
-                    else tf.reshape(tf.cast(v, dtype), [-1])
-                    for v, d in zip(variables, divisors, strict=True)
-                ]
-                or [tf.zeros([0], dtype)],
-                axis=0,
-            )
+        def read() -> list[tf.Tensor]:
+            return [
+                tf.convert_to_tensor(v) / tf.constant(d, v.dtype)
+                if d != 1.0
+                else tf.convert_to_tensor(v)
+                for v, d in zip(variables, divisors, strict=True)
+            ]
 
-        self._read = read
+        self._read = read if variables else list
 
-    def __call__(self) -> np.ndarray:
-        # `_numpy()` views the concatenation's own fresh buffer (no variable shares it), where
-        # `.numpy()` would copy every value a second time.
-        return self._read()._numpy()
+    def __call__(self) -> list[np.ndarray]:
+        # `_numpy()` views each tensor's buffer, where `.numpy()` would copy every value.
+        return [tensor._numpy() for tensor in self._read()]
 
-    def slice(self, flat: np.ndarray, index: int) -> np.ndarray:
-        return flat[self._bounds[index] : self._bounds[index + 1]]
-
-    def relative(
-        self, tf1_values: Sequence[np.ndarray], port_flat: np.ndarray, count: int
-    ) -> float:
-        """The worst normwise relative distance, max|port - TF1| / max|TF1|, over the first
-        `count` compared values (the paired variables)."""
-        worst = 0.0
-        for index in self._nonempty:
-            if index >= count:
-                break
-            tf1 = tf1_values[index].ravel()
-            worst = max(worst, relative_error(self.slice(port_flat, index), tf1))
-        return worst
-
-    def compare(self, tf1_values: Sequence[np.ndarray], port_flat: np.ndarray) -> np.ndarray:
-        """The largest ULP distance within each compared value (0 for an empty one), TF1's
-        values given one array per compared value, in the reader's order: measured in place,
-        never concatenated (that copy alone cost as much as a step of a large model)."""
+    def measure(
+        self, tf1_values: Sequence[np.ndarray], values: Sequence[np.ndarray]
+    ) -> tuple[np.ndarray, float]:
+        """The largest ULP distance within each compared value (0 for an empty one), and the
+        worst normwise relative distance max|port - TF1| / max|TF1| over the paired variables,
+        from one pass over each value: TF1's values given one array per compared value, in
+        the reader's order."""
         worst = np.zeros(len(self._labels), dtype=np.uint64)
+        relative = 0.0
         # One dtype for TF1's values, as concatenating them would give.
         common = np.result_type(*tf1_values) if tf1_values else None
-        for index in self._nonempty:
+        for index, port in enumerate(values):
+            if not port.size:
+                continue
             dtype = self._dtypes[index] if self._mixed else common
             tf1 = tf1_values[index].ravel().astype(dtype, copy=False)
-            port = self.slice(port_flat, index).astype(dtype, copy=False)
-            worst[index] = max_ulp_distance(tf1, port)
-        return worst
+            port = port.ravel().astype(dtype, copy=False)
+            if index >= self.split:
+                worst[index] = max_ulp_distance(tf1, port)
+                continue
+            worst[index], error, scale = max_ulp_and_error(tf1, port)
+            relative = max(relative, error / scale if scale else error)
+        return worst, relative
 
     def label(self, index: int) -> str:
         return self._labels[index]
 
-    def all_finite(self, flat: np.ndarray) -> bool:
-        """Whether every value of the paired variables is finite: a NaN carries through min, an
-        infinity shows in min or max, and neither needs a temporary the size of the model."""
-        params = flat[: self.split]
-        return not params.size or bool(np.isfinite(params.min()) and np.isfinite(params.max()))
-
-    def first_nonfinite(self, flat: np.ndarray) -> str:
-        bad = int(np.flatnonzero(~np.isfinite(flat))[0])
-        return self._labels[int(np.searchsorted(self._bounds, bad, side="right")) - 1]
+    def first_nonfinite(self, values: Sequence[np.ndarray]) -> str | None:
+        """The first paired variable holding a NaN or an infinity, or None: a NaN carries
+        through min, an infinity shows in min or max, and neither needs a temporary the size of
+        the model."""
+        for index, value in enumerate(values[: self.split]):
+            if value.size and not (np.isfinite(value.min()) and np.isfinite(value.max())):
+                return self._labels[index]
+        return None
 
 
 class PortRun:
     """One port style's run against TF1, advanced a step at a time: the port's step k is taken
-    and compared with TF1's step k, and only the measures are kept (memory grows with the
-    model, not the steps)."""
+    (`advance`, where its loss is compared) and its values after it are read, then measured
+    against TF1's step k (`measure`, which may run on another thread while the next style
+    steps), and only the measures are kept (memory grows with the model, not the steps)."""
 
     def __init__(
         self,
@@ -204,10 +194,10 @@ class PortRun:
         scale = port.slot_scale()
         if scale is None:
             slots = []  # a scheduled lr: Keras's momentum slot cannot be put in TF1's convention
-        self.reader = _FlatReader(port, pairs, slots, scale)
-        # Copies of the paired variables alone: a view would keep the whole read (slots too).
-        self._start = self.reader()[: self.reader.split].copy()
-        self._last = self._start
+        self.reader = _Reader(port, pairs, slots, scale)
+        # The paired variables' starting values, held as reads: the port's first write to each
+        # copies it (its buffer is shared), once, and `moved` compares them with the last.
+        self._start = self.reader()[: self.reader.split]
         self.first_loss: int | None = None
         self.first_values: int | None = None
         self.first_what: str | None = None
@@ -221,16 +211,9 @@ class PortRun:
         found = [s for s in (self.first_loss, self.first_values) if s is not None]
         return min(found) if found else None
 
-    def advance(
-        self,
-        step: int,
-        features: np.ndarray,
-        labels: np.ndarray,
-        tf1_after: dict[str, np.ndarray] | None,
-    ) -> None:
-        """The port's step `step`, compared with TF1's loss and, where given, TF1's variables
-        after the same step."""
-        port, pairs, reader = self.port, self.pairs, self.reader
+    def advance(self, step: int, features: np.ndarray, labels: np.ndarray) -> None:
+        """The port's step `step`, its loss compared with TF1's."""
+        port = self.port
         start = time.perf_counter()
         loss = port.step(features, labels, step)
         self.seconds += time.perf_counter() - start
@@ -240,20 +223,25 @@ class PortRun:
             self.iterations[step] = port.iterations()
         if self.first_loss is None and self.losses[step] != self.reference.losses[step]:
             self.first_loss = step
-        if tf1_after is None:
-            return  # a recording keeps every N-th step's variables
-        # The last read is dropped before the next is made: two reads of a large model at once
-        # were the check's peak memory.
-        self._last = None
-        port_flat = reader()
-        if not reader.all_finite(port_flat):
-            name = reader.first_nonfinite(port_flat)
+
+    def read(self) -> list[np.ndarray]:
+        """The port's compared values now, as views (drop them before the port's next step)."""
+        return self.reader()
+
+    def measure(
+        self, step: int, tf1_after: dict[str, np.ndarray], values: Sequence[np.ndarray]
+    ) -> None:
+        """The port's `values` after step `step` (`read`) measured against TF1's after the same
+        step. Touches only this run's measures, so that it may run on a worker thread while
+        the main thread steps other styles; the runs' measures are read once it is done."""
+        pairs, reader = self.pairs, self.reader
+        name = reader.first_nonfinite(values)
+        if name is not None:
             raise MigrationDiverged(
-                f"{port.mode} style: variable {name} holds a NaN or infinity after step {step}"
+                f"{self.port.mode} style: variable {name} holds a NaN or infinity after step {step}"
             )
-        self._last = port_flat[: reader.split]
         tf1_values = [tf1_after[name] for name in reader.tf1_names]
-        each = reader.compare(tf1_values, port_flat)
+        each, relative = reader.measure(tf1_values, values)
         if not each.any():
             return  # equal bit for bit (+0.0 and -0.0 alike, as array_equal): nothing to measure
         worst, slot_worst = each[: len(pairs)], each[len(pairs) :]
@@ -261,7 +249,7 @@ class PortRun:
             first = int(np.flatnonzero(worst)[0])
             pair = pairs[first]
             if self.divergence is None:
-                port_value = reader.slice(port_flat, first).reshape(tf1_after[pair.tf1.name].shape)
+                port_value = values[first].reshape(tf1_after[pair.tf1.name].shape)
                 found = first_difference(
                     [(pair.tf1.name, pair.tf2.name, tf1_after[pair.tf1.name], port_value)], step
                 )
@@ -272,9 +260,7 @@ class PortRun:
                 self.first_values, self.first_what = step, pair.tf1.name
             self.param_ulps[step] = int(worst.max())
             self.max_param = max(self.max_param, int(self.param_ulps[step]))
-            self.param_relative = max(
-                self.param_relative, reader.relative(tf1_values, port_flat, len(pairs))
-            )
+            self.param_relative = max(self.param_relative, relative)
         if slot_worst.size:
             if slot_worst.any() and self.first_values is None:
                 self.first_values = step
@@ -309,5 +295,8 @@ class PortRun:
             loss_relative=relative_error(self.losses, reference.losses),
             param_relative=self.param_relative,
             iterations=self.iterations,
-            moved=not np.array_equal(self._start, self._last),
+            moved=any(
+                not np.array_equal(start, last)
+                for start, last in zip(self._start, self.read(), strict=False)
+            ),
         )
