@@ -27,8 +27,8 @@ from bridge.checking.ports import PortRun, align, align_optimizer, first_beyond,
 from bridge.checking.reference import (
     Batches,
     MigrationDiverged,
-    NudgedRun,
     Reference,
+    noise_floor,
     refuse_untrained,
     replay,
     start_reference,
@@ -163,15 +163,13 @@ def _compare(
     port parts, the noise floor and the ladder at the first differing step and at the first
     step beyond the floor; then the report."""
     settings, reference, program = check.settings, check.reference, check.program
-    results, findings, nudged = _run_ports(
-        check, optimizer_state=optimizer_state, tf1_rate=tf1_rate
-    )
+    results, findings = _run_ports(check, optimizer_state=optimizer_state, tf1_rate=tf1_rate)
     differences = [r.first_difference_step for r in results if r.first_difference_step is not None]
     floor, beyond = recorded_floor, None
     runs: list[LadderStep] = []
     if differences and program is not None:
         check.announce("noise floor")
-        floor = nudged.floor()
+        floor = noise_floor(program, reference, check.batches, settings.steps, settings.seed)
     if floor is not None:
         beyond = first_beyond(results, floor, settings.tolerance_ulps)
     rerun_at = (
@@ -181,6 +179,7 @@ def _compare(
         rerun_at = {_recorded_before(reference, step) for step in rerun_at}
     for step in sorted(rerun_at):
         if program is not None:
+            _keep_only(reference, {s for s in rerun_at if s >= step})
             unrepeatable = replay(program, reference, check.batches, step)
             if unrepeatable:
                 check.notes.append(unrepeatable)
@@ -307,7 +306,7 @@ def pair_variables(
 
 def _run_ports(
     check: CheckContext, *, optimizer_state: bool = False, tf1_rate: float | None = None
-) -> tuple[list[StyleCheck], list[Finding], NudgedRun | None]:
+) -> tuple[list[StyleCheck], list[Finding]]:
     """The reference's record, then each port style trained from TF1's initial values in
     lockstep with TF1 (`check.program`, live) or its recording (`reference.after`); and what
     the eager port starts with that TF1 does not (`starting_state`), compared before it trains:
@@ -333,7 +332,7 @@ def _run_ports(
         runs.append(PortRun(port, port_pairs, reference, steps, shown))
     names = ["graph", *styles]
     check.announce(", ".join(names[:-1]) + f" and {names[-1]} in lockstep")
-    nudged = _lockstep(runs, check)
+    _lockstep(runs, check)
     graph = StyleCheck(
         mode="graph",
         losses=reference.losses,
@@ -345,10 +344,10 @@ def _run_ports(
         divergence=None,
         seconds=reference.seconds,
     )
-    return [graph, *(run.result() for run in runs)], start, nudged
+    return [graph, *(run.result() for run in runs)], start
 
 
-def _lockstep(runs: Sequence[PortRun], check: CheckContext) -> NudgedRun | None:
+def _lockstep(runs: Sequence[PortRun], check: CheckContext) -> None:
     """TF1's step k (or its recording's), then each port's step k, measured, then dropped: only
     the snapshots the ladder and the noise floor need are kept (before and after the first step
     at which a port differs, and the last), so memory grows with the model, not the steps.
@@ -358,66 +357,52 @@ def _lockstep(runs: Sequence[PortRun], check: CheckContext) -> NudgedRun | None:
     costs as much as a step, and a port's eager step leaves the second core idle. The worker
     measures in order; step k's measures are waited for before any port takes step k + 1
     (the views they read are then dropped, so no step writes a variable a measure still reads),
-    and a divergence it finds is raised there, naming step k.
-
-    Live, once a port differs, the noise floor's TF1 run (`NudgedRun`) starts on a TF1 program
-    of its own, on a thread of its own, and runs alongside; it is returned for `_compare` to
-    wait for (None where every port stayed identical, or against a recording)."""
+    and a divergence it finds is raised there, naming step k."""
     reference, batches, program = check.reference, check.batches, check.program
     steps, grappler_off = check.settings.steps, check.settings.strict
     tf1_moved = program is None
-    nudged = None
-    try:
-        kept = Kept(reference, program is not None, steps)
-        with (
-            grappler_disabled(grappler_off and any(run.port.mode == "function" for run in runs)),
-            ThreadPoolExecutor(max_workers=1, thread_name_prefix="tfbridge-measure") as worker,
-        ):
-            pending: list[Future] = []
-            for step in range(steps):
-                if program is not None:
-                    tf1_train(program, reference, batches, step)
-                # TF1's step ran while the last style's measure did; TF1's values are read after
-                # it, so that two snapshots (the step before and this one) are held, not three.
-                _settle(pending)
-                if kept.settled(step - 1, _differs(runs)) and program is not None:
-                    nudged = _start_floor(check)
-                if program is not None:
-                    after = program.snapshot()
-                    tf1_moved = tf1_moved or program.changed_trainable(reference.initial, after)
-                else:
-                    after = reference.after.get(step)
-                kept.add(step, after)
-                features, labels = batches(step)
-                for run in runs:
-                    run.advance(step, features, labels)
-                    if after is not None:  # a recording keeps every N-th step's variables
-                        pending.append(worker.submit(run.measure, step, after, run.read()))
-                after = None
+    kept = Kept(reference, program is not None, steps)
+    with (
+        grappler_disabled(grappler_off and any(run.port.mode == "function" for run in runs)),
+        ThreadPoolExecutor(max_workers=1, thread_name_prefix="tfbridge-measure") as worker,
+    ):
+        pending: list[Future] = []
+        for step in range(steps):
+            if program is not None:
+                tf1_train(program, reference, batches, step)
+            # TF1's step ran while the last style's measure did; TF1's values are read after
+            # it, so that two snapshots (the step before and this one) are held, not three.
             _settle(pending)
-            if kept.settled(steps - 1, _differs(runs)) and program is not None:
-                nudged = _start_floor(check)
-        if not tf1_moved:
-            refuse_untrained(program, steps)
-    except BaseException:
-        if nudged is not None:
-            nudged.cancel()
-        raise
-    return nudged
+            kept.settled(step - 1, _differs(runs))
+            if program is not None:
+                after = program.snapshot()
+                tf1_moved = tf1_moved or program.changed_trainable(reference.initial, after)
+            else:
+                after = reference.after.get(step)
+            kept.add(step, after)
+            features, labels = batches(step)
+            for run in runs:
+                run.advance(step, features, labels)
+                if after is not None:  # a recording keeps every N-th step's variables
+                    pending.append(worker.submit(run.measure, step, after, run.read()))
+            after = None
+        _settle(pending)
+        kept.settled(steps - 1, _differs(runs))
+    if not tf1_moved:
+        refuse_untrained(program, steps)
+
+
+def _keep_only(reference: Reference, steps: set[int]) -> None:
+    """Drop every live TF1 snapshot but those the ladder still needs at `steps` (each step's
+    and the one before): each is TF1's whole state, the largest thing a check holds, and the
+    floor and the earlier rungs are done with theirs."""
+    needed = {s for step in steps for s in (step - 1, step)}
+    for step in [s for s in reference.after if s not in needed]:
+        del reference.after[step]
 
 
 def _differs(runs: Sequence[PortRun]) -> bool:
     return any(run.first_difference_step is not None for run in runs)
-
-
-def _start_floor(check: CheckContext) -> NudgedRun:
-    """The noise floor's TF1 run, started: TF1 built again (its own graph and Session) so that
-    it can run while the check's own TF1 program takes the lockstep's steps."""
-    settings = check.settings
-    program = TF1Program(check.migration, strict=settings.strict, seed=settings.seed)
-    return NudgedRun(
-        program, check.reference, check.batches, settings.steps, settings.seed, close=True
-    ).start()
 
 
 def _settle(pending: list[Future]) -> None:
@@ -449,20 +434,18 @@ class Kept:
         if self._first is None:
             self._recent[step] = after
 
-    def settled(self, step: int, differs: bool) -> bool:
-        """Step `step`'s measures are in: keep what the first difference needs, drop the rest.
-        True when `step` is the first at which a port differs."""
+    def settled(self, step: int, differs: bool) -> None:
+        """Step `step`'s measures are in: keep what the first difference needs, drop the rest."""
         if not self._live or step < 0 or self._first is not None:
-            return False
+            return
         if differs:
             self._first = step
             if step > 0:
                 self._reference.after[step - 1] = self._recent[step - 1]
             self._reference.after[step] = self._recent[step]
             self._recent.clear()
-            return True
+            return
         self._recent.pop(step - 1, None)
-        return False
 
 
 def _check_recorded(

@@ -241,12 +241,10 @@ def test_the_example_port_checks_against_its_committed_recording() -> None:
         assert any("may be the machine, not the port" in note for note in report.notes)
 
 
-def test_the_floor_run_beside_the_lockstep_is_the_floor_measured_after_tf1(
-    recordings: Path,
-) -> None:
-    """A live check runs the noise floor's TF1 run on a TF1 program of its own, on a thread,
-    while the ports step; `record` runs it after TF1's run, on TF1's own program. Both are the
-    same run: the floors agree to the last ULP."""
+def test_a_live_checks_floor_is_the_recordings_to_the_last_ulp(recordings: Path) -> None:
+    """A live check measures the noise floor after its lockstep, with its TF1 snapshots
+    dropped as it went (`bridge/check.py` `Kept`); `record` after a TF1 run that kept every
+    fifth step. The floors are the same run's: they agree to the last ULP."""
     live = check_migration(MIGRATIONS / "faithful.py", strict=True)
     assert live.noise_floor is not None and live.noise_floor.param_ulps > 0
     recorded = json.loads((recordings / "faithful" / MANIFEST).read_text())["noise_floor"]
