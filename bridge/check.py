@@ -418,12 +418,12 @@ def _settle(pending: list[Future]) -> None:
 
 class Kept:
     """The live TF1 snapshots a check keeps: each step's until its measures say whether a port
-    differs there (the step before and the step), then only
-    those before and after the first differing step, and the last step's."""
+    differs there (so two at once: the step before and the step), then only those before and
+    after the first differing step, and the last step's."""
 
     def __init__(self, reference: Reference, live: bool, steps: int) -> None:
         self._reference, self._live, self._steps = reference, live, steps
-        self._recent: dict[int, dict[str, np.ndarray]] = {-1: reference.initial}
+        self._recent: dict[int, dict[str, np.ndarray]] = {}
         self._first: int | None = None
 
     def add(self, step: int, after: dict[str, np.ndarray] | None) -> None:

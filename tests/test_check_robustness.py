@@ -132,6 +132,41 @@ def test_an_internal_error_in_check_is_exit_3_naming_what_was_done(
     assert not output.exists()
 
 
+def test_an_internal_error_on_the_measuring_thread_is_exit_3_not_a_verdict(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The ULP measures run on a worker thread beside the lockstep: a bug there still reaches
+    the command as our crash, before any port takes another step, and nothing is written."""
+    monkeypatch.setattr(bridge.checking.ports.PortRun, "measure", boom)
+    result, path, output = check(tmp_path, GOOD)
+    refused(
+        result,
+        f"internal error while checking {path} (graph, eager and function in lockstep): "
+        "RuntimeError: a bug of ours ... "
+        "-- a bug in tf-migration-bridge, not in your input; please report it with the command "
+        "that caused it (TFBRIDGE_DEBUG=1 prints the traceback)",
+        INTERNAL_ERROR_EXIT,
+    )
+    assert not output.exists()
+
+
+def test_a_port_that_writes_a_nan_is_named_by_style_variable_and_step_exit_1(
+    tmp_path: Path,
+) -> None:
+    """A port whose loss stays finite but whose step leaves a NaN in a variable: found by the
+    measuring thread, raised as one line naming the style, TF1's variable and the step."""
+    text = changed(
+        "    return loss\n",
+        "    line.b.assign(tf.fill([1], float('nan')))\n    return loss\n",
+    )
+    result, _, output = check(tmp_path, text)
+    assert result.exit_code == 1, result.output
+    assert error_lines(result) == [
+        "Error: eager style: variable line/b holds a NaN or infinity after step 0"
+    ]
+    assert not output.exists()
+
+
 def test_the_traceback_of_an_internal_error_is_printed_on_request(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

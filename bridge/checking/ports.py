@@ -18,12 +18,7 @@ from tfmigration.measure.migration_report import (
     first_difference,
 )
 from tfmigration.measure.noise_floor import EveryStepNudgedFloor
-from tfmigration.measure.ulp import (
-    max_ulp_and_error,
-    max_ulp_distance,
-    relative_error,
-    ulp_distance,
-)
+from tfmigration.measure.ulp import max_ulp_distance, relative_error, ulp_distance
 from tfmigration.migration.mapping import Pair
 
 
@@ -138,9 +133,9 @@ class _Reader:
         self, tf1_values: Sequence[np.ndarray], values: Sequence[np.ndarray]
     ) -> tuple[np.ndarray, float]:
         """The largest ULP distance within each compared value (0 for an empty one), and the
-        worst normwise relative distance max|port - TF1| / max|TF1| over the paired variables,
-        from one pass over each value: TF1's values given one array per compared value, in
-        the reader's order."""
+        worst normwise relative distance max|port - TF1| / max|TF1| over the paired variables
+        (measured only where a variable differs: elsewhere it is 0): TF1's values given one
+        array per compared value, in the reader's order."""
         worst = np.zeros(len(self._labels), dtype=np.uint64)
         relative = 0.0
         # One dtype for TF1's values, as concatenating them would give.
@@ -151,11 +146,9 @@ class _Reader:
             dtype = self._dtypes[index] if self._mixed else common
             tf1 = tf1_values[index].ravel().astype(dtype, copy=False)
             port = port.ravel().astype(dtype, copy=False)
-            if index >= self.split:
-                worst[index] = max_ulp_distance(tf1, port)
-                continue
-            worst[index], error, scale = max_ulp_and_error(tf1, port)
-            relative = max(relative, error / scale if scale else error)
+            worst[index] = max_ulp_distance(tf1, port)
+            if worst[index] and index < self.split:
+                relative = max(relative, relative_error(port, tf1))
         return worst, relative
 
     def label(self, index: int) -> str:

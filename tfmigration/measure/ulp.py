@@ -91,55 +91,6 @@ def _chunk_max_ulp_distance(a: np.ndarray, b: np.ndarray) -> int:
     return int(np.abs(distance, out=distance).max())
 
 
-def max_ulp_and_error(reference: np.ndarray, actual: np.ndarray) -> tuple[int, float, float]:
-    """`max_ulp_distance(reference, actual)`, with max|actual - reference| (in float64) and
-    max|reference| from the same pass over the values: a check measures every variable of a
-    large model after every step, and each extra pass over it costs as much as a small step.
-    `relative_error(actual, reference)` is the second over the third (the second where the
-    third is 0)."""
-    reference = np.asarray(reference)
-    actual = np.asarray(actual)
-    if (
-        reference.shape != actual.shape
-        or reference.dtype != actual.dtype
-        or reference.dtype != np.float32
-        or reference.size <= _CHUNK
-    ):
-        ulps = max_ulp_distance(reference, actual)
-        if not reference.size:
-            return ulps, 0.0, 0.0
-        scale = float(np.max(np.abs(reference.astype(np.float64))))
-        if not ulps:
-            return 0, 0.0, scale
-        error = float(np.max(np.abs(actual.astype(np.float64) - reference.astype(np.float64))))
-        return ulps, error, scale
-    ulps, error, scale = 0, 0.0, 0.0
-    for r, a in in_chunks(reference.ravel(), actual.ravel()):
-        r, a = np.ascontiguousarray(r), np.ascontiguousarray(a)
-        low, high = r.min(), r.max()
-        if np.isnan(low) or np.isnan(a.min()):
-            raise ValueError("ulp_distance is undefined for NaN")
-        # |reference| at its largest, exactly, from float32 extremes: no temporary.
-        scale = max(scale, float(high), -float(low))
-        bits_r, bits_a = r.view(np.int32), a.view(np.int32)
-        distance = np.subtract(bits_r, bits_a, dtype=np.int64)
-        np.abs(distance, out=distance)
-        opposite = np.bitwise_xor(bits_r, bits_a) < 0
-        if opposite.any():
-            # Opposite signs: one float each side of zero, as many ULPs apart as their
-            # magnitudes' sum (+0.0 and -0.0 are both magnitude 0, so 0 apart).
-            magnitude = np.int32(0x7FFFFFFF)
-            distance[opposite] = np.add(
-                bits_r[opposite] & magnitude, bits_a[opposite] & magnitude, dtype=np.int64
-            )
-        chunk_ulps = int(distance.max())
-        if chunk_ulps:
-            ulps = max(ulps, chunk_ulps)
-            difference = np.subtract(a, r, dtype=np.float64)
-            error = max(error, float(np.max(np.abs(difference, out=difference))))
-    return ulps, error, scale
-
-
 def relative_error(actual: np.ndarray, reference: np.ndarray) -> float:
     """Normwise relative error max|actual - reference| / max|reference|, in float64."""
     actual = np.asarray(actual)
