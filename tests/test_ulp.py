@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from tfmigration.measure.ulp import max_ulp_distance, relative_error, ulp_distance
+from tfmigration.measure.ulp import max_ulp_distance, relative_error, same_bits, ulp_distance
 
 FLOAT32 = st.floats(allow_nan=False, width=32)
 FLOAT64 = st.floats(allow_nan=False)
@@ -65,3 +65,18 @@ def test_max_ulp_distance_and_relative_error() -> None:
     assert max_ulp_distance(np.float32([]), np.float32([])) == 0
     assert relative_error(np.array([1.0, 2.1]), np.array([1.0, 2.0])) == pytest.approx(0.05)
     assert relative_error(np.array([0.5]), np.array([0.0])) == 0.5
+
+
+def test_same_bits_is_bit_for_bit_in_every_chunk() -> None:
+    values = np.linspace(-3, 3, 200_001, dtype=np.float32)
+    assert same_bits(values, values.copy())
+    late = values.copy()
+    late[-1] = np.nextafter(late[-1], np.float32(np.inf))  # one ULP, in the last chunk
+    assert not same_bits(values, late)
+    assert max_ulp_distance(values, late) == 1
+    assert not same_bits(np.float32([0.0]), np.float32([-0.0]))  # equal values, other bits
+    assert max_ulp_distance(np.float32([0.0]), np.float32([-0.0])) == 0
+    assert same_bits(np.float32([np.nan]), np.float32([np.nan]))  # the same bits
+    assert not same_bits(np.float32([1, 2]), np.float64([1, 2]))
+    assert not same_bits(np.float32([1, 2]), np.float32([[1, 2]]))
+    assert same_bits(np.float32([]), np.float32([]))

@@ -18,7 +18,7 @@ from tfmigration.measure.migration_report import (
     first_difference,
 )
 from tfmigration.measure.noise_floor import EveryStepNudgedFloor
-from tfmigration.measure.ulp import max_ulp_distance, relative_error, ulp_distance
+from tfmigration.measure.ulp import max_ulp_distance, relative_error, same_bits, ulp_distance
 from tfmigration.migration.mapping import Pair
 
 
@@ -111,6 +111,10 @@ class _Reader:
         # Values of one dtype are compared as TF1's values share one; mixed ones each in the
         # port's own dtype, so that a ULP is always the variable's own.
         self._mixed = len(set(self._dtypes)) > 1
+        # Which values have matched TF1's bit for bit at every step so far: those are compared
+        # bit for bit first (one pass), the rest by ULPs at once (a port that parted from TF1
+        # seldom meets it again, and where it does the ULP distance says 0 all the same).
+        self._same = [True] * len(variables)
         # Slots are kept in TF1's convention: Keras's momentum slot divided by -lr.
         divisors = [1.0] * len(pairs) + [scale or 1.0] * len(slots)
 
@@ -146,6 +150,9 @@ class _Reader:
             dtype = self._dtypes[index] if self._mixed else common
             tf1 = tf1_values[index].ravel().astype(dtype, copy=False)
             port = port.ravel().astype(dtype, copy=False)
+            if self._same[index] and same_bits(tf1, port):
+                continue
+            self._same[index] = False
             worst[index] = max_ulp_distance(tf1, port)
             if worst[index] and index < self.split:
                 relative = max(relative, relative_error(port, tf1))
