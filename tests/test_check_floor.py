@@ -1,6 +1,7 @@
 """`tfbridge check`'s noise floor nudges TF1's variables one ULP after every update: the nudge
 must move every nonzero element exactly one ULP, in both directions, with signs that the seed
-and the step decide (so a floor repeats, and no two steps share one pattern of signs)."""
+and the step decide (so a floor repeats, and no two steps share one pattern of signs). A port
+leaves the floor at its first step beyond it, which is where the ladder reruns."""
 
 from __future__ import annotations
 
@@ -9,7 +10,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from bridge.checking.ports import first_beyond
 from graphmode.migration import TF1Program
+from tfmigration.measure.migration_report import StyleCheck
+from tfmigration.measure.noise_floor import EveryStepNudgedFloor
 from tfmigration.measure.ulp import ulp_distance
 from tfmigration.migration.contract import load
 
@@ -74,3 +78,45 @@ def test_the_nudge_moves_every_nonzero_element_one_ulp_with_signs_from_seed_and_
     one = np.sign(nudged["classifier/fc1/weights"] - start["classifier/fc1/weights"]).ravel()
     two = np.sign(nudged["classifier/fc2/weights"] - start["classifier/fc2/weights"]).ravel()
     assert 0.4 < (one[:1500] == two).mean() < 0.6
+
+
+def _port_run(loss_ulps: list[int], param_ulps: list[int], slot_ulps: int) -> StyleCheck:
+    return StyleCheck(
+        mode="eager",
+        losses=np.zeros(len(loss_ulps), np.float32),
+        max_loss_ulps=max(loss_ulps),
+        max_param_ulps=max(param_ulps),
+        max_slot_ulps=slot_ulps,
+        first_divergent_step=0,
+        first_divergent_variable=None,
+        divergence=None,
+        seconds=0.0,
+        first_difference_step=0,
+        loss_ulps=np.array(loss_ulps),
+        param_ulps=np.array(param_ulps),
+    )
+
+
+TF1_RUN = _port_run([0, 0, 0, 0], [0, 0, 0, 0], 0)
+FLOOR = EveryStepNudgedFloor(loss_ulps=100, param_ulps=1000, slot_ulps=5000)
+
+
+@pytest.mark.parametrize(
+    ("loss_ulps", "param_ulps", "slot_ulps", "beyond"),
+    [
+        ([3, 50, 90, 99], [10, 200, 900, 1000], 5000, None),  # within the floor throughout
+        ([3, 50, 101, 99], [10, 200, 900, 1000], 5000, 2),  # a loss beyond it at step 2
+        ([3, 50, 90, 99], [10, 1001, 900, 1000], 9000, 1),  # a variable at step 1 comes first
+        # Slots beyond only at the end, where the floor's were measured: the last step, so the
+        # ladder reruns there (left None, nothing could earn `equivalent`, nor show it is not).
+        ([3, 50, 90, 99], [10, 200, 900, 1000], 5001, 3),
+        ([3, 50, 90, 99], [10, 200, 900, 1000], 60, None),  # within --tolerance-ulps 64
+    ],
+)
+def test_a_port_leaves_the_floor_at_its_first_step_beyond_it(
+    loss_ulps: list[int], param_ulps: list[int], slot_ulps: int, beyond: int | None
+) -> None:
+    port = _port_run(loss_ulps, param_ulps, slot_ulps)
+    assert first_beyond([TF1_RUN, port], FLOOR, 64) == beyond
+    # Without a floor, --tolerance-ulps alone: a variable 200 ULPs apart at step 1.
+    assert first_beyond([TF1_RUN, port], EveryStepNudgedFloor(0, 0, 0), 64) == 1

@@ -25,8 +25,10 @@ from tfmigration.migration.mapping import Pair
 def first_beyond(
     results: Sequence[StyleCheck], floor: EveryStepNudgedFloor, tolerance_ulps: int
 ) -> int | None:
-    """The first step at which a port is further from TF1 than rounding alone moves TF1."""
-    steps = []
+    """The first step at which a port is further from TF1 than rounding alone moves TF1: its
+    loss or a variable at a step, or else its slots at the last step (the floor's slots are
+    measured at the end only), so that the ladder reruns where it left the floor."""
+    steps, ends = [], []
     for result in results[1:]:
         if result.loss_ulps is None or result.param_ulps is None:
             continue
@@ -35,7 +37,9 @@ def first_beyond(
         )
         if beyond.any():
             steps.append(int(np.flatnonzero(beyond)[0]))
-    return min(steps) if steps else None
+        elif result.max_slot_ulps > max(floor.slot_ulps, tolerance_ulps):
+            ends.append(len(result.loss_ulps) - 1)
+    return min(steps) if steps else min(ends) if ends else None
 
 
 def renamed(pairs: Sequence[Pair], named_from: TF2Port, port: TF2Port) -> list[Pair]:
