@@ -437,7 +437,10 @@ def check_inference_command(
     type=click.IntRange(min=1),
     default=1,
     show_default=True,
-    help="Keep the variables every N steps (the first and last always); losses every step.",
+    help=(
+        "Keep the variables every N steps (the first, the last and the one before it always); "
+        "losses every step."
+    ),
 )
 @reports_user_errors
 def record(

@@ -41,8 +41,8 @@ def record_migration(
 ) -> dict:
     """Run the file's TF1 side and write its golden trajectory to `output`; return the manifest.
 
-    Variables are kept after every `every`-th step's update (the first and the last always);
-    losses and the noise floor (one extra TF1 run) for every step."""
+    Variables are kept after every `every`-th step's update (the first, the last and the one
+    before it always); losses and the noise floor (one extra TF1 run) for every step."""
     if isinstance(every, bool) or not isinstance(every, int) or every <= 0:
         raise ConfigError(f"--every {every!r} must be a positive whole number")
     # Refused before TF1 runs, so a long run never ends at a destination it may not write.

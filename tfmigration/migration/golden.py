@@ -161,8 +161,9 @@ class Recording:
 
 
 def recorded_steps(steps: int, every: int) -> list[int]:
-    """The steps whose variables are kept: every `every`-th, the first and the last always."""
-    return sorted({0, steps - 1, *range(0, steps, every)})
+    """The steps whose variables are kept: every `every`-th, the first, the last and the one
+    before it always (the ladder reruns the last step from it where slots leave the floor)."""
+    return sorted({0, max(steps - 2, 0), steps - 1, *range(0, steps, every)})
 
 
 def check_destination(directory: str | Path) -> Path | None:
