@@ -350,7 +350,7 @@ def _run_ports(
 def _lockstep(runs: Sequence[PortRun], check: CheckContext) -> None:
     """TF1's step k (or its recording's), then each port's step k, measured, then dropped: only
     the snapshots the ladder and the noise floor need are kept (before and after the first step
-    at which a port differs, and the last), so memory grows with the model, not the steps.
+    at which a port differs, and the last two), so memory grows with the model, not the steps.
 
     Measuring a step (ULPs of every variable and slot, in NumPy) runs on one worker thread
     while the main thread takes the next style's step and TF1's next step: on a large model it
@@ -419,7 +419,8 @@ def _settle(pending: list[Future]) -> None:
 class Kept:
     """The live TF1 snapshots a check keeps: each step's until its measures say whether a port
     differs there (so two at once: the step before and the step), then only those before and
-    after the first differing step, and the last step's."""
+    after the first differing step, and the last two steps' (the noise floor ends at the last
+    and holds slots against it there, so the ladder may rerun it)."""
 
     def __init__(self, reference: Reference, live: bool, steps: int) -> None:
         self._reference, self._live, self._steps = reference, live, steps
@@ -429,7 +430,7 @@ class Kept:
     def add(self, step: int, after: dict[str, np.ndarray] | None) -> None:
         if not self._live:
             return
-        if step == self._steps - 1:
+        if step >= self._steps - 2:  # the floor compares the last; the ladder may rerun it
             self._reference.after[step] = after
         if self._first is None:
             self._recent[step] = after
