@@ -535,7 +535,8 @@ def _one_ulp_nudge(variable: tf.Variable, seed: tf.Tensor) -> tf.Operation:
     """`variable += variable * (±c)`, c = eps/2 * (1 + eps) of its dtype: the product is more
     than half an ULP and less than one and a half, so every nonzero finite element rounds to its
     neighbour, up or down by the sign. The signs are the bits of one Philox word per 32
-    elements: a third of the time a `nextafter` towards a drawn direction took on a 10M kernel."""
+    elements: about a quarter of the time a uniform draw and a `nextafter` per element took on
+    the 10M-parameter CNN's kernel (40-47 ms against 169-179 ms a step, 2 busy cores)."""
     dtype = variable.dtype.base_dtype
     eps = float(np.finfo(dtype.as_numpy_dtype).eps)
     size = tf.size(variable, out_type=tf.int32)
