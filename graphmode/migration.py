@@ -513,9 +513,12 @@ class TF1Program:
             return None
         return float(self.session.run(self._regularization))
 
-    def snapshot(self) -> dict[str, np.ndarray]:
-        """Every variable's value by TF1 name: the model's, the optimizers' and global_step."""
-        return self.session.run(self._fetch_all)
+    def snapshot(self, names: Sequence[str] | None = None) -> dict[str, np.ndarray]:
+        """Every variable's value by TF1 name: the model's, the optimizers' and global_step; or
+        the named variables' alone."""
+        if names is None:
+            return self.session.run(self._fetch_all)
+        return self.session.run({name: self._fetch_all[name] for name in names})
 
     def load(self, values: dict[str, np.ndarray]) -> None:
         """Assign TF1-named values (model variables, slots, beta powers) in one run."""

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from bridge.checking.ports import first_beyond
+from bridge.checking.ports import departure, first_beyond
 from graphmode.migration import TF1Program
 from tfmigration.measure.migration_report import StyleCheck
 from tfmigration.measure.noise_floor import EveryStepNudgedFloor
@@ -120,3 +120,27 @@ def test_a_port_leaves_the_floor_at_its_first_step_beyond_it(
     assert first_beyond([TF1_RUN, port], FLOOR, 64) == beyond
     # Without a floor, --tolerance-ulps alone: a variable 200 ULPs apart at step 1.
     assert first_beyond([TF1_RUN, port], EveryStepNudgedFloor(0, 0, 0), 64) == 1
+
+
+@pytest.mark.parametrize(
+    ("loss_ulps", "floor_loss_ulps", "beyond", "anew"),
+    [
+        # Rounding's distance grows slowly after the port leaves the floor: no jump.
+        ([0, 2, 6, 6, 8, 11, 11, 12, 14, 15, 17, 18], 2, 0, None),
+        ([0, 200, 500, 1500, 4000, 12000, 30000, 90000], 2, 1, None),  # 3x a step at most
+        # A jump of more than 8x over the largest so far (at least 16 ULPs) at step 5.
+        ([0, 2, 6, 6, 8, 333, 568, 724], 2, 0, 5),
+        ([0, 2, 6, 6, 8, 129, 568, 724], 2, 0, 5),
+        ([0, 2, 6, 6, 8, 128, 150, 160], 2, 0, None),  # 8x exactly is not more than 8x
+        # Before the port left the floor nothing is a jump; the floor's losses are a base too.
+        ([0, 0, 0, 900, 1000, 1100], 2, 3, None),
+        ([0, 2, 3, 9, 700, 800], 100, 3, None),  # base max(100, 16, 9): 7x
+        ([0, 2, 3, 9, 801, 900], 100, 3, 4),
+    ],
+)
+def test_a_port_off_the_floor_parts_anew_where_its_loss_distance_jumps(
+    loss_ulps: list[int], floor_loss_ulps: int, beyond: int, anew: int | None
+) -> None:
+    port = _port_run(loss_ulps, [0] * len(loss_ulps), 0)
+    floor = EveryStepNudgedFloor(loss_ulps=floor_loss_ulps, param_ulps=1000, slot_ulps=5000)
+    assert departure([TF1_RUN, port], floor, beyond) == anew

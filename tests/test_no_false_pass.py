@@ -339,6 +339,65 @@ def test_a_random_op_only_the_port_draws_is_different(tmp_path: Path) -> None:
     assert any(f.rung == "forward pass" for f in report.findings)
 
 
+# --- a port that rounding carries off the floor, then parts anew --------------------------------
+
+# Keras's Adam rounds its constants otherwise than TF1's kernel: the faithful port leaves the
+# floor at step 0 by rounding alone, and the ladder earns it there. Scaling the momentum after
+# the update at one later step is a real difference that rerun at step 0 cannot see.
+KERAS_ADAM = "keras.optimizers.Adam(0.01, epsilon=1e-8)"
+
+
+def momentum_scaled(iteration: int, factor: float) -> str:
+    return (
+        f"{APPLY}\n"
+        f"    scale = tf.where(tf.equal(opt.iterations, {iteration}), {factor}, 1.0)\n"
+        "    for m in opt._momentums:\n"
+        "        m.assign(m * scale)"
+    )
+
+
+def adam_file(tmp_path: Path, name: str, apply: str) -> Path:
+    return write(
+        tmp_path,
+        name,
+        tf1_optimizer="tf.compat.v1.train.AdamOptimizer(0.01)",
+        optimizer=KERAS_ADAM,
+        apply=apply,
+        top="STEPS = 12\n",
+    )
+
+
+@pytest.mark.parametrize("factor", [1.5, 1.001])
+def test_a_momentum_changed_at_one_later_step_is_different(tmp_path: Path, factor: float) -> None:
+    # After the 4th update (step 3): the losses jump at step 5, and the ladder reruns the two
+    # steps that moved them. Even a 0.1% change is seen there, in the slots.
+    report = check_migration(adam_file(tmp_path, "later", momentum_scaled(4, factor)), strict=True)
+    assert report.verdict == "different", report.explain()
+    assert report.beyond_floor_step == 0
+    assert 3 in report.also_earned_at
+    step = next(f for f in report.findings if f.is_real(report.tolerance_ulps))
+    assert (step.rung, step.step) == ("whole step", 3)
+    assert step.variable.endswith("/Adam"), step.variable  # TF1's name of Adam's momentum
+
+
+def test_a_momentum_changed_after_the_last_update_is_different(tmp_path: Path) -> None:
+    # Nothing reads the slots after the last step: only its rerun can see them.
+    report = check_migration(adam_file(tmp_path, "last", momentum_scaled(12, 1.5)), strict=True)
+    assert report.verdict == "different", report.explain()
+    assert report.also_earned_at == (11,)
+    step = next(f for f in report.findings if f.is_real(report.tolerance_ulps))
+    assert (step.rung, step.step) == ("whole step", 11)
+
+
+def test_the_faithful_keras_adam_port_stays_equivalent_with_every_rerun_earned(
+    tmp_path: Path,
+) -> None:
+    report = check_migration(adam_file(tmp_path, "faithful", APPLY), strict=True)
+    assert report.verdict == "equivalent", report.explain()
+    assert report.beyond_floor_step == 0 and report.also_earned_at == (11,)
+    assert "as at step 11" in report.explain()
+
+
 # --- TF1 code that trains nothing ----------------------------------------------------------------
 
 

@@ -35,7 +35,7 @@ from tfmigration.migration.mapping import Pair
 
 
 def ladder(
-    check: CheckContext, step: int, results: Sequence[StyleCheck]
+    check: CheckContext, step: int, results: Sequence[StyleCheck], *, localise: bool = True
 ) -> tuple[list[Finding], LadderStep | None]:
     """Rerun step `step` in the eager port from TF1's own values and find the rungs that
     differ: the step counter and learning rate it runs with, the forward pass, the whole step
@@ -45,9 +45,11 @@ def ladder(
     shards, TF1's of the whole batch), the counter, forward pass and whole step.
 
     The port's own step count before this step in its run is compared first: the rerun sets
-    it to TF1's. Returns the findings and which rungs ran."""
+    it to TF1's. `localise=False` leaves out the layer localisation (as --no-localise does).
+    Returns the findings and which rungs ran."""
     port, program, pairs, reference = check.eager, check.program, check.pairs, check.reference
-    batches, strict, localise = check.batches, check.settings.strict, check.settings.localise
+    batches, strict = check.batches, check.settings.strict
+    localise = localise and check.settings.localise
     sharded = check.settings.replicas != 1
     port_iterations = _iterations_before(results, step)
     if sharded:
@@ -463,13 +465,19 @@ def _whole_step(
     because: str,
 ) -> list[Finding]:
     """The port's own step (its gradients and its update) from TF1's values, against where TF1's
-    step took every paired variable and slot."""
-    moved = _worst_update(pairs, before, after, values)
-    if moved is None:
-        moved = _worst_slot(slot_values, before, after)
-    if moved is None:
+    step took every paired variable and slot: the one furthest from TF1's change, variables
+    and slots alike (a slot written wrong after the update leaves the variables as TF1's)."""
+    moved = [
+        worst
+        for worst in (
+            _worst_update(pairs, before, after, values),
+            _worst_slot(slot_values, before, after),
+        )
+        if worst is not None
+    ]
+    if not moved:
         return []
-    name, distance, relative = moved
+    name, distance, relative = max(moved, key=lambda worst: worst[2])
     hint, basis = _hyperparameter_hint(reference, port, relative)
     if port.optimizer is None:
         basis = "measured"  # an update written by hand: no settings to compare

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 
 import numpy as np
@@ -40,6 +40,38 @@ def first_beyond(
         elif result.max_slot_ulps > max(floor.slot_ulps, tolerance_ulps):
             ends.append(len(result.loss_ulps) - 1)
     return min(steps) if steps else min(ends) if ends else None
+
+
+# A port that was beyond the floor only by amplified rounding (the ladder earned it there) and
+# then parts anew, at a later step, shows it in its losses: they jump where rounding's grow
+# slowly. Measured on faithful ports (digits MLP, the 1.6M MLP, 100 steps, tests/test_check_floor
+# .py's Adam MLP), their loss distance to TF1 never grew more than 3.7x over its largest so far;
+# an Adam momentum scaled by 1.001 at one step made it jump 42x. The base is at least
+# DEPARTURE_MIN_ULPS, so that a distance of a few ULPs doubling is not a jump.
+DEPARTURE_JUMP = 8
+DEPARTURE_MIN_ULPS = 16
+
+
+def departure(
+    results: Sequence[StyleCheck], floor: EveryStepNudgedFloor, beyond: int
+) -> int | None:
+    """The first step after `beyond` at which a port's loss is more than DEPARTURE_JUMP times
+    further from TF1's than at any step from `beyond` on before it (and the floor): where a
+    port that rounding alone had carried off the floor parts from TF1 anew, or None. The loss
+    at step s is computed from the variables after step s - 1, which the slots after step s - 2
+    moved: the ladder reruns those two steps."""
+    found = []
+    for result in results[1:]:
+        if result.loss_ulps is None:
+            continue
+        largest = max(int(floor.loss_ulps), DEPARTURE_MIN_ULPS)
+        for step in range(beyond, len(result.loss_ulps)):
+            distance = int(result.loss_ulps[step])
+            if step > beyond and distance > DEPARTURE_JUMP * largest:
+                found.append(step)
+                break
+            largest = max(largest, distance)
+    return min(found) if found else None
 
 
 def renamed(pairs: Sequence[Pair], named_from: TF2Port, port: TF2Port) -> list[Pair]:
@@ -122,29 +154,34 @@ class _Reader:
         # Slots are kept in TF1's convention: Keras's momentum slot divided by -lr.
         divisors = [1.0] * len(pairs) + [scale or 1.0] * len(slots)
 
-        @tf.function
-        def read() -> list[tf.Tensor]:
-            return [
-                tf.convert_to_tensor(v) / tf.constant(d, v.dtype)
-                if d != 1.0
-                else tf.convert_to_tensor(v)
-                for v, d in zip(variables, divisors, strict=True)
-            ]
+        def reader(count: int):
+            @tf.function
+            def read() -> list[tf.Tensor]:
+                return [
+                    tf.convert_to_tensor(v) / tf.constant(d, v.dtype)
+                    if d != 1.0
+                    else tf.convert_to_tensor(v)
+                    for v, d in zip(variables[:count], divisors[:count], strict=True)
+                ]
 
-        self._read = read if variables else list
+            return read if count else list
 
-    def __call__(self) -> list[np.ndarray]:
+        self._read, self._read_paired = reader(len(variables)), reader(len(pairs))
+
+    def __call__(self, slots: bool = True) -> list[np.ndarray]:
+        """Every compared value, or (`slots=False`) the paired variables' alone."""
         # `_numpy()` views each tensor's buffer, where `.numpy()` would copy every value.
-        return [tensor._numpy() for tensor in self._read()]
+        return [tensor._numpy() for tensor in (self._read if slots else self._read_paired)()]
 
     def measure(
         self, tf1_values: Sequence[np.ndarray], values: Sequence[np.ndarray]
     ) -> tuple[np.ndarray, float]:
-        """The largest ULP distance within each compared value (0 for an empty one), and the
+        """The largest ULP distance within each of `values` (0 for an empty one), and the
         worst normwise relative distance max|port - TF1| / max|TF1| over the paired variables
-        (measured only where a variable differs: elsewhere it is 0): TF1's values given one
-        array per compared value, in the reader's order."""
-        worst = np.zeros(len(self._labels), dtype=np.uint64)
+        (measured only where a variable differs: elsewhere it is 0): `values` the first
+        compared values in the reader's order (all, or the paired variables'), TF1's given one
+        array for each."""
+        worst = np.zeros(len(values), dtype=np.uint64)
         relative = 0.0
         # One dtype for TF1's values, as concatenating them would give.
         common = np.result_type(*tf1_values) if tf1_values else None
@@ -228,23 +265,25 @@ class PortRun:
         if self.first_loss is None and self.losses[step] != self.reference.losses[step]:
             self.first_loss = step
 
-    def read(self) -> list[np.ndarray]:
-        """The port's compared values now, as views (drop them before the port's next step)."""
-        return self.reader()
+    def read(self, slots: bool = True) -> list[np.ndarray]:
+        """The port's compared values now (its slots too, or not), as views (drop them before
+        the port's next step)."""
+        return self.reader(slots)
 
     def measure(
-        self, step: int, tf1_after: dict[str, np.ndarray], values: Sequence[np.ndarray]
+        self, step: int, tf1_after: Mapping[str, np.ndarray], values: Sequence[np.ndarray]
     ) -> None:
-        """The port's `values` after step `step` (`read`) measured against TF1's after the same
-        step. Touches only this run's measures, so that it may run on a worker thread while
-        the main thread steps other styles; the runs' measures are read once it is done."""
+        """The port's `values` after step `step` (`read`, slots or not) measured against TF1's
+        after the same step. Touches only this run's measures, so that it may run on a worker
+        thread while the main thread steps other styles; the runs' measures are read once it is
+        done."""
         pairs, reader = self.pairs, self.reader
         name = reader.first_nonfinite(values)
         if name is not None:
             raise MigrationDiverged(
                 f"{self.port.mode} style: variable {name} holds a NaN or infinity after step {step}"
             )
-        tf1_values = [tf1_after[name] for name in reader.tf1_names]
+        tf1_values = [tf1_after[name] for name in reader.tf1_names[: len(values)]]
         each, relative = reader.measure(tf1_values, values)
         if not each.any():
             return  # equal bit for bit (+0.0 and -0.0 alike, as array_equal): nothing to measure

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -142,13 +142,17 @@ def run_tf1(
     return reference
 
 
-def replay(program: TF1Program, reference: Reference, batches: Batches, step: int) -> str | None:
-    """Keep TF1's variables before and after step `step` in `reference`, recomputed: TF1 rerun
-    from its initial values (a check keeps no step it does not need). The rerun's losses must
-    be the run's, bit for bit, or the values would not be that run's: then nothing is kept and
-    the reason is returned."""
-    if reference.before(step) is not None and step in reference.after:
+def replay(
+    program: TF1Program, reference: Reference, batches: Batches, steps: Collection[int]
+) -> str | None:
+    """Keep TF1's variables before and after each of `steps` in `reference`, recomputed: TF1
+    rerun once from its initial values to the last of them (a check keeps no step it does not
+    need). The rerun's losses must be the run's, bit for bit, or the values would not be that
+    run's: then nothing is kept and the reason is returned."""
+    needed = {s for step in steps for s in (step - 1, step) if s >= 0}
+    if not needed - set(reference.after):
         return None
+    step = max(steps)
     program.load(reference.initial)
     kept = {}
     for past in range(step + 1):
@@ -160,7 +164,7 @@ def replay(program: TF1Program, reference: Reference, batches: Batches, step: in
                 f"{reference.losses[past]!s}): its run does not repeat (a random op the "
                 "checker does not align?), so step {step} was not rerun from its values"
             ).replace("{step}", str(step))
-        if past >= step - 1:
+        if past in needed:
             kept[past] = program.snapshot()
     reference.after.update(kept)
     return None

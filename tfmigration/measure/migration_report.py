@@ -117,17 +117,22 @@ def judge(
     tolerance_ulps: int,
     beyond_floor_step: int | None,
     ladder: Sequence[LadderStep],
+    also_earned_at: Sequence[int] = (),
 ) -> tuple[str, str]:
     """The verdict and its reason, for a reference and the port styles it is given: `decide`
     (tfmigration/measure/verdict.py) over the ports' worst distances, against this floor, with
-    a real finding (`Finding.is_real`) as rule 1's evidence and the ladder's reruns as rule 5's.
-    """
+    a real finding (`Finding.is_real`) as rule 1's evidence and the ladder's reruns as rule 5's:
+    at the step where the ports left the floor, and at every step of `also_earned_at` (the last
+    step, and the steps before a later jump of the losses), each with every earning rung."""
     real = [f for f in findings if f.is_real(tolerance_ulps)]
     ports = results[1:] or results
+    earning = {run.step for run in ladder if all(rung in run.rungs for rung in EARNING_RUNGS)}
     earned = [
         run
         for run in ladder
-        if run.step == beyond_floor_step and all(rung in run.rungs for rung in EARNING_RUNGS)
+        if run.step == beyond_floor_step
+        and all(rung in run.rungs for rung in EARNING_RUNGS)
+        and set(also_earned_at) <= earning
     ]
     verdict = decide(
         (
@@ -166,19 +171,32 @@ def judge(
         return verdict.verdict, (
             f"{apart}: beyond the noise floor ({floor_text}) from step {beyond_floor_step}, "
             f"where from TF1's values the rungs that ran ({', '.join(earned[0].rungs)}) agree "
-            "but for rounding and the libraries' arithmetic: the trajectory amplifies them"
+            "but for rounding and the libraries' arithmetic"
+            + (f", as at step{_plural(also_earned_at)}" if also_earned_at else "")
+            + ": the trajectory amplifies them"
         )
     assert verdict.basis == BEYOND_BOTH, verdict
+    missing = sorted(
+        {beyond_floor_step, *also_earned_at} - earning if beyond_floor_step is not None else []
+    )
     unearned = (
-        f"; no rerun at step {beyond_floor_step} could compare "
+        f"; no rerun at step{_plural(missing)} could compare "
         f"{' and '.join(EARNING_RUNGS)}, so nothing shows it is rounding"
-        if beyond_floor_step is not None
+        if missing
         else ""
     )
     return verdict.verdict, (
         f"{apart}, beyond --tolerance-ulps {tolerance_ulps} and the noise floor "
         f"({floor_text}){unearned}"
     )
+
+
+def _plural(steps: Sequence[int]) -> str:
+    """ " 4" or "s 3 and 4": steps named after the word step."""
+    names = [str(step) for step in steps]
+    if len(names) == 1:
+        return f" {names[0]}"
+    return f"s {', '.join(names[:-1])} and {names[-1]}"
 
 
 def _apart(results: Sequence[StyleCheck]) -> str:
@@ -224,6 +242,9 @@ class CheckReport:
     # The first step at which a port is further from TF1 than the noise floor; the ladder runs
     # there too (None when no port leaves it).
     beyond_floor_step: int | None = None
+    # Further steps whose reruns must earn equivalence too: the last step, and the two before a
+    # later jump of the port's losses (`departure` in bridge/checking/ports.py).
+    also_earned_at: tuple[int, ...] = ()
     # The port's replicas (check --replicas N; TF1 on one device whatever N is).
     replicas: int = 1
 
@@ -243,6 +264,7 @@ class CheckReport:
             self.tolerance_ulps,
             self.beyond_floor_step,
             self.ladder,
+            self.also_earned_at,
         )
 
     @property

@@ -189,7 +189,11 @@ CHECK = RecordKind(
             "max_param_ulps",
             "the largest over every paired variable after every update",
         ),
-        Field("max_slot_ulps", "the largest over every optimizer slot both sides keep"),
+        Field(
+            "max_slot_ulps",
+            "the largest over every optimizer slot both sides keep, at every step until the "
+            "port first parts from TF1 and at the last",
+        ),
         Field("first_divergent_step", "the first step whose loss differs; null if none"),
         Field(
             "first_divergent_variable",
