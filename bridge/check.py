@@ -199,7 +199,7 @@ def _compare(
     also.discard(beyond)
     # Reruns only to earn `equivalent`: not run where a real difference is found already, and
     # not localised (the layer where the port parts first is).
-    to_earn = also - {beyond, min(differences, default=None)}
+    to_earn = also - {min(differences, default=None)}
     for step in sorted(rerun_at):
         if step in to_earn and any(f.is_real(settings.tolerance_ulps) for f in findings):
             continue
