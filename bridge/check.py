@@ -16,6 +16,7 @@ from __future__ import annotations
 import platform
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -168,52 +169,43 @@ def _compare(
 ) -> CheckReport:
     """The one comparison behind both references: the ports in lockstep with TF1, then, where a
     port parts, the noise floor and the ladder at the first differing step, at the first step
-    beyond the floor and, beyond it, at the last and before any later jump; then the report."""
+    beyond the floor and, beyond it, at the last and before any later jump; then the report.
+    Each style's ladder is its own, or the eager port's where its run was the eager port's bit
+    for bit (`StyleCheck.ladder_style`)."""
     settings, reference, program = check.settings, check.reference, check.program
-    results, findings = _run_ports(check, optimizer_state=optimizer_state, tf1_rate=tf1_rate)
-    differences = [r.first_difference_step for r in results if r.first_difference_step is not None]
-    floor, beyond = recorded_floor, None
+    results, findings, own = _run_ports(check, optimizer_state=optimizer_state, tf1_rate=tf1_rate)
+    differing = [r for r in results[1:] if r.first_difference_step is not None]
+    floor = recorded_floor
     runs: list[LadderStep] = []
-    if differences and program is not None:
+    if differing and program is not None:
         check.announce("noise floor")
         floor = noise_floor(program, reference, check.batches, settings.steps, settings.seed)
-    if floor is not None:
-        beyond = first_beyond(results, floor, settings.tolerance_ulps)
-    # Beyond the floor, the ladder must earn equivalence where the port left it, and again where
-    # it could part anew unseen by that one rerun: the last step (a difference that lasts, or
-    # slots nothing reads after) and, where its losses jump, the two steps that moved them.
-    also: set[int] = set()
-    if beyond is not None:
-        also.add(settings.steps - 1)
-        anew = departure(results, floor, beyond)
-        if anew is not None:
-            also |= {max(anew - 2, beyond), max(anew - 1, beyond)}
-    rerun_at = (
-        {min(differences), *([beyond] if beyond is not None else []), *also}
-        if differences
-        else set()
-    )
-    if program is None:
-        also = {_recorded_before(reference, step) for step in also}
-        rerun_at = {_recorded_before(reference, step) for step in rerun_at}
-    also.discard(beyond)
-    # Reruns only to earn `equivalent`: not run where a real difference is found already, and
-    # not localised (the layer where the port parts first is).
-    to_earn = also - {min(differences, default=None)}
-    for step in sorted(rerun_at):
-        if step in to_earn and any(f.is_real(settings.tolerance_ulps) for f in findings):
+    results = [results[0], *(_placed(r, floor, check) for r in results[1:])]
+    plan = _ladder_plan([r for r in results[1:] if r.first_difference_step is not None], check)
+    ports = {check.eager.mode: (check.eager, check.pairs), **own}
+    for step in sorted(plan):
+        # Reruns only to earn `equivalent` are not run where a real difference is found already
+        # (and are not localised: the layer where the port parts first is).
+        styles = {
+            style: to_earn
+            for style, to_earn in plan[step].items()
+            if not (to_earn and _real(findings, style, settings.tolerance_ulps))
+        }
+        if not styles:
             continue
         if program is not None:
-            later = {s for s in rerun_at if s >= step}
+            later = {s for s in plan if s >= step}
             _keep_only(reference, later)
             unrepeatable = replay(program, reference, check.batches, later)
             if unrepeatable:
                 check.notes.append(unrepeatable)
                 continue
-        # The eager port has trained; the ladder loads every value it needs afresh.
-        found, run = ladder(check, step, results, localise=step not in to_earn)
-        findings += found
-        runs += [run] if run else []
+        for style, to_earn in styles.items():
+            # The port has trained; the ladder loads every value it needs afresh.
+            port, pairs = ports[style]
+            found, run = ladder(check, step, results, localise=not to_earn, port=port, pairs=pairs)
+            findings += found
+            runs += [run] if run else []
     notes = _notes(reference, check.eager, results) + check.notes
     notes += replication_notes(results, settings.replicas)
     return CheckReport(
@@ -233,10 +225,56 @@ def _compare(
         notes=tuple(notes),
         ladder=tuple(runs),
         noise_floor=floor,
-        beyond_floor_step=beyond,
-        also_earned_at=tuple(sorted(also)),
         replicas=settings.replicas,
     )
+
+
+def _placed(
+    result: StyleCheck, floor: EveryStepNudgedFloor | None, check: CheckContext
+) -> StyleCheck:
+    """`result` with where it left the floor, and the further steps whose reruns must earn its
+    equivalence beyond it: the last step (a difference that lasts, or slots nothing reads
+    after) and, where its losses jump, the two steps that moved them (against a recording,
+    each at the last recorded step before it)."""
+    if floor is None or result.first_difference_step is None:
+        return result
+    beyond = first_beyond((result, result), floor, check.settings.tolerance_ulps)
+    also: set[int] = set()
+    if beyond is not None:
+        also.add(check.settings.steps - 1)
+        anew = departure((result, result), floor, beyond)
+        if anew is not None:
+            also |= {max(anew - 2, beyond), max(anew - 1, beyond)}
+    if check.program is None:
+        also = {_recorded_before(check.reference, step) for step in also}
+    also.discard(beyond)
+    return replace(result, beyond_floor_step=beyond, also_earned_at=tuple(sorted(also)))
+
+
+def _ladder_plan(
+    differing: Sequence[StyleCheck], check: CheckContext
+) -> dict[int, dict[str, bool]]:
+    """Step -> {style whose ladder reruns it: whether only to earn equivalence}: for each
+    evidence style, its styles' first differing step, the step where they left the floor and
+    each of their `also_earned_at` (against a recording, each at the last recorded step before
+    it)."""
+    plan: dict[int, dict[str, bool]] = {}
+    for style in dict.fromkeys(r.evidence_style for r in differing):
+        covered = [r for r in differing if r.evidence_style == style]
+        first = min(r.first_difference_step for r in covered)
+        left = {r.beyond_floor_step for r in covered if r.beyond_floor_step is not None}
+        steps = {first, *left}
+        if check.program is None:
+            steps = {_recorded_before(check.reference, step) for step in steps}
+        also = {s for r in covered for s in r.also_earned_at}
+        for step in steps | also:
+            plan.setdefault(step, {})[style] = step in also - steps
+    return plan
+
+
+def _real(findings: Sequence[Finding], style: str, tolerance_ulps: int) -> bool:
+    """Whether a real difference is found already for `style` (or for every style)."""
+    return any(f.is_real(tolerance_ulps) and f.style in (None, style) for f in findings)
 
 
 def _port(
@@ -333,11 +371,13 @@ def pair_variables(
 
 def _run_ports(
     check: CheckContext, *, optimizer_state: bool = False, tf1_rate: float | None = None
-) -> tuple[list[StyleCheck], list[Finding]]:
+) -> tuple[list[StyleCheck], list[Finding], dict[str, tuple[TF2Port, list[Pair]]]]:
     """The reference's record, then each port style trained from TF1's initial values in
     lockstep with TF1 (`check.program`, live) or its recording (`reference.after`); and what
     the eager port starts with that TF1 does not (`starting_state`), compared before it trains:
-    TF1's initial values are copied into the paired variables, nothing else."""
+    TF1's initial values are copied into the paired variables, nothing else. Also, by style,
+    each other port (and its pairs) that parted from TF1 and not as the eager port did: the
+    ladder reruns it itself (the others are dropped here)."""
     migration, eager, pairs, reference = check.migration, check.eager, check.pairs, check.reference
     styles, steps, replicas = check.settings.styles, check.settings.steps, check.settings.replicas
     start: list[Finding] = []
@@ -356,7 +396,8 @@ def _run_ports(
         shown = {
             moved.tf2.name: pair.tf2.name for moved, pair in zip(port_pairs, pairs, strict=True)
         }
-        runs.append(PortRun(port, port_pairs, reference, steps, shown))
+        twin = next((run for run in runs if run.port is eager), None)
+        runs.append(PortRun(port, port_pairs, reference, steps, shown, twin))
     names = ["graph", *styles]
     check.announce(", ".join(names[:-1]) + f" and {names[-1]} in lockstep")
     _lockstep(runs, check)
@@ -371,7 +412,12 @@ def _run_ports(
         divergence=None,
         seconds=reference.seconds,
     )
-    return [graph, *(run.result() for run in runs)], start
+    own = {
+        run.port.mode: (run.port, run.pairs)
+        for run in runs
+        if run.port is not eager and run.twin is None and run.first_difference_step is not None
+    }
+    return [graph, *(run.result() for run in runs)], start, own
 
 
 def _lockstep(runs: Sequence[PortRun], check: CheckContext) -> None:
@@ -419,11 +465,14 @@ def _lockstep(runs: Sequence[PortRun], check: CheckContext) -> None:
                 after = reference.after.get(step)
             kept.add(step, after)
             features, labels = batches(step)
+            read: dict[int, list[np.ndarray]] = {}
             for run in runs:
                 run.advance(step, features, labels)
                 if after is not None:  # a recording keeps every N-th step's variables
-                    pending.append(worker.submit(run.measure, step, after, run.read(slots)))
-            after = None
+                    read[id(run)] = values = run.read(slots)
+                    twin = read.get(id(run.twin)) if run.twin is not None else None
+                    pending.append(worker.submit(run.measure, step, after, values, twin))
+            after = read = values = twin = None
         _settle(pending)
         kept.settled(steps - 1, _differs(runs))
     if not tf1_moved:

@@ -59,6 +59,9 @@ class TF2Port:
     """The port's state and its train step, run eagerly."""
 
     mode = "eager"
+    # Whether its step hands the optimizer gradients the ladder can read and substitute: an
+    # eager step does; a traced one fixed both when it was traced.
+    gradients_readable = True
 
     def __init__(self, migration: MigrationFile, cells: Sequence[CellInfo] = ()) -> None:
         self.migration = migration

@@ -538,3 +538,53 @@ def test_each_style_has_its_own_verdict_and_relative_distances(tmp_path: Path) -
     # Variables differ after step 0's update, before any loss can show it.
     assert eager["first_divergent_step"] == 0
     assert eager["first_divergent_variable"] is not None
+
+
+# --- one style of the port against the other ----------------------------------------------------
+
+
+def traced_apart(tmp_path: Path, name: str, eager: str, traced: str) -> Path:
+    """A port whose gradients are scaled by `eager` in the eager step and by `traced` in the
+    tf.function one: Python that runs only while tracing, as `tf.executing_eagerly()` tells."""
+    apply = (
+        f"scale = {eager} if tf.executing_eagerly() else {traced}\n"
+        "    opt.apply_gradients(zip([g * scale for g in grads], model.trainable_variables))"
+    )
+    return write(tmp_path, name, apply=apply, top="STEPS = 6\n")
+
+
+@pytest.mark.parametrize("strict", [True, False], ids=["strict", "grappler"])
+@pytest.mark.parametrize(
+    ("eager", "traced", "wrong"),
+    [("1.0", "1.001", "function"), ("1.001", "1.0", "eager")],
+    ids=["wrong-in-function", "wrong-in-eager"],
+)
+def test_a_port_wrong_in_one_style_alone_is_different_in_that_style(
+    tmp_path: Path, eager: str, traced: str, wrong: str, strict: bool
+) -> None:
+    # The eager port's reruns from TF1's values must not earn the traced port's equivalence
+    # (nor the reverse): each style is rerun itself where its run is not the other's.
+    path = traced_apart(tmp_path, "traced", eager, traced)
+    result = CliRunner().invoke(
+        tfbridge, ["check", str(path), "--json", *(["--strict"] if strict else [])]
+    )
+    assert result.exit_code == 1, result.output
+    _, *ports = json.loads(result.stdout)
+    verdicts = {record["mode"]: record["style_verdict"] for record in ports}
+    right = "eager" if wrong == "function" else "function"
+    assert verdicts[wrong] == "different", verdicts
+    assert verdicts[right] in ("identical", "equivalent"), verdicts
+    graph = json.loads(result.stdout)[0]  # the check's findings and reruns are the graph's
+    real = [f for f in graph["findings"] if f["real"]]
+    assert real and {f["style"] for f in real} == {wrong}, graph["findings"]
+    assert wrong in {run["style"] for run in graph["ladder"]}
+
+
+def test_a_traced_port_that_repeats_the_eager_one_is_judged_by_its_reruns(tmp_path: Path) -> None:
+    # The usual case: the tf.function port's run is the eager port's bit for bit, so it is not
+    # rerun again: the eager port's reruns stand for it.
+    report = check_migration(adam_file(tmp_path, "faithful", APPLY), strict=True)
+    eager, function = report.results[1:]
+    assert function.ladder_style == "eager" and eager.ladder_style is None
+    assert {run.style for run in report.ladder} == {"eager"}
+    assert report.style_verdict("function") == report.style_verdict("eager") == "equivalent"

@@ -21,7 +21,7 @@ from graphmode.cli import main as graphmode
 from tfmigration.catalog import TrainConfig, prepare
 from tfmigration.execution import RunSettings
 from tfmigration.measure.comparison import DEFAULT_TOLERANCE_ULPS, Comparison, measure
-from tfmigration.measure.migration_report import LadderStep, StyleCheck, judge
+from tfmigration.measure.migration_report import Finding, LadderStep, StyleCheck, judge
 from tfmigration.measure.noise_floor import (
     EveryStepNudgedFloor,
     StartNudgedFloor,
@@ -179,7 +179,9 @@ def test_decide_orders_the_rules(distances, floors, against, earned, expected) -
     assert verdict == expected
 
 
-def _style_check(mode: str, loss: int, param: int, slot: int) -> StyleCheck:
+def _style_check(
+    mode: str, loss: int, param: int, slot: int, beyond: int | None = None, **fields: object
+) -> StyleCheck:
     return StyleCheck(
         mode=mode,
         losses=np.zeros(3, np.float32),
@@ -190,6 +192,8 @@ def _style_check(mode: str, loss: int, param: int, slot: int) -> StyleCheck:
         first_divergent_variable=None,
         divergence=None,
         seconds=0.0,
+        beyond_floor_step=beyond,
+        **fields,
     )
 
 
@@ -208,23 +212,49 @@ def test_check_and_compare_judge_alike_where_their_evidence_is_alike(distances, 
         noise_floor=_floor(floor_ulps, floor_ulps, floor_ulps),
     )
     results = [_style_check("graph", 0, 0, 0), _style_check("eager", *distances)]
-    verdict, _ = judge(results, [], check_floor, 64, None, ())
+    verdict, _ = judge(results, [], check_floor, 64, ())
     assert verdict == compare.verdict
 
 
 def test_check_earns_equivalence_only_with_the_rungs_at_the_step_beyond_the_floor() -> None:
-    results = [_style_check("graph", 0, 0, 0), _style_check("eager", 5000, 0, 0)]
+    graph = _style_check("graph", 0, 0, 0)
     floor = EveryStepNudgedFloor(100, 0, 0)
     whole = (LadderStep(3, ("forward pass", "gradient", "whole step")),)
-    assert judge(results, [], floor, 64, 3, whole)[0] == "equivalent"
-    assert judge(results, [], floor, 64, 4, whole)[0] == "different"
-    assert judge(results, [], floor, 64, 3, (LadderStep(3, ("forward pass",)),))[1] == (
+
+    def left_at(step: int, **fields: object) -> list[StyleCheck]:
+        return [graph, _style_check("eager", 5000, 0, 0, step, **fields)]
+
+    assert judge(left_at(3), [], floor, 64, whole)[0] == "equivalent"
+    assert judge(left_at(4), [], floor, 64, whole)[0] == "different"
+    assert judge(left_at(3, also_earned_at=(5,)), [], floor, 64, whole)[0] == "different"
+    assert judge(left_at(3), [], floor, 64, (LadderStep(3, ("forward pass",)),))[1] == (
         "5000 ULPs apart in losses, 0 in variables, 0 in slots (relative: 0 in losses, 0 in "
         "variables), beyond --tolerance-ulps 64 and the noise floor (rounding alone moves TF1 by "
         "100 ULPs in losses, 0 in variables, 0 in slots (relative: 0 in losses, 0 in variables))"
         "; no rerun at step 3 could compare forward pass and whole step, so nothing shows it is "
         "rounding"
     )
+
+
+def test_each_style_is_earned_by_its_own_reruns_or_by_those_of_the_run_it_repeated() -> None:
+    graph = _style_check("graph", 0, 0, 0)
+    floor = EveryStepNudgedFloor(100, 0, 0)
+    eager_rerun = (LadderStep(3, ("forward pass", "whole step"), "eager"),)
+    both = (*eager_rerun, LadderStep(3, ("forward pass", "whole step"), "function"))
+    eager = _style_check("eager", 5000, 0, 0, 3)
+    apart = _style_check("function", 5000, 0, 0, 3)
+    repeated = _style_check("function", 5000, 0, 0, 3, ladder_style="eager")
+    assert judge([graph, eager, apart], [], floor, 64, eager_rerun)[0] == "different"
+    assert judge([graph, eager, apart], [], floor, 64, both)[0] == "equivalent"
+    assert judge([graph, eager, repeated], [], floor, 64, eager_rerun)[0] == "equivalent"
+    # A real finding of one style's rerun is that style's, and the whole check's.
+    wrong = Finding("whole step", "w", "wrong", 900, step=3, style="function")
+    assert judge([graph, eager, apart], [wrong], floor, 64, both)[0] == "different"
+    assert judge([graph, eager], [wrong], floor, 64, both)[0] == "equivalent"
+    assert judge([graph, apart], [wrong], floor, 64, both)[0] == "different"
+    # The port's starting state (style None) is every style's.
+    start = Finding("start", "lr", "a setting", basis="setting", style=None)
+    assert judge([graph, eager], [start], floor, 64, both)[0] == "different"
 
 
 def test_a_model_takes_its_worst_style_and_says_floor_when_any_style_needed_it() -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import math
 from collections.abc import Sequence
+from dataclasses import replace
 
 import numpy as np
 
@@ -35,30 +36,53 @@ from tfmigration.migration.mapping import Pair
 
 
 def ladder(
-    check: CheckContext, step: int, results: Sequence[StyleCheck], *, localise: bool = True
+    check: CheckContext,
+    step: int,
+    results: Sequence[StyleCheck],
+    *,
+    localise: bool = True,
+    port: TF2Port | None = None,
+    pairs: Sequence[Pair] | None = None,
 ) -> tuple[list[Finding], LadderStep | None]:
-    """Rerun step `step` in the eager port from TF1's own values and find the rungs that
-    differ: the step counter and learning rate it runs with, the forward pass, the whole step
-    (the port's own gradients and update, every paired variable and slot after it), and, live,
-    each gradient, the optimizer's update given TF1's gradients, the non-trainable updates.
-    Without a TF1 program (a recording), or for a port run data-parallel (its gradients of
-    shards, TF1's of the whole batch), the counter, forward pass and whole step.
+    """Rerun step `step` in a port (the eager one unless `port` and its `pairs` are given) from
+    TF1's own values and find the rungs that differ: the step counter and learning rate it runs
+    with, the forward pass, the whole step (the port's own gradients and update, every paired
+    variable and slot after it), and, live, each gradient, the optimizer's update given TF1's
+    gradients, the non-trainable updates. Without a TF1 program (a recording), for a port run
+    data-parallel (its gradients of shards, TF1's of the whole batch), or for a traced port
+    (its gradients inside the trace), the counter, forward pass and whole step.
 
     The port's own step count before this step in its run is compared first: the rerun sets
     it to TF1's. `localise=False` leaves out the layer localisation (as --no-localise does).
-    Returns the findings and which rungs ran."""
-    port, program, pairs, reference = check.eager, check.program, check.pairs, check.reference
+    Returns the findings, each naming the port's style, and which rungs ran."""
+    findings, run = _ladder(
+        check, step, results, localise, port or check.eager, pairs or check.pairs
+    )
+    return [replace(f, style=run.style if run else None) for f in findings], run
+
+
+def _ladder(
+    check: CheckContext,
+    step: int,
+    results: Sequence[StyleCheck],
+    localise: bool,
+    port: TF2Port,
+    pairs: Sequence[Pair],
+) -> tuple[list[Finding], LadderStep | None]:
+    program, reference = check.program, check.reference
     batches, strict = check.batches, check.settings.strict
-    localise = localise and check.settings.localise
+    localise = localise and check.settings.localise and port.gradients_readable
     sharded = check.settings.replicas != 1
-    port_iterations = _iterations_before(results, step)
-    if sharded:
-        program = None
+    port_iterations = _iterations_before(results, step, port.mode)
     whole_step_because = (
         "TF1's gradients are of the whole batch, the replicas' of their shards"
         if sharded
         else "a recording holds no gradients"
+        if program is None
+        else "its gradients are inside its trace"
     )
+    if sharded or not port.gradients_readable:
+        program = None
     findings: list[Finding] = []
     before = reference.before(step)
     if before is None:
@@ -158,7 +182,7 @@ def ladder(
         )
 
     if program is None:
-        return findings, LadderStep(step, tuple(ran))
+        return findings, LadderStep(step, tuple(ran), port.mode)
 
     if port_gradients:
         ran.append("gradient")
@@ -279,7 +303,12 @@ def ladder(
             )
     if not findings:
         eager = next((r for r in results if r.mode == "eager"), None)
-        if eager is not None and eager.first_difference_step is None and not strict:
+        if (
+            port.mode != "eager"
+            and eager is not None
+            and eager.first_difference_step is None
+            and not strict
+        ):
             findings.append(
                 Finding(
                     "graph rewrites",
@@ -301,16 +330,16 @@ def ladder(
                     step=step,
                 )
             )
-    return findings, LadderStep(step, tuple(ran))
+    return findings, LadderStep(step, tuple(ran), port.mode)
 
 
-def _iterations_before(results: Sequence[StyleCheck], step: int) -> int | None:
-    """The eager port's own optimizer step count before `step` in its run (None at step 0, where
+def _iterations_before(results: Sequence[StyleCheck], step: int, mode: str) -> int | None:
+    """The port's own optimizer step count before `step` in its run (None at step 0, where
     `starting_state` compares it, and without a Keras optimizer)."""
-    eager = next((r for r in results if r.mode == "eager"), None)
-    if eager is None or eager.iterations is None or step == 0:
+    run = next((r for r in results if r.mode == mode), None)
+    if run is None or run.iterations is None or step == 0:
         return None
-    return int(eager.iterations[step - 1])
+    return int(run.iterations[step - 1])
 
 
 def starting_state(

@@ -199,6 +199,21 @@ class _Reader:
                 relative = max(relative, relative_error(port, tf1))
         return worst, relative
 
+    def same_layout(self, other: _Reader) -> bool:
+        """Whether `other` reads values for the same TF1 values in the same order and dtypes,
+        so that equal bits read here and there measure alike."""
+        return (
+            self.tf1_names == other.tf1_names
+            and self._dtypes == other._dtypes
+            and self.split == other.split
+        )
+
+    def copied(self, each: np.ndarray) -> None:
+        """Measures taken from a twin's equal values: the values that differ from TF1's are
+        compared by ULPs at once from now on, as `measure` would have marked them."""
+        for index in np.flatnonzero(each):
+            self._same[index] = False
+
     def label(self, index: int) -> str:
         return self._labels[index]
 
@@ -225,6 +240,7 @@ class PortRun:
         reference: Reference,
         steps: int,
         display: dict[str, str],
+        twin: PortRun | None = None,
     ) -> None:
         self.port, self.pairs, self.reference = port, list(pairs), reference
         self.display = display
@@ -236,6 +252,12 @@ class PortRun:
         if scale is None:
             slots = []  # a scheduled lr: Keras's momentum slot cannot be put in TF1's convention
         self.reader = _Reader(port, pairs, slots, scale)
+        # The eager port's run, while this one repeats it bit for bit (every loss, every value
+        # measured): its measures are then this run's, copied after one comparison of bits, and
+        # its ladder reruns stand for this style. None once they part (or with no twin).
+        self.twin = twin if twin is not None and self.reader.same_layout(twin.reader) else None
+        self.twin_mode = None if self.twin is None else self.twin.port.mode
+        self._measured: tuple[int, np.ndarray, float] | None = None  # step, each, relative
         # The paired variables' starting values, held as reads: the port's first write to each
         # copies it (its buffer is shared), once, and `moved` compares them with the last.
         self._start = self.reader()[: self.reader.split]
@@ -264,6 +286,9 @@ class PortRun:
             self.iterations[step] = port.iterations()
         if self.first_loss is None and self.losses[step] != self.reference.losses[step]:
             self.first_loss = step
+        twin = self.twin
+        if twin is not None and not _same_loss(twin.losses[step], self.losses[step]):
+            self.twin = None
 
     def read(self, slots: bool = True) -> list[np.ndarray]:
         """The port's compared values now (its slots too, or not), as views (drop them before
@@ -271,20 +296,33 @@ class PortRun:
         return self.reader(slots)
 
     def measure(
-        self, step: int, tf1_after: Mapping[str, np.ndarray], values: Sequence[np.ndarray]
+        self,
+        step: int,
+        tf1_after: Mapping[str, np.ndarray],
+        values: Sequence[np.ndarray],
+        twin_values: Sequence[np.ndarray] | None = None,
     ) -> None:
         """The port's `values` after step `step` (`read`, slots or not) measured against TF1's
-        after the same step. Touches only this run's measures, so that it may run on a worker
-        thread while the main thread steps other styles; the runs' measures are read once it is
-        done."""
+        after the same step; where the twin's values this step (`twin_values`, measured just
+        before) are these bit for bit, its measures are taken instead. Touches only this run's
+        measures (and reads its twin's, measured before it on the same worker), so that it may
+        run on a worker thread while the main thread steps other styles; the runs' measures are
+        read once it is done."""
         pairs, reader = self.pairs, self.reader
-        name = reader.first_nonfinite(values)
-        if name is not None:
-            raise MigrationDiverged(
-                f"{self.port.mode} style: variable {name} holds a NaN or infinity after step {step}"
-            )
-        tf1_values = [tf1_after[name] for name in reader.tf1_names[: len(values)]]
-        each, relative = reader.measure(tf1_values, values)
+        each = self._twin_measures(step, values, twin_values)
+        if each is not None:
+            each, relative = each
+            reader.copied(each)
+        else:
+            name = reader.first_nonfinite(values)
+            if name is not None:
+                raise MigrationDiverged(
+                    f"{self.port.mode} style: variable {name} holds a NaN or infinity after "
+                    f"step {step}"
+                )
+            tf1_values = [tf1_after[name] for name in reader.tf1_names[: len(values)]]
+            each, relative = reader.measure(tf1_values, values)
+        self._measured = (step, each, relative)
         if not each.any():
             return  # equal bit for bit (+0.0 and -0.0 alike, as array_equal): nothing to measure
         worst, slot_worst = each[: len(pairs)], each[len(pairs) :]
@@ -310,6 +348,25 @@ class PortRun:
                 slot = len(pairs) + int(np.flatnonzero(slot_worst)[0])
                 self.first_what = "slot " + reader.label(slot)
             self.max_slot = max(self.max_slot, int(slot_worst.max()))
+
+    def _twin_measures(
+        self, step: int, values: Sequence[np.ndarray], twin_values: Sequence[np.ndarray] | None
+    ) -> tuple[np.ndarray, float] | None:
+        """The twin's measures of step `step` where this run's values are its bit for bit;
+        otherwise None, and the runs have parted for good."""
+        twin = self.twin
+        if twin is None or twin_values is None:
+            return None
+        measured = twin._measured
+        if (
+            measured is None
+            or measured[0] != step
+            or len(values) != len(twin_values)
+            or not all(same_bits(a, b) for a, b in zip(values, twin_values, strict=True))
+        ):
+            self.twin = None
+            return None
+        return measured[1].copy(), measured[2]
 
     def result(self) -> StyleCheck:
         reference = self.reference
@@ -342,4 +399,10 @@ class PortRun:
                 not np.array_equal(start, last)
                 for start, last in zip(self._start, self.read(), strict=False)
             ),
+            ladder_style=self.twin_mode if self.twin is not None else None,
         )
+
+
+def _same_loss(a: np.ndarray, b: np.ndarray) -> bool:
+    """Two losses equal bit for bit (+0.0 and -0.0 apart, a NaN its own bits)."""
+    return same_bits(np.asarray(a), np.asarray(b))

@@ -26,6 +26,7 @@ def refuse_eager_functions(migration: MigrationFile) -> None:
 
 class FunctionPort(TF2Port):
     mode = "function"
+    gradients_readable = False
 
     def __init__(self, migration: MigrationFile, cells: Sequence[CellInfo] = ()) -> None:
         super().__init__(migration, cells)
@@ -41,6 +42,7 @@ class ReplicatedFunctionPort(ReplicatedPort):
     """The replicated port with `strategy.run` and the sum of the replicas' losses traced once."""
 
     mode = "function"
+    gradients_readable = False
 
     def __init__(
         self, migration: MigrationFile, replicas: int, cells: Sequence[CellInfo] = ()

@@ -155,7 +155,7 @@ class InferenceReport:
         )
         findings = [f for result in results for f in result.findings(self.tf1_output)]
         checks = [reference, *(result.style_check() for result in results)]
-        return judge(checks, findings, None, self.tolerance_ulps, None, ())[0]
+        return judge(checks, findings, None, self.tolerance_ulps, ())[0]
 
     @property
     def verdict(self) -> str:

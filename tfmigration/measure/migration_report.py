@@ -71,6 +71,20 @@ class StyleCheck:
     iterations: np.ndarray | None = None
     # Whether the port changed any paired variable in its run.
     moved: bool = True
+    # Whose ladder reruns stand for this style: its own, or the eager style's where this style's
+    # run repeated the eager port's bit for bit (every loss, every variable and slot measured),
+    # so that the eager port's reruns from TF1's values are this style's too. None: its own.
+    ladder_style: str | None = None
+    # The first step at which this style is further from TF1 than the noise floor (None: never),
+    # and the further steps whose reruns must earn its equivalence there too: the last step,
+    # and the two before a later jump of its losses (`departure` in bridge/checking/ports.py).
+    beyond_floor_step: int | None = None
+    also_earned_at: tuple[int, ...] = ()
+
+    @property
+    def evidence_style(self) -> str:
+        """The style whose ladder reruns and findings judge this one."""
+        return self.ladder_style or self.mode
 
 
 @dataclass(frozen=True)
@@ -89,6 +103,9 @@ class Finding:
     # How far apart relative to the quantity (a step's change, a gradient, the loss); None where
     # not measured.
     relative: float | None = None
+    # The port style whose rerun found it; None: the port's starting state, which every style
+    # shares (one tf2_setup()).
+    style: str | None = None
     # The port's layers against TF1's tensors at this step (bridge.checking.layers), if located.
     layers: tuple[LayerComparison, ...] = ()
 
@@ -108,6 +125,7 @@ class LadderStep:
 
     step: int
     rungs: tuple[str, ...]
+    style: str = "eager"  # the port style rerun
 
 
 def judge(
@@ -115,25 +133,39 @@ def judge(
     findings: Sequence[Finding],
     floor: EveryStepNudgedFloor | None,
     tolerance_ulps: int,
-    beyond_floor_step: int | None,
     ladder: Sequence[LadderStep],
-    also_earned_at: Sequence[int] = (),
 ) -> tuple[str, str]:
     """The verdict and its reason, for a reference and the port styles it is given: `decide`
     (tfmigration/measure/verdict.py) over the ports' worst distances, against this floor, with
-    a real finding (`Finding.is_real`) as rule 1's evidence and the ladder's reruns as rule 5's:
-    at the step where the ports left the floor, and at every step of `also_earned_at` (the last
-    step, and the steps before a later jump of the losses), each with every earning rung."""
-    real = [f for f in findings if f.is_real(tolerance_ulps)]
+    a real finding (`Finding.is_real`) as rule 1's evidence and the ladder's reruns as rule 5's.
+    Each style is judged by its own evidence (`StyleCheck.evidence_style`): the findings of its
+    ladder (and the starting state every style shares), and, where it is beyond the floor, its
+    ladder's reruns at the step where it left it and at each of its `also_earned_at`, each with
+    every earning rung. A style whose run is not the eager port's is never earned by the eager
+    port's reruns."""
     ports = results[1:] or results
-    earning = {run.step for run in ladder if all(rung in run.rungs for rung in EARNING_RUNGS)}
-    earned = [
-        run
-        for run in ladder
-        if run.step == beyond_floor_step
-        and all(rung in run.rungs for rung in EARNING_RUNGS)
-        and set(also_earned_at) <= earning
+    judged = {r.evidence_style for r in ports}
+    real = [
+        f for f in findings if f.is_real(tolerance_ulps) and (f.style is None or f.style in judged)
     ]
+    floors = (0, 0, 0) if floor is None else floor.ulps
+
+    def earning(style: str) -> set[int]:
+        return {
+            run.step
+            for run in ladder
+            if run.style == style and all(rung in run.rungs for rung in EARNING_RUNGS)
+        }
+
+    def beyond(result: StyleCheck) -> bool:
+        distances = (result.max_loss_ulps, result.max_param_ulps, result.max_slot_ulps)
+        return any(d > max(tolerance_ulps, f) for d, f in zip(distances, floors, strict=True))
+
+    def earned(result: StyleCheck) -> bool:
+        steps = earning(result.evidence_style)
+        return result.beyond_floor_step in steps and set(result.also_earned_at) <= steps
+
+    outside = [r for r in ports if beyond(r)]
     verdict = decide(
         (
             max(r.max_loss_ulps for r in ports),
@@ -143,8 +175,11 @@ def judge(
         tolerance_ulps=tolerance_ulps,
         floors=None if floor is None else floor.ulps,
         against=[REAL_FINDING] if real else [],
-        earned=beyond_floor_step is not None and bool(earned),
+        earned=bool(outside) and all(earned(r) for r in outside),
     )
+    left = [r for r in outside if r.beyond_floor_step is not None]
+    beyond_floor_step = min((r.beyond_floor_step for r in left), default=None)
+    also_earned_at = sorted({s for r in left for s in r.also_earned_at})
     if REAL_FINDING in verdict.reasons:
         first = real[0]
         if first.basis == "setting":
@@ -168,16 +203,26 @@ def judge(
     if verdict.basis == WITHIN_NOISE_FLOOR:
         return verdict.verdict, f"{apart}, within the noise floor: {floor_text}"
     if verdict.basis == EARNED_BY_LADDER:
+        first = next(r for r in left if r.beyond_floor_step == beyond_floor_step)
+        rungs = next(
+            run.rungs
+            for run in ladder
+            if run.step == beyond_floor_step and run.style == first.evidence_style
+        )
         return verdict.verdict, (
             f"{apart}: beyond the noise floor ({floor_text}) from step {beyond_floor_step}, "
-            f"where from TF1's values the rungs that ran ({', '.join(earned[0].rungs)}) agree "
+            f"where from TF1's values the rungs that ran ({', '.join(rungs)}) agree "
             "but for rounding and the libraries' arithmetic"
             + (f", as at step{_plural(also_earned_at)}" if also_earned_at else "")
             + ": the trajectory amplifies them"
         )
     assert verdict.basis == BEYOND_BOTH, verdict
     missing = sorted(
-        {beyond_floor_step, *also_earned_at} - earning if beyond_floor_step is not None else []
+        {
+            step
+            for r in left
+            for step in {r.beyond_floor_step, *r.also_earned_at} - earning(r.evidence_style)
+        }
     )
     unearned = (
         f"; no rerun at step{_plural(missing)} could compare "
@@ -239,17 +284,26 @@ class CheckReport:
     # TF1 rerun with every variable nudged by one ULP after every update: how far rounding alone
     # moves this trajectory (losses, variables, slots). None when no port differed at all.
     noise_floor: EveryStepNudgedFloor | None = None
-    # The first step at which a port is further from TF1 than the noise floor; the ladder runs
-    # there too (None when no port leaves it).
-    beyond_floor_step: int | None = None
-    # Further steps whose reruns must earn equivalence too: the last step, and the two before a
-    # later jump of the port's losses (`departure` in bridge/checking/ports.py).
-    also_earned_at: tuple[int, ...] = ()
     # The port's replicas (check --replicas N; TF1 on one device whatever N is).
     replicas: int = 1
 
     # Every rerun of the ladder: its step and the rungs that ran.
     ladder: tuple[LadderStep, ...] = ()
+
+    @property
+    def beyond_floor_step(self) -> int | None:
+        """The first step at which any port style is further from TF1 than the noise floor
+        (None when none leaves it); each style's own is its `StyleCheck.beyond_floor_step`."""
+        return min(
+            (r.beyond_floor_step for r in self.results[1:] if r.beyond_floor_step is not None),
+            default=None,
+        )
+
+    @property
+    def also_earned_at(self) -> tuple[int, ...]:
+        """Every further step whose rerun must earn some style's equivalence (the last step,
+        and the two before a later jump of its losses)."""
+        return tuple(sorted({s for r in self.results[1:] for s in r.also_earned_at}))
 
     @property
     def worst_ulps(self) -> int:
@@ -262,9 +316,7 @@ class CheckReport:
             self.findings if parted or not results[1:] else [],
             self.noise_floor,
             self.tolerance_ulps,
-            self.beyond_floor_step,
             self.ladder,
-            self.also_earned_at,
         )
 
     @property
@@ -334,6 +386,7 @@ class CheckReport:
                         "basis": f.basis,
                         "relative": f.relative,
                         "real": f.is_real(self.tolerance_ulps),
+                        "style": f.style,
                         "message": f.message,
                     }
                     for f in self.findings
@@ -350,7 +403,10 @@ class CheckReport:
                 "strict": self.strict,
                 "tolerance_ulps": self.tolerance_ulps,
                 "replicas": 1 if result.mode == "graph" else self.replicas,
-                "ladder": [{"step": run.step, "rungs": list(run.rungs)} for run in self.ladder]
+                "ladder": [
+                    {"step": run.step, "style": run.style, "rungs": list(run.rungs)}
+                    for run in self.ladder
+                ]
                 if result.mode == "graph"
                 else [],
                 "verdict": self.verdict,
@@ -383,7 +439,10 @@ class CheckReport:
         for step in dict.fromkeys(f.step for f in self.findings):
             lines.append(f"where they part at step {step}, from TF1's values on the same batch:")
             for finding in (f for f in self.findings if f.step == step):
-                lines.append(f"  - {finding.message}")
+                lines.append(
+                    f"  - {finding.message}"
+                    + (f" ({finding.style} style)" if finding.style not in (None, "eager") else "")
+                )
                 if finding.layers:
                     lines += ["    layers, port -> TF1:", layers_text(finding.layers)]
         lines += [f"note: {note}" for note in self.notes]

@@ -237,7 +237,9 @@ CHECK = RecordKind(
         Field("replicas", "the port's replica count (`--replicas`; 1 on TF1's record)"),
         Field(
             "ladder",
-            "on the graph record: every rerun of the ladder, `{step, rungs}`: the rungs that ran",
+            "on the graph record: every rerun of the ladder, `{step, style, rungs}`: the port "
+            "style rerun (`eager`, or `function` where its run was not the eager port's bit for "
+            "bit) and the rungs that ran",
         ),
         Field("verdict", "`identical`, `equivalent` or `different`, over every style"),
         Field("style_verdict", "this style's own verdict"),
@@ -263,6 +265,11 @@ CHECK_FINDING = RecordKind(
         ),
         Field("relative", "how far apart relative to the quantity; null where not measured"),
         Field("real", "a difference no rounding explains"),
+        Field(
+            "style",
+            "the port style whose rerun found it; null for the port's starting state, which "
+            "every style shares",
+        ),
         Field("message", "the finding in words, with the fix where known"),
     ),
 )
