@@ -18,6 +18,7 @@ import pytest
 from click.testing import CliRunner
 
 from bridge.cli import main as tfbridge
+from bridge.record import record_migration
 from bridge.testing import check_migration
 from tfmigration.migration.contract import ContractError
 
@@ -578,6 +579,20 @@ def test_a_port_wrong_in_one_style_alone_is_different_in_that_style(
     real = [f for f in graph["findings"] if f["real"]]
     assert real and {f["style"] for f in real} == {wrong}, graph["findings"]
     assert wrong in {run["style"] for run in graph["ladder"]}
+
+
+def test_a_port_wrong_only_under_tf_function_is_different_against_a_recording_too(
+    tmp_path: Path,
+) -> None:
+    # No TF1 to ask for gradients: the traced port's own forward pass and whole step, at the
+    # recorded steps, are what must not earn it.
+    path = traced_apart(tmp_path, "traced", "1.0", "1.001")
+    record_migration(path, tmp_path / "recording", strict=True)
+    report = check_migration(path, against=tmp_path / "recording", strict=True)
+    assert report.verdict == "different", report.explain()
+    assert report.style_verdict("function") == "different"
+    assert report.style_verdict("eager") in ("identical", "equivalent")
+    assert any(f.style == "function" and f.is_real(64) for f in report.findings)
 
 
 def test_a_traced_port_that_repeats_the_eager_one_is_judged_by_its_reruns(tmp_path: Path) -> None:
