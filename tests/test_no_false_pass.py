@@ -593,6 +593,7 @@ def test_a_port_wrong_only_under_tf_function_is_different_against_a_recording_to
     assert report.style_verdict("function") == "different"
     assert report.style_verdict("eager") in ("identical", "equivalent")
     assert any(f.style == "function" and f.is_real(64) for f in report.findings)
+    assert "(function style) differs by" in report.explain().splitlines()[0]
 
 
 def test_a_traced_port_that_repeats_the_eager_one_is_judged_by_its_reruns(tmp_path: Path) -> None:

@@ -182,18 +182,18 @@ def judge(
     also_earned_at = sorted({s for r in left for s in r.also_earned_at})
     if REAL_FINDING in verdict.reasons:
         first = real[0]
+        where = f"{first.rung} at step {first.step}" + (
+            f" ({first.style} style)" if first.style not in (None, "eager") else ""
+        )
         if first.basis == "setting":
-            return DIFFERENT, f"{first.rung} at step {first.step}: a setting differs"
+            return DIFFERENT, f"{where}: a setting differs"
         how = (
             f"{first.relative:.3g} of the quantity, beyond what the libraries' arithmetic "
             f"explains ({ARITHMETIC_RELATIVE:g})"
             if first.basis == "arithmetic"
             else f"{first.ulps} ULPs, beyond --tolerance-ulps {tolerance_ulps}"
         )
-        return DIFFERENT, (
-            f"at equal parameters and batch, {first.rung} at step {first.step} differs by "
-            f"{how}: not rounding"
-        )
+        return DIFFERENT, (f"at equal parameters and batch, {where} differs by {how}: not rounding")
     if verdict.verdict == IDENTICAL:
         return IDENTICAL, "every loss, variable and slot equal bit for bit in every style"
     apart = _apart(ports)
