@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from bridge.checking.context import PORT_STYLES, CheckContext, CheckSettings
-from bridge.checking.ladder import ladder, starting_state
+from bridge.checking.ladder import ladder, learning_rate_findings, starting_state
 from bridge.checking.layers import shape_hint
 from bridge.checking.ports import (
     PortRun,
@@ -392,6 +392,7 @@ def _run_ports(
             start = starting_state(
                 port, port_pairs, reference, tf1_rate, optimizer_loaded=optimizer_state
             )
+            rate_before = port.learning_rate()
         # Named as the mapping shows them (a second tf2_setup() numbers Keras layers anew).
         shown = {
             moved.tf2.name: pair.tf2.name for moved, pair in zip(port_pairs, pairs, strict=True)
@@ -401,6 +402,14 @@ def _run_ports(
     names = ["graph", *styles]
     check.announce(", ".join(names[:-1]) + f" and {names[-1]} in lockstep")
     _lockstep(runs, check)
+    eager_run = next((run for run in runs if run.port is eager), None)
+    if eager_run is not None:
+        # The rate the eager port's first update applied (a rate its step sets itself
+        # included), else the one its optimizer held before it.
+        applied = eager_run.first_rate
+        start += learning_rate_findings(
+            reference, rate_before if applied is None else applied, tf1_rate, 0, rung="start"
+        )
     graph = StyleCheck(
         mode="graph",
         losses=reference.losses,

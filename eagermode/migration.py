@@ -86,6 +86,7 @@ class TF2Port:
         self._train_step = migration.function("tf2_train_step")
         self._loss_function = migration.optional("tf2_loss")
         self._recorded: dict[int, tf.Tensor] = {}
+        self._applied_rate: float | None = None
         self._substitute: dict[int, tf.Tensor] | None = None
         for optimizer in self.optimizers:
             self._watch(optimizer)
@@ -164,6 +165,10 @@ class TF2Port:
                 else internals.built_variables(optimizer)
             )
             grads = list(grads)
+            if tf.executing_eagerly() and optimizer is self.optimizer:
+                # The rate this update applies: a schedule at this step's count, or a rate the
+                # step itself assigned just before (read before the step, it would be stale).
+                self._applied_rate = float(np.asarray(optimizer.learning_rate))
             for index, variable in enumerate(variables):
                 key = id(_tf_variable(variable))
                 if tf.executing_eagerly():
@@ -262,10 +267,22 @@ class TF2Port:
             if isinstance(optimizer, TF1Adam) and beta_powers is not None:
                 optimizer.load_beta_powers(*beta_powers)
 
+    def _config(self) -> dict[str, Any]:
+        """The optimizer's settings: its config, or, where Keras cannot serialize it (a
+        LearningRateSchedule without get_config, which trains fine), the same settings read off
+        the optimizer, the rate left out."""
+        try:
+            return self.optimizer.get_config()
+        except NotImplementedError:
+            keys = {*KERAS_ONLY_SETTINGS, *KERAS_CLIPPING}
+            keys |= {k for kind in KERAS_HYPERPARAMETERS.values() for k in kind}
+            keys.discard("learning_rate")
+            return {k: getattr(self.optimizer, k) for k in keys if hasattr(self.optimizer, k)}
+
     def hyperparameters(self) -> dict[str, float]:
         if self.optimizer is None or self.optimizer_kind is None:
             return {}
-        config = self.optimizer.get_config()
+        config = self._config()
         found = {}
         for key in KERAS_HYPERPARAMETERS[self.optimizer_kind]:
             value = config.get(key)
@@ -277,7 +294,7 @@ class TF2Port:
         """Settings of the port's optimizer that TF1's optimizers lack, where they are on."""
         if self.optimizer is None:
             return {}
-        config = self.optimizer.get_config()
+        config = self._config()
         return {
             key: config[key]
             for key, off in KERAS_ONLY_SETTINGS.items()
@@ -287,7 +304,7 @@ class TF2Port:
     def clipping(self) -> dict[str, float]:
         if self.optimizer is None:
             return {}
-        config = self.optimizer.get_config()
+        config = self._config()
         return {key: config[key] for key in KERAS_CLIPPING if config.get(key) is not None}
 
     def learning_rate(self) -> float | None:
@@ -295,6 +312,11 @@ class TF2Port:
         if self.optimizer is None:
             return None
         return float(np.asarray(self.optimizer.learning_rate))
+
+    def applied_learning_rate(self) -> float | None:
+        """The rate the port's optimizer applied in its last eager step since
+        `clear_recorded` (None where it applied none, or in a traced step)."""
+        return self._applied_rate
 
     def counts_matter(self) -> bool:
         """Whether the port's update reads its step count: Adam's bias correction, a schedule."""
@@ -370,6 +392,7 @@ class TF2Port:
 
     def clear_recorded(self) -> None:
         self._recorded.clear()
+        self._applied_rate = None
 
     def intermediates(
         self, features: np.ndarray, labels: np.ndarray, step: int

@@ -120,12 +120,18 @@ def _ladder(
         tf1_rate = None
 
     load_before()
-    if step > 0:
-        ran.append("learning rate")
-        findings += learning_rate_findings(reference, port, tf1_rate, step)
+    rate_before = port.learning_rate()
     port.clear_recorded()
     with layers.recording(port) if localise else contextlib.nullcontext() as recorded:
         port_loss = np.asarray(port.step(features, labels, step)).astype(reference.losses.dtype)[()]
+    if step > 0 and port.gradients_readable:
+        # The rate its update applied in the rerun (a rate the step assigns itself included);
+        # a traced step's is inside its trace, and its whole step shows what the rate did.
+        applied = port.applied_learning_rate()
+        ran.append("learning rate")
+        findings += learning_rate_findings(
+            reference, rate_before if applied is None else applied, tf1_rate, step
+        )
     whole = port.values()
     whole_slots = _slot_values(slots, scale)
     port_gradients = port.recorded_gradients() or port.tape_gradients(features, labels, step)
@@ -363,7 +369,9 @@ def starting_state(
         return findings
     tf1, ours = reference.hyperparameters, port.hyperparameters()
     for key in ours:
-        if key in tf1 and np.float32(ours[key]) != np.float32(tf1[key]):
+        # The rate is compared as the port's first update applies it (`learning_rate_findings`
+        # after step 0): a step may set it itself.
+        if key != "learning_rate" and key in tf1 and np.float32(ours[key]) != np.float32(tf1[key]):
             fix = _SETTING_FIXES.get((port_kind, key), "")
             findings.append(
                 _start(
@@ -380,8 +388,6 @@ def starting_state(
                 key,
             )
         )
-    if "learning_rate" not in tf1 or "learning_rate" not in ours:
-        findings += learning_rate_findings(reference, port, tf1_rate, 0, rung="start")
     if not optimizer_loaded:
         findings += _counter_findings(port, port.iterations(), reference.start_iteration, 0)
         scale = port.slot_scale()
@@ -421,11 +427,17 @@ _SETTING_FIXES = {
 
 
 def learning_rate_findings(
-    reference: Reference, port: TF2Port, tf1_rate: float | None, step: int, *, rung: str = "setting"
+    reference: Reference,
+    port_rate: float | None,
+    tf1_rate: float | None,
+    step: int,
+    *,
+    rung: str = "setting",
 ) -> list[Finding]:
     """TF1's learning rate at this step (a schedule evaluated at its global step, else its
-    number) against the port's (a Keras schedule evaluated at its step count)."""
-    port_rate = port.learning_rate()
+    number) against the rate the port's update applied at this step (`port_rate`: a Keras
+    schedule at its step count, or the rate its step assigned)."""
+    scheduled = tf1_rate is not None or "learning_rate" not in reference.hyperparameters
     if tf1_rate is None:
         tf1_rate = reference.hyperparameters.get("learning_rate")
     if port_rate is None or tf1_rate is None or np.float32(port_rate) == np.float32(tf1_rate):
@@ -435,8 +447,14 @@ def learning_rate_findings(
             rung,
             "learning_rate",
             f"learning rate at step {step}: {_number(tf1_rate)} in TF1 and {_number(port_rate)} "
-            "in the port (a TF1 rate built from global_step is a schedule: give Keras a "
-            "keras.optimizers.schedules.LearningRateSchedule)",
+            "in the port"
+            + (
+                " (a TF1 rate built from global_step is a schedule: give Keras a "
+                "keras.optimizers.schedules.LearningRateSchedule, or set the rate before the "
+                "update as TF1's schedule gives it)"
+                if scheduled
+                else ""
+            ),
             basis="setting",
             step=step,
         )

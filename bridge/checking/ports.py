@@ -262,6 +262,8 @@ class PortRun:
         # copies it (its buffer is shared), once, and `moved` compares them with the last.
         self._start = self.reader()[: self.reader.split]
         self.first_loss: int | None = None
+        # The rate the port's optimizer applied at the run's first step (None where unread).
+        self.first_rate: float | None = None
         self.first_values: int | None = None
         self.first_what: str | None = None
         self.divergence: Divergence | None = None
@@ -281,6 +283,8 @@ class PortRun:
         loss = port.step(features, labels, step)
         self.seconds += time.perf_counter() - start
         check_finite(port.mode, step, loss)
+        if step == 0:
+            self.first_rate = port.applied_learning_rate()
         self.losses[step] = np.asarray(loss).astype(self.losses.dtype)
         if self.iterations is not None:
             self.iterations[step] = port.iterations()
