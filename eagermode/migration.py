@@ -250,8 +250,9 @@ class TF2Port:
         return found
 
     def slot_scale(self) -> float | None:
-        """Keras's SGD keeps momentum as -lr x TF1's slot; the factor, while lr is a constant."""
-        if self.optimizer_kind != "momentum":
+        """Keras's SGD keeps momentum as -lr x TF1's slot; the factor, while lr is a constant
+        (1 for an optimizer whose slot is TF1's already, as `TF1Momentum`'s, schedule or not)."""
+        if self.optimizer_kind != "momentum" or getattr(self.optimizer, "raw_gradient_slot", False):
             return 1.0
         if internals.has_schedule(self.optimizer):
             return None
