@@ -206,6 +206,7 @@ def _compare(
             found, run = ladder(check, step, results, localise=not to_earn, port=port, pairs=pairs)
             findings += found
             runs += [run] if run else []
+    findings = _traced_against_eager(findings, settings.tolerance_ulps)
     notes = _notes(reference, check.eager, results) + check.notes
     notes += replication_notes(results, settings.replicas)
     return CheckReport(
@@ -273,8 +274,30 @@ def _ladder_plan(
 
 
 def _real(findings: Sequence[Finding], style: str, tolerance_ulps: int) -> bool:
-    """Whether a real difference is found already for `style` (or for every style)."""
-    return any(f.is_real(tolerance_ulps) and f.style in (None, style) for f in findings)
+    """Whether a real difference is found already for `style` (or for every style); a traced
+    step against the eager one counts only once every rerun is in (`_traced_against_eager`)."""
+    return any(
+        f.is_real(tolerance_ulps) and f.style in (None, style) and f.rung != "traced step"
+        for f in findings
+    )
+
+
+def _traced_against_eager(findings: list[Finding], tolerance_ulps: int) -> list[Finding]:
+    """The traced port's steps measured against the eager port's stand only where the eager
+    port is not itself found wrong; where it is, it is no reference, and they are judged as the
+    libraries' arithmetic (against ARITHMETIC_RELATIVE of the change) instead."""
+    if not any(f.is_real(tolerance_ulps) and f.style == "eager" for f in findings):
+        return findings
+    return [
+        replace(
+            f,
+            basis="arithmetic",
+            message=f.message + "; the eager port is itself found wrong, so no reference here",
+        )
+        if f.rung == "traced step"
+        else f
+        for f in findings
+    ]
 
 
 def _port(

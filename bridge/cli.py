@@ -333,11 +333,10 @@ def check(
     unfinished = "no verdict, nothing written"
     doing(f"checking {file}", if_interrupted=unfinished)
 
-    def announce(style: str) -> None:
-        what = style if "lockstep" in style else f"{style} style"
-        doing(f"checking {file} ({what})", if_interrupted=unfinished)
+    def announce(stage: str) -> None:
+        doing(f"checking {file} ({stage})", if_interrupted=unfinished)
         if not as_json:
-            click.echo(f"running {style} ...", err=True)
+            click.echo(f"running {stage} ...", err=True)
 
     with running_user_code(file):
         report = check_migration(
@@ -352,6 +351,7 @@ def check(
             on_style=announce,
             replicas=replicas,
         )
+    doing(f"reporting on {file}", if_interrupted=unfinished)
     records = report.records()
     save_json(records, output)
     if plot is not None:

@@ -186,6 +186,9 @@ def _ladder(
             program is None,
             whole_step_because,
         )
+    if port is not check.eager and not port.gradients_readable:
+        ran.append("traced step")
+        findings += _traced_step(check, step, before, pairs, whole, whole_slots)
 
     if program is None:
         return findings, LadderStep(step, tuple(ran), port.mode)
@@ -290,19 +293,40 @@ def _ladder(
         moved = _worst_update(others, before, after, values)
         if moved is not None:
             name, distance, relative = moved
+            if math.isinf(relative):
+                # TF1's step left it where it was and the port's moved it.
+                message = (
+                    f"non-trainable {name} never moves in TF1's step and does in the port's"
+                    + (
+                        ": TF1's batch-norm statistics move only when its update ops run; "
+                        "does tf1_train's train_op depend on "
+                        "tf.compat.v1.get_collection(tf.compat.v1.GraphKeys.UPDATE_OPS)?"
+                        if "moving" in name
+                        else ""
+                    )
+                )
+                basis = "setting"
+            else:
+                message = (
+                    f"update of non-trainable {name} differs from TF1's by {distance} ULPs "
+                    + (
+                        "(normwise)"
+                        + (
+                            ": a moving statistic: is Keras BatchNormalization's momentum TF1's "
+                            "decay (Keras defaults to 0.99)?"
+                            if "moving" in name
+                            else ""
+                        )
+                    )
+                )
+                basis = "measured"
             findings.append(
                 Finding(
                     "non-trainable update",
                     name,
-                    f"update of non-trainable {name} differs from TF1's by {distance} ULPs "
-                    "(normwise)"
-                    + (
-                        ": a moving statistic: is Keras BatchNormalization's momentum TF1's "
-                        "decay (Keras defaults to 0.99)?"
-                        if "moving" in name
-                        else ""
-                    ),
+                    message,
                     distance,
+                    basis=basis,
                     step=step,
                     relative=relative,
                 )
@@ -426,6 +450,12 @@ _SETTING_FIXES = {
 }
 
 
+# A schedule's rate computed by two graphs can round apart: Grappler rewrites x / 10 as
+# x * 0.1, so TF1's warmup rate 9 / 10 at its step 8 was 0.90000004 where Keras's eager schedule
+# gives 0.89999998. A rate that is another setting is off by far more than this.
+RATE_ROUNDING_ULPS = 4
+
+
 def learning_rate_findings(
     reference: Reference,
     port_rate: float | None,
@@ -440,7 +470,9 @@ def learning_rate_findings(
     scheduled = tf1_rate is not None or "learning_rate" not in reference.hyperparameters
     if tf1_rate is None:
         tf1_rate = reference.hyperparameters.get("learning_rate")
-    if port_rate is None or tf1_rate is None or np.float32(port_rate) == np.float32(tf1_rate):
+    if port_rate is None or tf1_rate is None:
+        return []
+    if max_ulp_distance(np.float32(port_rate), np.float32(tf1_rate)) <= RATE_ROUNDING_ULPS:
         return []
     return [
         Finding(
@@ -491,6 +523,66 @@ def _describe_values(values: np.ndarray) -> str:
     if values.size and np.all(values == values.flat[0]):
         return _number(float(values.flat[0]))
     return f"values in [{float(values.min()):g}, {float(values.max()):g}]"
+
+
+def _traced_step(
+    check: CheckContext,
+    step: int,
+    before: dict[str, np.ndarray],
+    pairs: Sequence[Pair],
+    values: dict[str, np.ndarray],
+    slot_values: dict[str, np.ndarray],
+) -> list[Finding]:
+    """The traced port's step from TF1's values against the eager port's own step from the
+    same values and batch: the same Python and the same libraries, so where they part it is the
+    trace (Python that runs only while tracing, a value frozen into it), or Grappler's
+    rewrites; judged by its ULPs against --tolerance-ulps, not as the libraries' arithmetic."""
+    eager, eager_pairs, reference = check.eager, check.pairs, check.reference
+    align(eager, eager_pairs, before)
+    slots, scale = slot_pairs(reference, eager, eager_pairs), eager.slot_scale()
+    for tf1_name, _, variable in slots if scale is not None else []:
+        variable.assign(before[tf1_name] * scale)
+    powers = reference.beta_powers
+    eager.set_iterations(
+        reference.start_iteration + step,
+        (before[powers[0]], before[powers[1]]) if powers else None,
+    )
+    eager.step(*check.batches(step), step)
+    done = eager.values()
+    eager_after = {p.tf1.name: done[p.tf2.name] for p in eager_pairs}
+    eager_after |= _slot_values(slots, scale)
+    moved = [
+        worst
+        for worst in (
+            _worst_update(pairs, before, eager_after, values),
+            _worst_slot(
+                {k: v for k, v in slot_values.items() if k in eager_after}, before, eager_after
+            ),
+        )
+        if worst is not None
+    ]
+    if not moved:
+        return []
+    name, distance, relative = max(moved, key=lambda worst: worst[2])
+    # Without --strict, Grappler rewrites the traced step's arithmetic: where Adam divides by a
+    # gradient's size, a rounding moves a step by more than the tolerance (2.2e-4 of its change
+    # on a GRU), so it is judged as the libraries' arithmetic is; with Grappler off the traced
+    # step is the eager one's ops, and judged by its ULPs.
+    basis = "measured" if check.settings.strict else "arithmetic"
+    return [
+        Finding(
+            "traced step",
+            name,
+            f"from TF1's values, the tf.function port's step {step} takes {name} {distance} "
+            f"ULPs (normwise) from where the eager port's own step took it, {relative:.3g} of "
+            "its change: the same Python traced (a value frozen into the trace, Python that "
+            "runs only while tracing, or Grappler's rewrites without --strict)",
+            distance,
+            basis=basis,
+            step=step,
+            relative=relative,
+        )
+    ]
 
 
 def _slot_values(slots: list, scale: float | None) -> dict[str, np.ndarray]:

@@ -384,7 +384,9 @@ class CheckReport:
                         "variable": f.variable,
                         "ulps": f.ulps,
                         "basis": f.basis,
-                        "relative": f.relative,
+                        # JSON has no infinity: "inf" where the reference did not move
+                        # and the port did.
+                        "relative": "inf" if f.relative == float("inf") else f.relative,
                         "real": f.is_real(self.tolerance_ulps),
                         "style": f.style,
                         "message": f.message,

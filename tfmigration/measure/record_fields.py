@@ -263,7 +263,11 @@ CHECK_FINDING = RecordKind(
             "`measured` (judged by its ULPs against the tolerance), `setting` (a named setting "
             "differs) or `arithmetic` (same settings, the libraries compute it differently)",
         ),
-        Field("relative", "how far apart relative to the quantity; null where not measured"),
+        Field(
+            "relative",
+            "how far apart relative to the quantity; null where not measured; the string "
+            "`\"inf\"` where TF1's step did not move it and the port's did",
+        ),
         Field("real", "a difference no rounding explains"),
         Field(
             "style",
