@@ -275,6 +275,11 @@ class TF1Program:
                     if f"{scope}/" in op.name or op.name.startswith(scope)
                 }
             )
+            # Fused batch norm (tf.compat.v1.layers.batch_normalization's default on 4-D
+            # inputs) moves moving_variance toward the unbiased batch variance.
+            self.fused_batch_norm = any(
+                op.type.startswith("FusedBatchNorm") for op in self.graph.get_operations()
+            )
             self.unaligned_random_ops = unaligned_random_ops(
                 self._reachable_ops([self.loss, self.train_op])
             )

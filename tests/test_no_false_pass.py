@@ -796,3 +796,77 @@ def test_tf1_batch_norm_with_its_update_ops_and_its_keras_port_stay_equivalent(
     path.write_text(BATCH_NORM.replace("{train_op}", UPDATE_OPS))
     report = check_migration(path, strict=True)
     assert report.verdict in ("identical", "equivalent"), report.explain()
+
+
+CONV_BATCH_NORM = """
+import keras
+import numpy as np
+import tensorflow as tf
+
+STEPS = 3
+BATCH_SIZE = 16
+
+
+def data():
+    rng = np.random.default_rng(5)
+    x = rng.normal(size=(48, 4, 4, 1)).astype(np.float32)
+    return x, (x[:, 0, 0, 0] > 0).astype(np.int32)
+
+
+def tf1_train(features, labels):
+    hidden = tf.compat.v1.layers.conv2d(features, 3, 2, use_bias=False, name="conv")
+    hidden = tf.compat.v1.layers.batch_normalization(hidden, training=True, name="bn"{fused})
+    hidden = tf.compat.v1.layers.flatten(tf.nn.relu(hidden))
+    logits = tf.compat.v1.layers.dense(hidden, 2, name="logits")
+    loss = tf.reduce_mean(
+        tf.nn.sparse_softmax_cross_entropy_with_logits(labels=labels, logits=logits)
+    )
+    updates = tf.compat.v1.get_collection(tf.compat.v1.GraphKeys.UPDATE_OPS)
+    with tf.control_dependencies(updates):
+        return loss, tf.compat.v1.train.GradientDescentOptimizer(0.1).minimize(loss)
+
+
+def tf2_setup():
+    model = keras.Sequential(
+        [
+            keras.Input((4, 4, 1)),
+            keras.layers.Conv2D(3, 2, use_bias=False, name="conv"),
+            keras.layers.BatchNormalization(momentum=0.99, epsilon=1e-3, name="bn"),
+            keras.layers.ReLU(),
+            keras.layers.Flatten(),
+            keras.layers.Dense(2, name="logits"),
+        ]
+    )
+    return model, keras.optimizers.SGD(0.1)
+
+
+loss_fn = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+
+
+def tf2_train_step(state, features, labels):
+    model, opt = state
+    with tf.GradientTape() as tape:
+        loss = loss_fn(labels, model(features, training=True))
+    grads = tape.gradient(loss, model.trainable_variables)
+    opt.apply_gradients(zip(grads, model.trainable_variables))
+    return loss
+"""
+
+
+@pytest.mark.parametrize("fused", [True, False], ids=["fused", "unfused"])
+def test_tf1_fused_batch_norm_moves_its_variance_unbiased_and_says_so(
+    tmp_path: Path, fused: bool
+) -> None:
+    # tf.compat.v1.layers.batch_normalization fuses on 4-D inputs by default, and its fused
+    # kernel moves moving_variance toward the unbiased batch variance (n / (n - 1) of Keras's):
+    # the port's statistics differ (`different`), and the finding says why, not "momentum".
+    path = tmp_path / "conv_bn.py"
+    path.write_text(CONV_BATCH_NORM.replace("{fused}", "" if fused else ", fused=False"))
+    report = check_migration(path, strict=True)
+    if not fused:
+        assert report.verdict in ("identical", "equivalent"), report.explain()
+        return
+    assert report.verdict == "different", report.explain()
+    moved = next(f for f in report.findings if f.rung == "non-trainable update")
+    assert "moving_variance" in moved.variable and "unbiased" in moved.message, moved.message
+    assert "momentum" not in moved.message, moved.message

@@ -309,15 +309,7 @@ def _ladder(
             else:
                 message = (
                     f"update of non-trainable {name} differs from TF1's by {distance} ULPs "
-                    + (
-                        "(normwise)"
-                        + (
-                            ": a moving statistic: is Keras BatchNormalization's momentum TF1's "
-                            "decay (Keras defaults to 0.99)?"
-                            if "moving" in name
-                            else ""
-                        )
-                    )
+                    f"(normwise){_moving_hint(name, program)}"
                 )
                 basis = "measured"
             findings.append(
@@ -523,6 +515,24 @@ def _describe_values(values: np.ndarray) -> str:
     if values.size and np.all(values == values.flat[0]):
         return _number(float(values.flat[0]))
     return f"values in [{float(values.min()):g}, {float(values.max()):g}]"
+
+
+def _moving_hint(name: str, program: TF1Program) -> str:
+    """Why a batch-norm statistic moves otherwise in the port: TF1's fused kernel's unbiased
+    variance, else the decay."""
+    if "moving_variance" in name and program.fused_batch_norm:
+        return (
+            ": TF1's fused batch norm (tf.compat.v1.layers.batch_normalization's default on 4-D "
+            "inputs) moves moving_variance toward the unbiased batch variance, n / (n - 1) "
+            "times the biased one Keras's BatchNormalization uses, and no Keras setting matches "
+            "it (fused=False in TF1 does); the training losses do not read it"
+        )
+    if "moving" in name:
+        return (
+            ": a moving statistic: is Keras BatchNormalization's momentum TF1's decay (Keras "
+            "defaults to 0.99)?"
+        )
+    return ""
 
 
 def _traced_step(
