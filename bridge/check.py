@@ -194,9 +194,8 @@ def _compare(
         if not styles:
             continue
         if program is not None:
-            later = {s for s in plan if s >= step}
-            _keep_only(reference, later)
-            unrepeatable = replay(program, reference, check.batches, later)
+            _keep_only(reference, {s for s in plan if s >= step})
+            unrepeatable = replay(program, reference, check.batches, {step})
             if unrepeatable:
                 check.notes.append(unrepeatable)
                 continue
@@ -513,10 +512,12 @@ def _lockstep(runs: Sequence[PortRun], check: CheckContext) -> None:
 
 def _keep_only(reference: Reference, steps: set[int]) -> None:
     """Drop every live TF1 snapshot but those the ladder still needs at `steps` (each step's
-    and the one before): each is TF1's whole state, the largest thing a check holds, and the
-    floor and the earlier rungs are done with theirs."""
+    and the one before) and the latest before them, where TF1's rerun to the next resumes
+    (`replay`): each is TF1's whole state, the largest thing a check holds, and the floor and
+    the earlier rungs are done with theirs."""
     needed = {s for step in steps for s in (step - 1, step)}
-    for step in [s for s in reference.after if s not in needed]:
+    resume = max((s for s in reference.after if s < min(needed)), default=None) if needed else None
+    for step in [s for s in reference.after if s not in needed and s != resume]:
         del reference.after[step]
 
 

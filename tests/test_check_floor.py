@@ -144,3 +144,41 @@ def test_a_port_off_the_floor_parts_anew_where_its_loss_distance_jumps(
     port = _port_run(loss_ulps, [0] * len(loss_ulps), 0)
     floor = EveryStepNudgedFloor(loss_ulps=floor_loss_ulps, param_ulps=1000, slot_ulps=5000)
     assert departure([TF1_RUN, port], floor, beyond) == anew
+
+
+def test_the_ladders_tf1_replay_resumes_from_a_kept_state_and_keeps_only_what_is_needed() -> None:
+    """The ladder's TF1 reruns take one pass over the run: each resumes from the latest whole
+    state kept (`replay`), and between steps only the next step's pair and that state stay
+    (`_keep_only`), so memory does not grow with the ladder's steps; the values are the run's
+    to the bit."""
+    from bridge.check import _keep_only
+    from bridge.checking.reference import Batches, replay, run_tf1
+    from tfmigration.migration.contract import batch_indices
+
+    migration = load(MIGRATIONS / "faithful.py")
+    batches = Batches(migration, batch_indices(migration.rows, 8, 16, 0))
+    program = TF1Program(migration, strict=True, seed=0)
+    try:
+        truth: dict[int, dict[str, np.ndarray]] = {}
+        reference = run_tf1(program, batches, 8, lambda s, values: truth.__setitem__(s, values))
+        assert sorted(reference.after) == [7]  # the run keeps its last step only
+        steps = []
+        original = program.step
+
+        def counted(features, labels, step):
+            steps.append(step)
+            return original(features, labels, step)
+
+        program.step = counted
+        assert replay(program, reference, batches, {2}) is None
+        assert steps == [0, 1, 2]  # from the initial values
+        _keep_only(reference, {5, 7})
+        assert sorted(reference.after) == [2, 7]  # step 2 stays: the next rerun resumes there
+        steps.clear()
+        assert replay(program, reference, batches, {5}) is None
+        assert steps == [3, 4, 5]
+        for step in (4, 5):
+            for name, value in truth[step].items():
+                assert np.array_equal(reference.after[step][name], value), (step, name)
+    finally:
+        program.close()

@@ -146,16 +146,20 @@ def replay(
     program: TF1Program, reference: Reference, batches: Batches, steps: Collection[int]
 ) -> str | None:
     """Keep TF1's variables before and after each of `steps` in `reference`, recomputed: TF1
-    rerun once from its initial values to the last of them (a check keeps no step it does not
-    need). The rerun's losses must be the run's, bit for bit, or the values would not be that
-    run's: then nothing is kept and the reason is returned."""
+    rerun from the latest whole state the reference holds before the first it lacks (a kept
+    step's snapshot, else its initial values) to the last of them, so that reruns for a
+    ladder's steps in order take one pass over the run between them (a check keeps no step it
+    does not need). The rerun's losses must be the run's, bit for bit, or the values would not
+    be that run's: then nothing is kept and the reason is returned."""
     needed = {s for step in steps for s in (step - 1, step) if s >= 0}
-    if not needed - set(reference.after):
+    missing = needed - set(reference.after)
+    if not missing:
         return None
     step = max(steps)
-    program.load(reference.initial)
+    resume = max((s for s in reference.after if s < min(missing)), default=-1)
+    program.load(reference.initial if resume < 0 else reference.after[resume])
     kept = {}
-    for past in range(step + 1):
+    for past in range(resume + 1, max(missing) + 1):
         features, labels = batches(past)
         loss = program.step(features, labels, past)
         if loss != reference.losses[past]:
@@ -164,7 +168,7 @@ def replay(
                 f"{reference.losses[past]!s}): its run does not repeat (a random op the "
                 "checker does not align?), so step {step} was not rerun from its values"
             ).replace("{step}", str(step))
-        if past in needed:
+        if past in missing:
             kept[past] = program.snapshot()
     reference.after.update(kept)
     return None
