@@ -715,9 +715,23 @@ def test_a_traced_port_that_repeats_the_eager_one_is_judged_by_its_reruns(tmp_pa
     assert report.style_verdict("function") == report.style_verdict("eager") == "equivalent"
 
 
+KERAS_STEP = """
+loss_fn = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+
+
+def tf2_train_step(state, features, labels):
+    model, opt = state
+    with tf.GradientTape() as tape:
+        loss = loss_fn(labels, model(features, training=True))
+    grads = tape.gradient(loss, model.trainable_variables)
+    opt.apply_gradients(zip(grads, model.trainable_variables))
+    return loss
+"""
+
 # --- TF1 code with its own mistakes --------------------------------------------------------------
 
-BATCH_NORM = """
+BATCH_NORM = (
+    """
 import keras
 import numpy as np
 import tensorflow as tf
@@ -757,18 +771,9 @@ def tf2_setup():
     )
     return model, keras.optimizers.SGD(0.1)
 
-
-loss_fn = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
-
-
-def tf2_train_step(state, features, labels):
-    model, opt = state
-    with tf.GradientTape() as tape:
-        loss = loss_fn(labels, model(features, training=True))
-    grads = tape.gradient(loss, model.trainable_variables)
-    opt.apply_gradients(zip(grads, model.trainable_variables))
-    return loss
 """
+    + KERAS_STEP
+)
 UPDATE_OPS = """updates = tf.compat.v1.get_collection(tf.compat.v1.GraphKeys.UPDATE_OPS)
     with tf.control_dependencies(updates):
         return loss, optimizer.minimize(loss)"""
@@ -798,7 +803,8 @@ def test_tf1_batch_norm_with_its_update_ops_and_its_keras_port_stay_equivalent(
     assert report.verdict in ("identical", "equivalent"), report.explain()
 
 
-CONV_BATCH_NORM = """
+CONV_BATCH_NORM = (
+    """
 import keras
 import numpy as np
 import tensorflow as tf
@@ -839,18 +845,9 @@ def tf2_setup():
     )
     return model, keras.optimizers.SGD(0.1)
 
-
-loss_fn = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
-
-
-def tf2_train_step(state, features, labels):
-    model, opt = state
-    with tf.GradientTape() as tape:
-        loss = loss_fn(labels, model(features, training=True))
-    grads = tape.gradient(loss, model.trainable_variables)
-    opt.apply_gradients(zip(grads, model.trainable_variables))
-    return loss
 """
+    + KERAS_STEP
+)
 
 
 @pytest.mark.parametrize("fused", [True, False], ids=["fused", "unfused"])
