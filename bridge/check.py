@@ -180,7 +180,7 @@ def _compare(
     if differing and program is not None:
         check.announce("noise floor")
         floor = noise_floor(program, reference, check.batches, settings.steps, settings.seed)
-    results = [results[0], *(_placed(r, floor, check) for r in results[1:])]
+    results = [results[0], *(_placed(results[0], r, floor, check) for r in results[1:])]
     plan = _ladder_plan([r for r in results[1:] if r.first_difference_step is not None], check)
     ports = {check.eager.mode: (check.eager, check.pairs), **own}
     for step in sorted(plan):
@@ -230,7 +230,7 @@ def _compare(
 
 
 def _placed(
-    result: StyleCheck, floor: EveryStepNudgedFloor | None, check: CheckContext
+    graph: StyleCheck, result: StyleCheck, floor: EveryStepNudgedFloor | None, check: CheckContext
 ) -> StyleCheck:
     """`result` with where it left the floor, and the further steps whose reruns must earn its
     equivalence beyond it: the last step (a difference that lasts, or slots nothing reads
@@ -238,11 +238,11 @@ def _placed(
     each at the last recorded step before it)."""
     if floor is None or result.first_difference_step is None:
         return result
-    beyond = first_beyond((result, result), floor, check.settings.tolerance_ulps)
+    beyond = first_beyond((graph, result), floor, check.settings.tolerance_ulps)
     also: set[int] = set()
     if beyond is not None:
         also.add(check.settings.steps - 1)
-        anew = departure((result, result), floor, beyond)
+        anew = departure((graph, result), floor, beyond)
         if anew is not None:
             also |= {max(anew - 2, beyond), max(anew - 1, beyond)}
     if check.program is None:
@@ -404,6 +404,7 @@ def _run_ports(
     styles, steps, replicas = check.settings.styles, check.settings.steps, check.settings.replicas
     start: list[Finding] = []
     runs: list[PortRun] = []
+    eager_run: PortRun | None = None  # the twin of every later run (`PortRun.twin`)
     for style in styles:
         port = eager if style == "eager" else _port(migration, style, replicas, eager.cells)
         port_pairs = renamed(pairs, eager, port)
@@ -419,12 +420,12 @@ def _run_ports(
         shown = {
             moved.tf2.name: pair.tf2.name for moved, pair in zip(port_pairs, pairs, strict=True)
         }
-        twin = next((run for run in runs if run.port is eager), None)
-        runs.append(PortRun(port, port_pairs, reference, steps, shown, twin))
+        runs.append(PortRun(port, port_pairs, reference, steps, shown, eager_run))
+        if port is eager:
+            eager_run = runs[-1]
     names = ["graph", *styles]
     check.announce(", ".join(names[:-1]) + f" and {names[-1]} in lockstep")
     _lockstep(runs, check)
-    eager_run = next((run for run in runs if run.port is eager), None)
     if eager_run is not None:
         # The rate the eager port's first update applied (a rate its step sets itself
         # included), else the one its optimizer held before it.

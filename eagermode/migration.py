@@ -86,7 +86,10 @@ class TF2Port:
         self._train_step = migration.function("tf2_train_step")
         self._loss_function = migration.optional("tf2_loss")
         self._recorded: dict[int, tf.Tensor] = {}
+        # The rate the next eager update applies is read once after `clear_recorded` (and at
+        # the first step): a scalar read back from the device is not for every step of a run.
         self._applied_rate: float | None = None
+        self._read_rate = True
         self._substitute: dict[int, tf.Tensor] | None = None
         for optimizer in self.optimizers:
             self._watch(optimizer)
@@ -165,10 +168,11 @@ class TF2Port:
                 else internals.built_variables(optimizer)
             )
             grads = list(grads)
-            if tf.executing_eagerly() and optimizer is self.optimizer:
+            if self._read_rate and tf.executing_eagerly() and optimizer is self.optimizer:
                 # The rate this update applies: a schedule at this step's count, or a rate the
                 # step itself assigned just before (read before the step, it would be stale).
                 self._applied_rate = float(np.asarray(optimizer.learning_rate))
+                self._read_rate = False
             for index, variable in enumerate(variables):
                 key = id(_tf_variable(variable))
                 if tf.executing_eagerly():
@@ -315,8 +319,9 @@ class TF2Port:
         return float(np.asarray(self.optimizer.learning_rate))
 
     def applied_learning_rate(self) -> float | None:
-        """The rate the port's optimizer applied in its last eager step since
-        `clear_recorded` (None where it applied none, or in a traced step)."""
+        """The rate the port's optimizer applied in its first eager step since
+        `clear_recorded` (or since it was built), None where it applied none or in a traced
+        step."""
         return self._applied_rate
 
     def counts_matter(self) -> bool:
@@ -393,7 +398,7 @@ class TF2Port:
 
     def clear_recorded(self) -> None:
         self._recorded.clear()
-        self._applied_rate = None
+        self._applied_rate, self._read_rate = None, True
 
     def intermediates(
         self, features: np.ndarray, labels: np.ndarray, step: int

@@ -16,7 +16,7 @@ import numpy as np
 
 from bridge.checking import layers
 from bridge.checking.context import CheckContext
-from bridge.checking.ports import align, slot_pairs
+from bridge.checking.ports import align, align_optimizer, slot_pairs
 from bridge.checking.reference import Reference
 from eagermode.migration import TF2Port
 from graphmode.migration import TF1Program
@@ -100,13 +100,7 @@ def _ladder(
 
     def load_before() -> None:
         align(port, pairs, before)
-        for tf1_name, _, variable in slots if scale is not None else []:
-            variable.assign(before[tf1_name] * scale)
-        powers = reference.beta_powers
-        port.set_iterations(
-            expected_count,
-            (before[powers[0]], before[powers[1]]) if powers else None,
-        )
+        align_optimizer(port, pairs, reference, before, expected_count)
 
     tf1_loss = reference.losses[step]
     tf1_gradients: dict[str, np.ndarray] = {}
@@ -549,14 +543,8 @@ def _traced_step(
     rewrites; judged by its ULPs against --tolerance-ulps, not as the libraries' arithmetic."""
     eager, eager_pairs, reference = check.eager, check.pairs, check.reference
     align(eager, eager_pairs, before)
+    align_optimizer(eager, eager_pairs, reference, before, reference.start_iteration + step)
     slots, scale = slot_pairs(reference, eager, eager_pairs), eager.slot_scale()
-    for tf1_name, _, variable in slots if scale is not None else []:
-        variable.assign(before[tf1_name] * scale)
-    powers = reference.beta_powers
-    eager.set_iterations(
-        reference.start_iteration + step,
-        (before[powers[0]], before[powers[1]]) if powers else None,
-    )
     eager.step(*check.batches(step), step)
     done = eager.values()
     eager_after = {p.tf1.name: done[p.tf2.name] for p in eager_pairs}

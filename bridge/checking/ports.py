@@ -98,16 +98,21 @@ def align(port: TF2Port, pairs: Sequence[Pair], values: dict[str, np.ndarray]) -
 
 
 def align_optimizer(
-    port: TF2Port, pairs: Sequence[Pair], reference: Reference, values: dict[str, np.ndarray]
+    port: TF2Port,
+    pairs: Sequence[Pair],
+    reference: Reference,
+    values: dict[str, np.ndarray],
+    iterations: int | None = None,
 ) -> None:
     """Copy TF1's optimizer state too (slots both keep, the step count, Adam's beta powers):
-    for a start from a TF1 checkpoint, where the optimizer is mid-run."""
+    for a start from a TF1 checkpoint, where the optimizer is mid-run, and for a ladder's
+    rerun from TF1's state before a step (`iterations`: its count; else the start's)."""
     scale = port.slot_scale()
     for tf1_name, _, variable in slot_pairs(reference, port, pairs) if scale is not None else []:
         variable.assign(values[tf1_name] * scale)
     powers = reference.beta_powers
     port.set_iterations(
-        reference.start_iteration,
+        reference.start_iteration if iterations is None else iterations,
         (values[powers[0]], values[powers[1]]) if powers else None,
     )
 
@@ -256,7 +261,6 @@ class PortRun:
         # measured): its measures are then this run's, copied after one comparison of bits, and
         # its ladder reruns stand for this style. None once they part (or with no twin).
         self.twin = twin if twin is not None and self.reader.same_layout(twin.reader) else None
-        self.twin_mode = None if self.twin is None else self.twin.port.mode
         self._measured: tuple[int, np.ndarray, float] | None = None  # step, each, relative
         # The paired variables' starting values, held as reads: the port's first write to each
         # copies it (its buffer is shared), once, and `moved` compares them with the last.
@@ -291,7 +295,7 @@ class PortRun:
         if self.first_loss is None and self.losses[step] != self.reference.losses[step]:
             self.first_loss = step
         twin = self.twin
-        if twin is not None and not _same_loss(twin.losses[step], self.losses[step]):
+        if twin is not None and not same_bits(twin.losses[step], self.losses[step]):
             self.twin = None
 
     def read(self, slots: bool = True) -> list[np.ndarray]:
@@ -403,10 +407,5 @@ class PortRun:
                 not np.array_equal(start, last)
                 for start, last in zip(self._start, self.read(), strict=False)
             ),
-            ladder_style=self.twin_mode if self.twin is not None else None,
+            ladder_style=self.twin.port.mode if self.twin is not None else None,
         )
-
-
-def _same_loss(a: np.ndarray, b: np.ndarray) -> bool:
-    """Two losses equal bit for bit (+0.0 and -0.0 apart, a NaN its own bits)."""
-    return same_bits(np.asarray(a), np.asarray(b))

@@ -25,6 +25,7 @@ from tfmigration.measure.verdict import (
     REAL_FINDING,
     WITHIN_NOISE_FLOOR,
     WITHIN_TOLERANCE,
+    beyond_floor,
     decide,
 )
 from tfmigration.serialize import exact
@@ -148,7 +149,6 @@ def judge(
     real = [
         f for f in findings if f.is_real(tolerance_ulps) and (f.style is None or f.style in judged)
     ]
-    floors = (0, 0, 0) if floor is None else floor.ulps
 
     def earning(style: str) -> set[int]:
         return {
@@ -159,7 +159,7 @@ def judge(
 
     def beyond(result: StyleCheck) -> bool:
         distances = (result.max_loss_ulps, result.max_param_ulps, result.max_slot_ulps)
-        return any(d > max(tolerance_ulps, f) for d, f in zip(distances, floors, strict=True))
+        return beyond_floor(distances, tolerance_ulps, None if floor is None else floor.ulps)
 
     def earned(result: StyleCheck) -> bool:
         steps = earning(result.evidence_style)

@@ -65,6 +65,15 @@ class Verdict:
         return tuple(self.basis.split("; ")) if self.basis else ()
 
 
+def beyond_floor(
+    distances: Sequence[int], tolerance_ulps: int, floors: Sequence[int] | None = None
+) -> bool:
+    """Whether any distance is beyond both --tolerance-ulps and the floor's ULPs for it
+    (`floors`; None: none measured)."""
+    floors = (0,) * len(distances) if floors is None else floors
+    return any(d > max(tolerance_ulps, f) for d, f in zip(distances, floors, strict=True))
+
+
 def decide(
     distances: Sequence[int],
     *,
@@ -77,8 +86,7 @@ def decide(
     variables, slots, ...), the noise floor's ULPs for each (`floors`; None: none measured),
     the reasons beyond distances for `different` (`against`, rule 1) and whether the ladder
     earned equivalence beyond the floor (`earned`, rule 5)."""
-    floors = (0,) * len(distances) if floors is None else floors
-    beyond = any(d > max(tolerance_ulps, f) for d, f in zip(distances, floors, strict=True))
+    beyond = beyond_floor(distances, tolerance_ulps, floors)
     if against:
         return Verdict(DIFFERENT, "; ".join([*against, *([BEYOND_BOTH] if beyond else [])]))
     if not any(distances):
