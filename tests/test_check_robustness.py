@@ -135,6 +135,23 @@ def test_an_internal_error_in_check_is_exit_3_naming_what_was_done(
     assert not output.exists()
 
 
+def test_an_internal_error_after_the_check_names_reporting_not_the_last_stage(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import tfmigration.measure.migration_report
+
+    monkeypatch.setattr(tfmigration.measure.migration_report.CheckReport, "records", boom)
+    result, path, output = check(tmp_path, GOOD)
+    refused(
+        result,
+        f"internal error while reporting on {path}: RuntimeError: a bug of ours ... "
+        "-- a bug in tf-migration-bridge, not in your input; please report it with the command "
+        "that caused it (TFBRIDGE_DEBUG=1 prints the traceback)",
+        INTERNAL_ERROR_EXIT,
+    )
+    assert not output.exists()
+
+
 def test_a_port_that_writes_a_nan_is_named_by_style_variable_and_step_exit_1(
     tmp_path: Path,
 ) -> None:

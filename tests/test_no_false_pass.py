@@ -347,6 +347,19 @@ def test_a_rate_a_few_ulps_apart_is_rounding_and_another_rate_a_setting() -> Non
     assert wrong.basis == "setting" and "0.9 in TF1 and 0.81 in the port" in wrong.message
 
 
+def test_a_tf1_momentum_port_with_another_momentum_is_different(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        "tf1_momentum_wrong",
+        tf1_optimizer="tf.compat.v1.train.MomentumOptimizer(0.5, 0.9)",
+        optimizer="TF1Momentum(0.5, momentum=0.8)",
+        top="from eagermode.tf1_compatible import TF1Momentum\n",
+    )
+    report = check_migration(path, strict=True)
+    assert report.verdict == "different", report.explain()
+    assert any(f.basis == "setting" and "momentum" in f.message for f in report.findings)
+
+
 def test_a_warmup_assigned_a_step_ahead_is_different_naming_the_rate(tmp_path: Path) -> None:
     path = write(
         tmp_path,
