@@ -218,7 +218,8 @@ class TF2Port:
         return _scalar_loss(self.migration.path, loss)
 
     def values(self) -> dict[str, np.ndarray]:
-        return {name: np.asarray(variable.numpy()) for name, variable in self.variables.items()}
+        """Every variable's value now, by name, each a view of its buffer (`value_view`)."""
+        return {name: value_view(variable) for name, variable in self.variables.items()}
 
     def load(self, values: dict[str, np.ndarray]) -> None:
         for name, value in values.items():
@@ -556,3 +557,11 @@ def _scalar_loss(path: Any, loss: Any, *, what: str = "tf2_train_step()") -> np.
             f"{array.dtype} of shape {list(array.shape)}"
         )
     return array[()]
+
+
+def value_view(variable: Any) -> np.ndarray:
+    """`variable`'s value now as a NumPy view of its buffer, not a copy (Keras's `numpy()` copies
+    with `np.array`): TensorFlow copies a variable's buffer before writing to it while a read of
+    it is held, so the view keeps this value after the variable moves on. On the 10M-parameter
+    CNN, copies of the port's variables and slots were a quarter of a check's ladder peak."""
+    return tf.convert_to_tensor(variable)._numpy()

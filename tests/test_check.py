@@ -199,6 +199,34 @@ def test_the_function_style_traces_the_users_step_once() -> None:
     assert port.tracing_count == 1
 
 
+@pytest.mark.parametrize("style", ["eager", "function"])
+def test_a_ports_values_are_views_that_keep_their_values_when_it_steps(style: str) -> None:
+    """The ladder reads a port's variables and slots as views of their buffers, not copies
+    (`value_view`): a view read before a step must still hold the values it read after the
+    step writes the variables, or a rung would compare values the port no longer had."""
+    from bridge.function.migration import FunctionPort
+    from eagermode.migration import TF2Port, value_view
+    from tfmigration.migration.contract import load
+
+    migration = load(MIGRATIONS / "faithful.py")
+    port = TF2Port(migration) if style == "eager" else FunctionPort(migration)
+    features, labels = migration.features[:16], migration.labels[:16]
+    port.step(features, labels, 0)  # the optimizer's slots exist from here
+    views = port.values()
+    slots = [value_view(variable) for variable in port.slot_variables().values()]
+    assert slots
+    copies = {name: value.copy() for name, value in views.items()}
+    slot_copies = [slot.copy() for slot in slots]
+    name = next(iter(views))
+    assert np.shares_memory(views[name], value_view(port.variables[name]))  # not a copy
+    port.step(features, labels, 1)
+    assert not all(np.array_equal(copies[n], port.values()[n]) for n in copies)  # it moved
+    for n, value in views.items():
+        assert np.array_equal(value, copies[n]), n
+    for slot, copy in zip(slots, slot_copies, strict=True):
+        assert np.array_equal(slot, copy)
+
+
 def test_the_aligned_sampler_is_restored_after_a_check(tmp_path: Path) -> None:
     from tensorflow.python.ops import nn_ops
 

@@ -180,5 +180,7 @@ def test_the_ladders_tf1_replay_resumes_from_a_kept_state_and_keeps_only_what_is
         for step in (4, 5):
             for name, value in truth[step].items():
                 assert np.array_equal(reference.after[step][name], value), (step, name)
+        _keep_only(reference, {5})
+        assert sorted(reference.after) == [4, 5]  # all it needs is held: no resume point stays
     finally:
         program.close()

@@ -213,12 +213,14 @@ def noise_floor(
     loss_relative = relative_error(losses, expected_losses)
     if last != steps - 1:  # diverged before the end: the losses say enough
         return EveryStepNudgedFloor(loss_ulps, 0, 0, loss_relative, 0.0)
-    values, expected = program.snapshot(), reference.after[last]
-    finite = [name for name in names if np.isfinite(values[name]).all()]
-    param_ulps = max((max_ulp_distance(values[n], expected[n]) for n in finite), default=0)
-    slot_ulps = max(
-        (max_ulp_distance(values[n], expected[n]) for n in reference.slot_names.values()),
-        default=0,
-    )
-    param_relative = max((relative_error(values[n], expected[n]) for n in finite), default=0.0)
+    # A variable at a time: TF1's whole state read at once was 120 MB more on the 10M CNN.
+    expected = reference.after[last]
+    param_ulps, param_relative, slot_ulps = 0, 0.0, 0
+    for name in names:
+        value = program.snapshot([name])[name]
+        if np.isfinite(value).all():
+            param_ulps = max(param_ulps, max_ulp_distance(value, expected[name]))
+            param_relative = max(param_relative, relative_error(value, expected[name]))
+    for name in reference.slot_names.values():
+        slot_ulps = max(slot_ulps, max_ulp_distance(program.snapshot([name])[name], expected[name]))
     return EveryStepNudgedFloor(loss_ulps, param_ulps, slot_ulps, loss_relative, param_relative)
