@@ -184,3 +184,84 @@ def test_the_ladders_tf1_replay_resumes_from_a_kept_state_and_keeps_only_what_is
         assert sorted(reference.after) == [4, 5]  # all it needs is held: no resume point stays
     finally:
         program.close()
+
+
+def test_kept_snapshots_spilled_to_disk_read_back_bit_for_bit_and_leave_nothing_behind() -> None:
+    """The ladder's later steps wait on disk (`Snapshots.spill`): read back, each is the
+    snapshot to the bit (names with slashes and colons, several dtypes, a scalar); dropping a
+    step removes its files, and `close` the whole directory."""
+    from bridge.checking.reference import Snapshots
+
+    rng = np.random.default_rng(0)
+    first = {
+        "dense/kernel:0": rng.normal(size=(3, 4)).astype(np.float32),
+        "dense/kernel/Adam_1": np.array([np.nan, -0.0, np.inf], dtype=np.float32),
+        "global_step": np.array(7, dtype=np.int64),
+        "beta1_power": np.float64(0.9),
+    }
+    second = {name: np.asarray(value) * 2 for name, value in first.items()}
+    snapshots = Snapshots()
+    snapshots[3], snapshots[5] = first, second
+    snapshots.spill(keep={5})
+    assert snapshots.in_memory() == [5] and sorted(snapshots) == [3, 5] and 3 in snapshots
+    back = snapshots[3]
+    assert list(back) == list(first)
+    for name, value in first.items():
+        value = np.asarray(value)
+        assert back[name].dtype == value.dtype and back[name].shape == value.shape
+        assert back[name].tobytes() == value.tobytes(), name
+    directory = Path(snapshots._directory.name)
+    assert (directory / "3").is_dir()
+    del snapshots[3]
+    assert not (directory / "3").exists() and sorted(snapshots) == [5]
+    with pytest.raises(KeyError):
+        snapshots[3]
+    snapshots.spill(keep=set())
+    snapshots.close()
+    assert not directory.exists() and len(snapshots) == 0
+
+
+def test_a_check_that_spills_snapshots_leaves_no_temporary_files(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A check whose port parts from TF1 keeps snapshots for its ladder and spills those a
+    later rung needs; when it is done, nothing of them is left in the temporary directory."""
+    import tempfile
+
+    from bridge.checking.reference import Snapshots
+    from bridge.testing import check_migration
+
+    spilled: list[list[str]] = []
+    original = Snapshots.spill
+
+    def spill(self: Snapshots, keep: set[int]) -> None:
+        original(self, keep)
+        spilled.append(sorted(p.name for p in tmp_path.rglob("*.npy")))
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    monkeypatch.setattr(Snapshots, "spill", spill)
+    report = check_migration(MIGRATIONS / "wrong_hyperparameter.py", strict=True, steps=6)
+    assert report.verdict == "different" and report.ladder
+    assert any(spilled)  # some snapshot did wait on disk
+    # (autograph writes its own generated files there too)
+    assert [p.name for p in tmp_path.iterdir() if not p.name.startswith("__autograph")] == []
+
+
+def test_kept_snapshots_stay_in_memory_where_the_temporary_directory_cannot_be_written(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Spilling is a saving, not a condition: with no writable temporary directory the steps
+    stay in memory and read back as they were."""
+    import tempfile
+
+    from bridge.checking.reference import Snapshots
+
+    missing = tmp_path / "no such directory"
+    monkeypatch.setattr(tempfile, "tempdir", str(missing))
+    snapshots = Snapshots()
+    value = np.arange(6, dtype=np.float32)
+    snapshots[1] = {"w": value}
+    snapshots.spill(keep=set())
+    assert snapshots.in_memory() == [1] and snapshots[1]["w"] is value
+    snapshots.close()
+    assert not missing.exists()

@@ -7,9 +7,12 @@ ports are measured against it either way. Also the noise floor: how far rounding
 from __future__ import annotations
 
 import math
+import shutil
+import tempfile
 import time
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Iterator, MutableMapping
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 
@@ -26,6 +29,89 @@ class MigrationDiverged(UserError):
     """A loss or variable became NaN or infinite; the message names the style and step."""
 
 
+class Snapshots(MutableMapping[int, dict[str, np.ndarray]]):
+    """A live check's kept TF1 snapshots, by step: each is TF1's whole state (120 MB on the
+    10M-parameter CNN with Adam), and the ladder reruns steps in order, so those a later rung
+    needs are written to a temporary directory until then (`spill`), one uncompressed `.npy`
+    per variable, read back with pickle off. Reading a spilled step returns a new copy each
+    time; nothing is cached. `close` removes the directory (also at exit, if never called)."""
+
+    def __init__(self) -> None:
+        self._memory: dict[int, dict[str, np.ndarray]] = {}
+        self._disk: dict[int, list[str]] = {}  # step -> its variables' names, in order
+        self._directory: tempfile.TemporaryDirectory | None = None
+        self._unwritable = False
+
+    def __getitem__(self, step: int) -> dict[str, np.ndarray]:
+        if step in self._memory:
+            return self._memory[step]
+        names = self._disk[step]  # KeyError for a step not kept
+        folder = self._folder(step)
+        return {
+            name: np.load(folder / f"{index}.npy", allow_pickle=False)
+            for index, name in enumerate(names)
+        }
+
+    def __setitem__(self, step: int, values: dict[str, np.ndarray]) -> None:
+        self._forget(step)
+        self._memory[step] = values
+
+    def __delitem__(self, step: int) -> None:
+        if step not in self:
+            raise KeyError(step)
+        self._forget(step)
+
+    def __iter__(self) -> Iterator[int]:
+        return iter(sorted(self._memory.keys() | self._disk.keys()))
+
+    def __len__(self) -> int:
+        return len(self._memory) + len(self._disk)
+
+    def __contains__(self, step: object) -> bool:
+        return step in self._memory or step in self._disk
+
+    def spill(self, keep: Collection[int]) -> None:
+        """Write every step held in memory but those in `keep` to disk, and drop it from memory.
+        Where the temporary directory cannot be written (full, read-only), the steps stay in
+        memory, as they would have without spilling."""
+        if self._unwritable:
+            return
+        for step in [s for s in self._memory if s not in keep]:
+            values = self._memory[step]
+            try:
+                folder = self._folder(step)
+                folder.mkdir(parents=True)
+                for index, value in enumerate(values.values()):
+                    np.save(folder / f"{index}.npy", np.asarray(value), allow_pickle=False)
+            except OSError:
+                self._unwritable = True
+                if self._directory is not None:
+                    shutil.rmtree(self._folder(step), ignore_errors=True)
+                return
+            del self._memory[step]
+            self._disk[step] = list(values)
+
+    def in_memory(self) -> list[int]:
+        return sorted(self._memory)
+
+    def close(self) -> None:
+        self._memory.clear()
+        self._disk.clear()
+        if self._directory is not None:
+            self._directory.cleanup()
+            self._directory = None
+
+    def _folder(self, step: int) -> Path:
+        if self._directory is None:
+            self._directory = tempfile.TemporaryDirectory(prefix="tfbridge-check-")
+        return Path(self._directory.name) / str(step)
+
+    def _forget(self, step: int) -> None:
+        self._memory.pop(step, None)
+        if self._disk.pop(step, None) is not None:
+            shutil.rmtree(self._folder(step), ignore_errors=True)
+
+
 @dataclass
 class Reference:
     """What TF1 did. `after[s]` holds every variable (the optimizers' too) after step s's
@@ -34,7 +120,7 @@ class Reference:
 
     losses: np.ndarray
     initial: dict[str, np.ndarray]
-    after: dict[int, dict[str, np.ndarray]] | RecordedSteps
+    after: Snapshots | RecordedSteps | dict[int, dict[str, np.ndarray]]
     seconds: float
     variables: list[VariableInfo]
     optimizer_kind: str | None = None
@@ -74,7 +160,7 @@ def start_reference(program: TF1Program, steps: int, start_iteration: int = 0) -
     return Reference(
         losses=np.zeros(steps, dtype=program.loss.dtype.as_numpy_dtype),
         initial=program.snapshot(),
-        after={},
+        after=Snapshots(),
         seconds=0.0,
         variables=program.variable_infos(),
         optimizer_kind=program.optimizer_kind,
