@@ -459,7 +459,16 @@ def _start_driver(stderr_path: Path) -> subprocess.Popen[bytes]:
             stdout=subprocess.DEVNULL,
             stderr=stderr,
             env=os.environ | {"TF_CPP_MIN_LOG_LEVEL": "3"},
+            preexec_fn=_as_from_a_shell,
         )
+
+
+def _as_from_a_shell() -> None:
+    """In the child before it runs: SIGINT as a shell leaves it for a command it starts
+    (default, unblocked), whatever a test run of hours left in this process: a child inherits
+    an ignored or blocked signal, and in full suite runs the driver never stopped on SIGINT."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
 
 
 def _end(driver: subprocess.Popen[bytes]) -> None:
