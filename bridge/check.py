@@ -189,7 +189,7 @@ def _compare(
     results = [results[0], *(_placed(results[0], r, floor, check) for r in results[1:])]
     plan = _ladder_plan([r for r in results[1:] if r.first_difference_step is not None], check)
     ports = {check.eager.mode: (check.eager, check.pairs), **own}
-    own = {}
+    own = {}  # `ports` alone holds them, so that one dropped is freed
     # A port of its own is dropped after its last rerun: on the 10M-parameter CNN, holding the
     # tf.function port through the eager port's last rerun was 150 MB of the check's peak.
     last = {style: max((s for s in plan if style in plan[s]), default=-1) for style in ports}
@@ -208,24 +208,24 @@ def _compare(
                 check.notes.append(unrepeatable)
                 styles = {}
             _spill(reference, {step - 1, step})
-        found_by: dict[str, tuple[list[Finding], LadderStep | None]] = {}
-        # The eager port reruns last: its port stays, every other is done with here.
-        for style in sorted(styles, key=lambda style: style == check.eager.mode):
-            # The port has trained; the ladder loads every value it needs afresh.
-            port, pairs = ports[style]
-            found_by[style] = ladder(
-                check, step, results, localise=not styles[style], port=port, pairs=pairs
-            )
-            port = pairs = None
-            if style != check.eager.mode and last[style] == step:
-                del ports[style]
-                gc.collect()  # a Keras model and its traces hold cycles
+        eager = check.eager.mode
+        found_by = {
+            style: _rerun(check, step, results, ports[style], styles[style])
+            for style in styles
+            if style != eager
+        }
+        # Every other port is done with before the eager port, which stays, reruns.
+        done = [s for s in ports if s != eager and last[s] == step]
+        for style in done:
+            del ports[style]
+        if done:
+            gc.collect()  # a Keras model and its traces hold cycles
+        if eager in styles:
+            found_by[eager] = _rerun(check, step, results, ports[eager], styles[eager])
         for style in styles:  # reported in the styles' order
             found, run = found_by[style]
             findings += found
             runs += [run] if run else []
-        for style in [s for s in ports if s != check.eager.mode and last[s] == step]:
-            del ports[style]  # its last rerun was not needed
     findings = _traced_against_eager(findings, settings.tolerance_ulps)
     notes = _notes(reference, check.eager, results) + check.notes
     notes += replication_notes(results, settings.replicas)
@@ -248,6 +248,18 @@ def _compare(
         noise_floor=floor,
         replicas=settings.replicas,
     )
+
+
+def _rerun(
+    check: CheckContext,
+    step: int,
+    results: list[StyleCheck],
+    port: tuple[TF2Port, list[Pair]],
+    to_earn: bool,
+) -> tuple[list[Finding], LadderStep | None]:
+    """One style's ladder at `step`; the port has trained, and the ladder loads every value it
+    needs afresh."""
+    return ladder(check, step, results, localise=not to_earn, port=port[0], pairs=port[1])
 
 
 def _placed(
